@@ -16,9 +16,8 @@ import { ManagedProcess } from "./managed-process.js";
 import { freePort } from "./ports.js";
 import { kubeBinDir } from "./paths.js";
 
+/** Loopback, so ClusterIPs are local addresses the node agent can route on this host. */
 export const SERVICE_CIDR = "127.96.0.0/16";
-/** The first address of the service range, which the apiserver reserves for `kubernetes.default`. */
-const KUBERNETES_SERVICE_IP = "127.96.0.1";
 const LOOPBACK = "127.0.0.1";
 
 export interface ControlPlaneOptions {
@@ -29,6 +28,8 @@ export interface ControlPlaneOptions {
   /** Trades etcd durability for speed; right for throwaway test clusters only. */
   unsafeEtcdNoFsync?: boolean;
   readyTimeoutMs?: number;
+  /** Defaults to SERVICE_CIDR; control planes sharing a host with node agents need disjoint ranges. */
+  serviceCIDR?: string;
 }
 
 interface Ports {
@@ -61,7 +62,7 @@ export class ControlPlane {
 
   static async start(options: ControlPlaneOptions): Promise<ControlPlane> {
     for (const sub of ["pki", "logs", "etcd"]) mkdirSync(join(options.dir, sub), { recursive: true });
-    const ca = await ensurePki(options.dir);
+    const ca = await ensurePki(options.dir, options.serviceCIDR ?? SERVICE_CIDR);
     const ports = await ensurePorts(options.dir);
     const plane = new ControlPlane(options, ca, ports);
     try {
@@ -82,6 +83,10 @@ export class ControlPlane {
 
   get server(): string {
     return `https://${LOOPBACK}:${this.ports.apiserver}`;
+  }
+
+  get serviceCIDR(): string {
+    return this.options.serviceCIDR ?? SERVICE_CIDR;
   }
 
   get adminKubeconfigPath(): string {
@@ -174,7 +179,7 @@ export class ControlPlane {
       `--advertise-address=${LOOPBACK}`,
       `--secure-port=${this.ports.apiserver}`,
       "--insecure-port=0",
-      `--service-cluster-ip-range=${SERVICE_CIDR}`,
+      `--service-cluster-ip-range=${this.serviceCIDR}`,
       // The apiserver rejects loopback addresses in Endpoints, so endpoint
       // reconciliation is off and the node agent routes services from pods.
       "--endpoint-reconciler-type=none",
@@ -224,7 +229,7 @@ export class ControlPlane {
         "--leader-elect=false",
         // Endpoint controllers would write loopback pod IPs, which the apiserver rejects.
         "--controllers=*,-endpoint,-endpointslice,-endpointslicemirroring,-nodeipam,-cloud-node-lifecycle,-service,-route",
-        `--service-cluster-ip-range=${SERVICE_CIDR}`,
+        `--service-cluster-ip-range=${this.serviceCIDR}`,
         `--service-account-private-key-file=${this.pki("sa.key")}`,
         `--root-ca-file=${this.pki("ca.crt")}`,
         `--cluster-signing-cert-file=${this.pki("ca.crt")}`,
@@ -315,6 +320,13 @@ function httpsGetOk(options: RequestOptions): Promise<boolean> {
   });
 }
 
+/** The first address of the service range, which the apiserver reserves for `kubernetes.default`. */
+function kubernetesServiceIP(cidr: string): string {
+  const octets = cidr.split("/")[0]!.split(".").map(Number);
+  octets[3] = octets[3]! + 1;
+  return octets.join(".");
+}
+
 function base64(text: string): string {
   return Buffer.from(text).toString("base64");
 }
@@ -332,7 +344,7 @@ function readAdminIdentity(dir: string): KeyPairPem {
 }
 
 /** Creates the cluster PKI on first use; later starts reuse it so existing kubeconfigs stay valid. */
-async function ensurePki(dir: string): Promise<CertificateAuthority> {
+async function ensurePki(dir: string, serviceCIDR: string): Promise<CertificateAuthority> {
   const pkiDir = join(dir, "pki");
   const caCert = join(pkiDir, "ca.crt");
   const caKey = join(pkiDir, "ca.key");
@@ -357,7 +369,7 @@ async function ensurePki(dir: string): Promise<CertificateAuthority> {
         "kubernetes.default.svc",
         "kubernetes.default.svc.cluster.local",
       ],
-      ipAddresses: [LOOPBACK, KUBERNETES_SERVICE_IP],
+      ipAddresses: [LOOPBACK, kubernetesServiceIP(serviceCIDR)],
     }),
   );
   writePair(

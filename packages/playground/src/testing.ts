@@ -9,6 +9,7 @@ import { kubeBinDir } from "./paths.js";
 export interface TestClusterOptions {
   controllerManager?: boolean;
   scheduler?: boolean;
+  serviceCIDR?: string;
 }
 
 /** Where tests put their state; the test runner points it at a per-run directory it checks afterwards. */
