@@ -1,10 +1,41 @@
 import http from "node:http";
 import https from "node:https";
 import { createInterface } from "node:readline";
-import { KubeConfig, type KubernetesObject, type V1Status } from "@kubernetes/client-node";
+import { KubeConfig, type V1Status } from "@kubernetes/client-node";
 import { ApiError } from "./errors.js";
 
-export type { KubernetesObject };
+/**
+ * Object metadata as it travels over the wire. Timestamps are typed loosely
+ * because client-node's models declare Date while the API sends strings.
+ */
+export interface ObjectMeta {
+  name?: string;
+  generateName?: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+  generation?: number;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  finalizers?: string[];
+  ownerReferences?: {
+    apiVersion: string;
+    kind: string;
+    name: string;
+    uid: string;
+    controller?: boolean;
+    blockOwnerDeletion?: boolean;
+  }[];
+  creationTimestamp?: Date | string;
+  deletionTimestamp?: Date | string;
+  managedFields?: { manager?: string; operation?: string }[];
+}
+
+export interface KubernetesObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: ObjectMeta;
+}
 
 export interface ObjectRef {
   apiVersion: string;

@@ -1,4 +1,4 @@
-import { Writable, Readable } from "node:stream";
+import { Writable, PassThrough } from "node:stream";
 import { Exec, type V1Status } from "@kubernetes/client-node";
 import type { KubeClient } from "./client.js";
 
@@ -7,7 +7,11 @@ export interface ExecOptions {
   pod: string;
   container: string;
   command: string[];
-  /** Bytes fed to the command's stdin; stdin is closed afterwards. */
+  /**
+   * Bytes written to the command's stdin. Stdin stays open: the v4 exec
+   * protocol of older kubelets cannot half-close it, so the command must
+   * read a known length rather than wait for end-of-file.
+   */
   stdin?: string | Buffer;
   timeoutMs: number;
   /** Output beyond this many bytes per stream is dropped (the tail is kept). */
@@ -72,7 +76,8 @@ export async function execInPod(client: KubeClient, options: ExecOptions): Promi
   const limit = options.maxOutputBytes ?? 1024 * 1024;
   const stdout = new TailBuffer(limit);
   const stderr = new TailBuffer(limit);
-  const stdin = options.stdin === undefined ? null : Readable.from([Buffer.from(options.stdin)]);
+  const stdin = options.stdin === undefined ? null : new PassThrough();
+  stdin?.write(options.stdin);
   const exec = new Exec(client.kubeConfig);
   let settle!: (result: ExecResult) => void;
   let fail!: (error: Error) => void;
@@ -100,6 +105,7 @@ export async function execInPod(client: KubeClient, options: ExecOptions): Promi
   }, options.timeoutMs);
   socket.on("close", () => {
     clearTimeout(timer);
+    stdin?.destroy();
     if (!status) {
       fail(new Error(`exec in ${options.namespace}/${options.pod}: connection closed without a status`));
       return;
@@ -114,6 +120,7 @@ export async function execInPod(client: KubeClient, options: ExecOptions): Promi
   });
   socket.on("error", (error: Error) => {
     clearTimeout(timer);
+    stdin?.destroy();
     fail(error);
   });
   return done;

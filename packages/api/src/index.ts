@@ -1,0 +1,5 @@
+export * from "./common.js";
+export * from "./cluster.js";
+export * from "./definitions.js";
+export * from "./instanceset.js";
+export * from "./crds.js";

@@ -1,0 +1,61 @@
+import { randomInt } from "node:crypto";
+import type { V1Secret } from "@kubernetes/client-node";
+import type { Component, SystemAccount } from "@tessera/api";
+import { isAlreadyExists, type KubeClient } from "@tessera/kube";
+import { names } from "../naming.js";
+import { componentLabels, ownerReference } from "./workload.js";
+
+/** Letters and digits only: safe inside any config file, URL or shell word without quoting. */
+const ALPHABET = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+
+export function generatePassword(length: number): string {
+  let password = "";
+  for (let i = 0; i < length; i++) password += ALPHABET[randomInt(ALPHABET.length)];
+  return password;
+}
+
+/**
+ * Creates the Secret of each system account once. An existing Secret is
+ * never touched: a password, once generated, is the engine's password.
+ */
+export async function ensureAccountSecrets(
+  client: KubeClient,
+  component: Component,
+  cluster: string,
+  accounts: SystemAccount[],
+): Promise<void> {
+  for (const account of accounts) {
+    const name = names.accountSecret(component.metadata.name!, account.name);
+    const ref = { apiVersion: "v1", kind: "Secret", namespace: component.metadata.namespace, name };
+    if (await client.find(ref)) continue;
+    const secret: V1Secret = {
+      apiVersion: "v1",
+      kind: "Secret",
+      type: "Opaque",
+      metadata: {
+        name,
+        namespace: component.metadata.namespace,
+        labels: componentLabels(cluster, component.metadata.name!),
+        ownerReferences: [ownerReference(component)],
+      },
+      stringData: { username: account.name, password: generatePassword(account.passwordLength ?? 24) },
+    };
+    await client.create(secret).catch((error) => {
+      if (!isAlreadyExists(error)) throw error;
+    });
+  }
+}
+
+export async function readAccountPassword(
+  client: KubeClient,
+  namespace: string,
+  secretName: string,
+): Promise<string> {
+  const secret = await client.get<V1Secret>({
+    apiVersion: "v1",
+    kind: "Secret",
+    namespace,
+    name: secretName,
+  });
+  return Buffer.from(secret.data?.password ?? "", "base64").toString("utf8");
+}

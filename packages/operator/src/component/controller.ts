@@ -1,0 +1,544 @@
+import type { V1ConfigMap, V1PersistentVolumeClaim, V1Pod, V1Service } from "@kubernetes/client-node";
+import {
+  API_VERSION,
+  FIELD_MANAGER,
+  labels,
+  type Cluster,
+  type ClusterPhase,
+  type Component,
+  type ComponentDefinition,
+  type InstanceSet,
+  type Release,
+} from "@tessera/api";
+import {
+  Controller,
+  addFinalizer,
+  errorMessage,
+  hasFinalizer,
+  objectKey,
+  removeFinalizer,
+  updateStatus,
+  type Informer,
+  type ReconcileResult,
+} from "@tessera/kube";
+import { isWritable } from "../instanceset/plan.js";
+import { setCondition } from "../conditions.js";
+import type { OperatorContext } from "../context.js";
+import { DefinitionError, type DefinitionCatalog } from "../definitions.js";
+import { finalizers, names } from "../naming.js";
+import { ensureAccountSecrets, readAccountPassword } from "./accounts.js";
+import { renderFiles, resourceFacts, type TemplateContext } from "./render.js";
+import { resolveVars, VarError, type SiblingComponent } from "./vars.js";
+import {
+  buildConfigMap,
+  buildInstanceSet,
+  buildServices,
+  componentLabels,
+  splitParameters,
+  type WorkloadInput,
+} from "./workload.js";
+
+const KIND = "Component";
+const PROVISIONED = "provisioned";
+
+interface Resolved {
+  compDef: ComponentDefinition;
+  release: Release;
+  cluster: string;
+  shortName: string;
+}
+
+/**
+ * Turns a Component into its parts: account Secrets, rendered config and
+ * script ConfigMaps, an env ConfigMap of resolved vars, role-selected
+ * Services and the InstanceSet; runs the run-once lifecycle actions; and
+ * reports the component's phase.
+ */
+export class ComponentController {
+  readonly controller: Controller;
+  private readonly components: Informer<Component>;
+  private readonly sets: Informer<InstanceSet>;
+  private readonly configMaps: Informer<V1ConfigMap>;
+  private readonly pods: Informer<V1Pod>;
+  private readonly clusters: Informer<Cluster>;
+
+  constructor(
+    private readonly ctx: OperatorContext,
+    private readonly catalog: DefinitionCatalog,
+  ) {
+    const managed = { labelSelector: `${labels.managedBy}=tessera` };
+    this.components = ctx.informers.get<Component>(API_VERSION, KIND);
+    this.sets = ctx.informers.get<InstanceSet>(API_VERSION, "InstanceSet");
+    this.configMaps = ctx.informers.get<V1ConfigMap>("v1", "ConfigMap", managed);
+    this.pods = ctx.informers.get<V1Pod>("v1", "Pod", managed);
+    this.clusters = ctx.informers.get<Cluster>(API_VERSION, "Cluster");
+    this.controller = new Controller({
+      name: "component",
+      reconcile: (req) => this.reconcile(req.key),
+      concurrency: 4,
+      logger: ctx.logger,
+    })
+      .watches(this.components)
+      .owns(this.sets, KIND)
+      .owns(ctx.informers.get<V1Service>("v1", "Service", managed), KIND)
+      .watchesMapped(this.configMaps, (cm) => this.usersOfTemplate(cm));
+    // A new or changed definition may unblock objects waiting for it.
+    catalog.onChange(() => {
+      for (const key of this.components.list().map(objectKey)) this.controller.enqueue(key);
+    });
+  }
+
+  private usersOfTemplate(cm: V1ConfigMap): string[] {
+    if (!cm.metadata?.labels?.[labels.addon]) return [];
+    const ref = `${cm.metadata.namespace}/${cm.metadata.name}`;
+    return this.components
+      .list()
+      .filter((c) => {
+        const compDef = this.tryCompDef(c.spec.compDef);
+        return [...(compDef?.spec.configs ?? []), ...(compDef?.spec.scripts ?? [])].some(
+          (t) => `${t.namespace}/${t.template}` === ref,
+        );
+      })
+      .map(objectKey);
+  }
+
+  private tryCompDef(name: string): ComponentDefinition | undefined {
+    try {
+      return this.catalog.componentDefinition(name);
+    } catch {
+      return undefined;
+    }
+  }
+
+  async reconcile(key: string): Promise<ReconcileResult | void> {
+    const cached = this.components.get(key);
+    if (!cached) return;
+    const component = structuredClone(cached);
+    if (component.metadata.deletionTimestamp) return this.finalize(component);
+    if (!hasFinalizer(component, finalizers.component)) {
+      await addFinalizer(this.ctx.client, ref(component), finalizers.component);
+    }
+    let resolved: Resolved;
+    try {
+      resolved = this.resolve(component);
+    } catch (error) {
+      if (!(error instanceof DefinitionError)) throw error;
+      await this.fail(component, "DefinitionsResolved", error.reason, error.message, "Failed");
+      return;
+    }
+    try {
+      await this.applyParts(component, resolved);
+    } catch (error) {
+      if (error instanceof VarError || error instanceof MissingTemplateError) {
+        await this.fail(
+          component,
+          "VarsResolved",
+          error.name,
+          error.message,
+          component.status?.phase ?? "Creating",
+        );
+        return { requeueAfterMs: 5000 };
+      }
+      throw error;
+    }
+    return this.syncStatus(component, resolved);
+  }
+
+  private resolve(component: Component): Resolved {
+    const compDef = this.catalog.componentDefinition(component.spec.compDef, "spec.compDef");
+    const release = this.catalog.release(
+      compDef.metadata.name!,
+      component.spec.serviceVersion,
+      "spec.serviceVersion",
+    );
+    const cluster = component.metadata.labels?.[labels.cluster] ?? component.metadata.name!;
+    const shortName = component.metadata.name!.startsWith(`${cluster}-`)
+      ? component.metadata.name!.slice(cluster.length + 1)
+      : component.metadata.name!;
+    return { compDef, release, cluster, shortName };
+  }
+
+  private siblings(component: Component, cluster: string): SiblingComponent[] {
+    return this.components
+      .list(component.metadata.namespace)
+      .filter(
+        (c) => c.metadata.labels?.[labels.cluster] === cluster && c.metadata.name !== component.metadata.name,
+      )
+      .flatMap((c) => {
+        const compDef = this.tryCompDef(c.spec.compDef);
+        return compDef
+          ? [{ shortName: c.metadata.name!.slice(cluster.length + 1), component: c, compDef }]
+          : [];
+      });
+  }
+
+  private templateFiles(namespace: string, name: string, user: string): Record<string, string> {
+    const cm = this.configMaps.get(`${namespace}/${name}`);
+    if (!cm)
+      throw new MissingTemplateError(
+        `${user}: template ConfigMap ${namespace}/${name} not found (is the addon installed?)`,
+      );
+    return cm.data ?? {};
+  }
+
+  private async applyParts(component: Component, resolved: Resolved): Promise<void> {
+    const { compDef, cluster, shortName } = resolved;
+    const client = this.ctx.client;
+    const vars = resolveVars({
+      cluster,
+      namespace: component.metadata.namespace!,
+      self: { shortName, component, compDef },
+      siblings: this.siblings(component, cluster),
+    });
+    await ensureAccountSecrets(client, component, cluster, compDef.spec.systemAccounts ?? []);
+    const templateContext: TemplateContext = {
+      vars: vars.plain,
+      parameters: component.spec.parameters ?? {},
+      resources: resourceFacts(component.spec.resources),
+      component: {
+        name: component.metadata.name!,
+        shortName,
+        replicas: Number(vars.plain.TESSERA_COMP_REPLICAS),
+      },
+      cluster,
+    };
+    const configTemplates: WorkloadInput["configTemplates"] = {};
+    const restartingConfigs: WorkloadInput["restartingConfigs"] = {};
+    for (const config of compDef.spec.configs ?? []) {
+      const files = this.templateFiles(config.namespace, config.template, `config ${config.name}`);
+      const rendered = await renderFiles(files, templateContext, `${config.namespace}/${config.template}`);
+      configTemplates[config.name] = files;
+      if (config.restartOnChange) restartingConfigs[config.name] = rendered;
+      await client.apply(
+        buildConfigMap(component, cluster, names.configMap(component.metadata.name!, config.name), rendered),
+        FIELD_MANAGER,
+      );
+    }
+    for (const script of compDef.spec.scripts ?? []) {
+      const files = this.templateFiles(script.namespace, script.template, `script ${script.name}`);
+      await client.apply(
+        buildConfigMap(component, cluster, names.configMap(component.metadata.name!, script.name), files),
+        FIELD_MANAGER,
+      );
+    }
+    await client.apply(
+      buildConfigMap(component, cluster, names.envConfigMap(component.metadata.name!), vars.plain),
+      FIELD_MANAGER,
+    );
+    for (const service of buildServices({ component, compDef, cluster }))
+      await client.apply(service, FIELD_MANAGER);
+    const set = buildInstanceSet({
+      component,
+      compDef,
+      release: resolved.release,
+      cluster,
+      shortName,
+      plainVars: vars.plain,
+      secretEnv: vars.secretEnv,
+      configTemplates,
+      restartingConfigs,
+    });
+    await client.apply(set, FIELD_MANAGER);
+  }
+
+  private phaseOf(
+    component: Component,
+    compDef: ComponentDefinition,
+    set: InstanceSet | undefined,
+  ): { phase: ClusterPhase; message: string } {
+    const status = set?.status;
+    const desired = status?.replicas ?? component.spec.replicas;
+    const ready = status?.readyReplicas ?? 0;
+    const updated = status?.updatedReplicas ?? 0;
+    const podsLeft = this.podsOf(component).length;
+    if (component.spec.stop) {
+      return podsLeft === 0
+        ? { phase: "Stopped", message: "all instances stopped; volumes kept" }
+        : { phase: "Stopping", message: `stopping ${podsLeft} instance(s)` };
+    }
+    const roles = compDef.spec.roles ?? [];
+    const needsWritable = roles.some((r) => r.writable) && desired > 0;
+    const hasWritable = (status?.instances ?? []).some((i) => i.ready && isWritable(i.role, roles));
+    const observed = set !== undefined && status?.observedGeneration === set.metadata.generation;
+    const settled = observed && ready === desired && updated === desired && (!needsWritable || hasWritable);
+    const readyMessage = set?.status?.conditions?.find((c) => c.type === "Ready")?.message ?? "";
+    if (settled) return { phase: "Running", message: `${ready}/${desired} instances ready` };
+    const provisioned = component.status?.completedActions?.includes(PROVISIONED);
+    if (!provisioned)
+      return { phase: "Creating", message: readyMessage || `${ready}/${desired} instances ready` };
+    if (ready === 0) return { phase: "Failed", message: "no instance is ready" };
+    if (!observed || updated < desired || ready < desired) {
+      const phase: ClusterPhase = updated < desired || !observed ? "Updating" : "Abnormal";
+      return { phase, message: readyMessage || `${ready}/${desired} ready, ${updated} updated` };
+    }
+    return {
+      phase: "Abnormal",
+      message: needsWritable && !hasWritable ? "no instance holds the writable role" : readyMessage,
+    };
+  }
+
+  private podsOf(component: Component): V1Pod[] {
+    return this.pods
+      .list(component.metadata.namespace)
+      .filter((p) => p.metadata?.labels?.[labels.component] === component.metadata.name);
+  }
+
+  private async syncStatus(component: Component, resolved: Resolved): Promise<ReconcileResult | void> {
+    const set = this.sets.get(objectKey(component));
+    const { phase, message } = this.phaseOf(component, resolved.compDef, set);
+    const completed = new Set(component.status?.completedActions ?? []);
+    let actionError: { type: string; message: string } | undefined;
+    if (phase === "Running") {
+      completed.add(PROVISIONED);
+      actionError = await this.runOnceActions(component, resolved, completed);
+    }
+    await updateStatus<Component>(this.ctx.client, ref(component), (c) => {
+      let conditions = setCondition(
+        c.status?.conditions,
+        {
+          type: "DefinitionsResolved",
+          status: true,
+          reason: "Resolved",
+          message: `${resolved.compDef.metadata.name} ${resolved.release.serviceVersion}`,
+        },
+        c.metadata.generation,
+      );
+      conditions = setCondition(conditions, {
+        type: "VarsResolved",
+        status: true,
+        reason: "Resolved",
+        message: "all vars resolved",
+      });
+      conditions = setCondition(conditions, {
+        type: "Ready",
+        status: phase === "Running",
+        reason: phase,
+        message,
+      });
+      if (actionError) {
+        conditions = setCondition(conditions, {
+          type: actionError.type,
+          status: false,
+          reason: "ActionFailed",
+          message: actionError.message,
+        });
+      }
+      c.status = {
+        ...c.status,
+        phase,
+        message,
+        observedGeneration: c.metadata.generation,
+        serviceVersion: resolved.release.serviceVersion,
+        completedActions: [...completed].sort(),
+        conditions,
+      };
+    });
+    if (actionError) return { requeueAfterMs: 5000 };
+    return phase === "Running" || phase === "Stopped" ? undefined : { requeueAfterMs: 2000 };
+  }
+
+  /** postProvision, accountProvision and reconfigure: each runs once per change, results recorded in status. */
+  private async runOnceActions(
+    component: Component,
+    resolved: Resolved,
+    completed: Set<string>,
+  ): Promise<{ type: string; message: string } | undefined> {
+    const actions = resolved.compDef.spec.lifecycleActions ?? {};
+    const pods = this.podsOf(component);
+    const set = this.sets.get(objectKey(component));
+    const env = Object.fromEntries((set?.spec.actionEnv ?? []).map((e) => [e.name, e.value]));
+    const run = async (name: string, type: string, fn: () => Promise<unknown>) => {
+      try {
+        await fn();
+        await this.ctx.recorder.record(component, "Normal", `${name}Succeeded`, `action ${name} succeeded`);
+        return undefined;
+      } catch (error) {
+        await this.ctx.recorder.record(component, "Warning", `${name}Failed`, errorMessage(error));
+        return { type, message: errorMessage(error) };
+      }
+    };
+    const common = { namespace: component.metadata.namespace!, pods, roles: resolved.compDef.spec.roles };
+    if (actions.postProvision && !completed.has("postProvision")) {
+      const failed = await run("postProvision", "PostProvisioned", () =>
+        this.ctx.actions.run("postProvision", actions.postProvision!, { ...common, env }),
+      );
+      if (failed) return failed;
+      completed.add("postProvision");
+    }
+    for (const account of resolved.compDef.spec.systemAccounts ?? []) {
+      const marker = `accountProvision:${account.name}`;
+      if (account.initAccount || !actions.accountProvision || completed.has(marker)) continue;
+      const secret = names.accountSecret(component.metadata.name!, account.name);
+      const password = await readAccountPassword(this.ctx.client, component.metadata.namespace!, secret);
+      const failed = await run("accountProvision", "AccountsProvisioned", () =>
+        this.ctx.actions.run("accountProvision", actions.accountProvision!, {
+          ...common,
+          env: {
+            ...env,
+            TESSERA_ACCOUNT_NAME: account.name,
+            TESSERA_ACCOUNT_PASSWORD: password,
+            TESSERA_ACCOUNT_STATEMENT: account.statement ?? "",
+          },
+        }),
+      );
+      if (failed) return failed;
+      completed.add(marker);
+    }
+    return this.reconfigure(component, resolved, { ...common, env });
+  }
+
+  /** Dynamic parameter changes are applied in place by the reconfigure action, on every instance. */
+  private async reconfigure(
+    component: Component,
+    resolved: Resolved,
+    common: {
+      namespace: string;
+      pods: V1Pod[];
+      roles?: ComponentDefinition["spec"]["roles"];
+      env: Record<string, string>;
+    },
+  ): Promise<{ type: string; message: string } | undefined> {
+    const action = resolved.compDef.spec.lifecycleActions?.reconfigure;
+    const wanted = splitParameters(resolved.compDef, component.spec.parameters).dynamic;
+    const applied = component.status?.appliedParameters;
+    if (!applied) {
+      // Parameters present at creation were rendered into the config files from the start.
+      await this.recordApplied(component, wanted);
+      return undefined;
+    }
+    const changed: Record<string, string> = {};
+    for (const key of new Set([...Object.keys(wanted), ...Object.keys(applied)])) {
+      if (wanted[key] !== applied[key]) changed[key] = wanted[key] ?? "";
+    }
+    if (Object.keys(changed).length === 0 || !action) return undefined;
+    try {
+      await this.ctx.actions.run(
+        "reconfigure",
+        { ...action, targetPodSelector: "All" },
+        {
+          ...common,
+          env: { ...common.env, TESSERA_CONFIG_PARAMETERS: JSON.stringify(changed) },
+        },
+      );
+    } catch (error) {
+      await this.ctx.recorder.record(component, "Warning", "ReconfigureFailed", errorMessage(error));
+      return { type: "Reconfigured", message: errorMessage(error) };
+    }
+    await this.ctx.recorder.record(
+      component,
+      "Normal",
+      "Reconfigured",
+      `applied ${Object.keys(changed).join(", ")} without restart`,
+    );
+    await this.recordApplied(component, wanted);
+    return undefined;
+  }
+
+  private async recordApplied(component: Component, parameters: Record<string, string>): Promise<void> {
+    await updateStatus<Component>(this.ctx.client, ref(component), (c) => {
+      c.status = { ...c.status, appliedParameters: parameters };
+    });
+    component.status = { ...component.status, appliedParameters: parameters };
+  }
+
+  private async fail(
+    component: Component,
+    type: string,
+    reason: string,
+    message: string,
+    phase: ClusterPhase,
+  ) {
+    await this.ctx.recorder.record(component, "Warning", reason, message);
+    await updateStatus<Component>(this.ctx.client, ref(component), (c) => {
+      c.status = {
+        ...c.status,
+        phase,
+        message,
+        observedGeneration: c.metadata.generation,
+        conditions: setCondition(
+          c.status?.conditions,
+          { type, status: false, reason, message },
+          c.metadata.generation,
+        ),
+      };
+    });
+  }
+
+  /**
+   * Deletion: preTerminate, then the InstanceSet (and with it the pods);
+   * volumes go only when the whole cluster is being deleted under a policy
+   * that allows it, never because one Component object was deleted.
+   */
+  private async finalize(component: Component): Promise<ReconcileResult | void> {
+    if (!hasFinalizer(component, finalizers.component)) return;
+    const pods = this.podsOf(component);
+    const compDef = this.tryCompDef(component.spec.compDef);
+    const preTerminate = compDef?.spec.lifecycleActions?.preTerminate;
+    const completed = component.status?.completedActions ?? [];
+    if (preTerminate && pods.length > 0 && !completed.includes("preTerminate")) {
+      const set = this.sets.get(objectKey(component));
+      try {
+        await this.ctx.actions.run("preTerminate", preTerminate, {
+          namespace: component.metadata.namespace!,
+          pods,
+          roles: compDef?.spec.roles,
+          env: Object.fromEntries((set?.spec.actionEnv ?? []).map((e) => [e.name, e.value])),
+        });
+      } catch (error) {
+        await this.ctx.recorder.record(component, "Warning", "PreTerminateFailed", errorMessage(error));
+      }
+      await updateStatus<Component>(this.ctx.client, ref(component), (c) => {
+        c.status = { ...c.status, completedActions: [...(c.status?.completedActions ?? []), "preTerminate"] };
+      });
+    }
+    const setRef = {
+      apiVersion: API_VERSION,
+      kind: "InstanceSet",
+      namespace: component.metadata.namespace,
+      name: names.instanceSet(component.metadata.name!),
+    };
+    if (await this.ctx.client.delete(setRef, { propagationPolicy: "Background" })) {
+      return { requeueAfterMs: 1000 };
+    }
+    if (pods.length > 0) return { requeueAfterMs: 1000 };
+    const cluster = this.clusters.get(
+      `${component.metadata.namespace}/${component.metadata.labels?.[labels.cluster]}`,
+    );
+    const clusterGoing = !cluster || Boolean(cluster.metadata.deletionTimestamp);
+    if (clusterGoing && component.spec.terminationPolicy !== "DoNotTerminate") {
+      const claims = await this.ctx.client.list<V1PersistentVolumeClaim>("v1", "PersistentVolumeClaim", {
+        namespace: component.metadata.namespace,
+        labelSelector: Object.entries(
+          componentLabels(component.metadata.labels?.[labels.cluster] ?? "", component.metadata.name!),
+        )
+          .map(([k, v]) => `${k}=${v}`)
+          .join(","),
+      });
+      for (const pvc of claims.items) {
+        await this.ctx.client.delete({
+          apiVersion: "v1",
+          kind: "PersistentVolumeClaim",
+          namespace: pvc.metadata!.namespace,
+          name: pvc.metadata!.name!,
+        });
+      }
+    }
+    await removeFinalizer(this.ctx.client, ref(component), finalizers.component);
+  }
+}
+
+class MissingTemplateError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "MissingTemplateError";
+  }
+}
+
+function ref(component: Component) {
+  return {
+    apiVersion: API_VERSION,
+    kind: KIND,
+    namespace: component.metadata.namespace,
+    name: component.metadata.name!,
+  };
+}

@@ -1,0 +1,239 @@
+import type {
+  V1ConfigMap,
+  V1Container,
+  V1EnvVar,
+  V1PodSpec,
+  V1Service,
+  V1Volume,
+} from "@kubernetes/client-node";
+import {
+  API_VERSION,
+  MANAGED_BY,
+  annotations,
+  labels,
+  type Component,
+  type ComponentDefinition,
+  type InstanceSet,
+  type Release,
+} from "@tessera/api";
+import { stableHash } from "../hash.js";
+import { names } from "../naming.js";
+
+export interface WorkloadInput {
+  component: Component;
+  compDef: ComponentDefinition;
+  release: Release;
+  cluster: string;
+  /** Short component name within the cluster. */
+  shortName: string;
+  plainVars: Record<string, string>;
+  secretEnv: V1EnvVar[];
+  /** Raw template files of every config, for the restart hash. */
+  configTemplates: Record<string, Record<string, string>>;
+  /** Rendered files of configs marked restartOnChange. */
+  restartingConfigs: Record<string, Record<string, string>>;
+}
+
+/** Labels every object of a component carries; the InstanceSet selects its pods with them. */
+export function componentLabels(cluster: string, component: string): Record<string, string> {
+  return {
+    [labels.managedBy]: MANAGED_BY,
+    [labels.instance]: cluster,
+    [labels.cluster]: cluster,
+    [labels.component]: component,
+  };
+}
+
+export function ownerReference(owner: {
+  apiVersion?: string;
+  kind?: string;
+  metadata: { name?: string; uid?: string };
+}) {
+  return {
+    apiVersion: owner.apiVersion!,
+    kind: owner.kind!,
+    name: owner.metadata.name!,
+    uid: owner.metadata.uid!,
+    controller: true,
+    blockOwnerDeletion: true,
+  };
+}
+
+/**
+ * Parameters listed as dynamic by some config can be applied without a
+ * restart, provided the definition has a reconfigure action; all others are
+ * static and roll the instances.
+ */
+export function splitParameters(compDef: ComponentDefinition, parameters: Record<string, string> = {}) {
+  const canReconfigure = Boolean(compDef.spec.lifecycleActions?.reconfigure);
+  const dynamicNames = new Set(
+    canReconfigure ? (compDef.spec.configs ?? []).flatMap((c) => c.dynamicParameters ?? []) : [],
+  );
+  const dynamic: Record<string, string> = {};
+  const fixed: Record<string, string> = {};
+  for (const [key, value] of Object.entries(parameters))
+    (dynamicNames.has(key) ? dynamic : fixed)[key] = value;
+  return { dynamic, static: fixed };
+}
+
+/** Changes of this hash roll the instances; dynamic parameters are deliberately left out. */
+export function configHash(input: WorkloadInput): string {
+  return stableHash({
+    templates: input.configTemplates,
+    restarting: input.restartingConfigs,
+    static: splitParameters(input.compDef, input.component.spec.parameters).static,
+  });
+}
+
+function podEnv(
+  input: WorkloadInput,
+  headless: string,
+): { env: V1EnvVar[]; envFrom: V1Container["envFrom"] } {
+  const namespace = input.component.metadata.namespace!;
+  return {
+    envFrom: [{ configMapRef: { name: names.envConfigMap(input.component.metadata.name!) } }],
+    env: [
+      { name: "TESSERA_POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+      { name: "TESSERA_POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
+      { name: "TESSERA_POD_FQDN", value: `$(TESSERA_POD_NAME).${headless}.${namespace}.svc.cluster.local` },
+      ...input.secretEnv,
+    ],
+  };
+}
+
+function templateVolumes(input: WorkloadInput): V1Volume[] {
+  const component = input.component.metadata.name!;
+  const spec = input.compDef.spec;
+  return [
+    ...(spec.configs ?? []).map((c) => ({
+      name: c.volumeName,
+      configMap: { name: names.configMap(component, c.name), defaultMode: c.defaultMode ?? 0o444 },
+    })),
+    ...(spec.scripts ?? []).map((s) => ({
+      name: s.volumeName,
+      configMap: { name: names.configMap(component, s.name), defaultMode: s.defaultMode ?? 0o555 },
+    })),
+  ];
+}
+
+/** Definition volumes without a claim template fall back to emptyDir (ephemeral instances). */
+function ephemeralVolumes(input: WorkloadInput, declared: Set<string>): V1Volume[] {
+  const claimed = new Set((input.component.spec.volumeClaimTemplates ?? []).map((v) => v.name));
+  return (input.compDef.spec.volumes ?? [])
+    .filter((v) => !claimed.has(v.name) && !declared.has(v.name))
+    .map((v) => ({ name: v.name, emptyDir: {} }));
+}
+
+export function buildInstanceSet(input: WorkloadInput): InstanceSet {
+  const { component, compDef, release } = input;
+  const name = names.instanceSet(component.metadata.name!);
+  const headless = names.headlessService(name);
+  const selector = componentLabels(input.cluster, component.metadata.name!);
+  const runtime = structuredClone(compDef.spec.runtime) as unknown as V1PodSpec;
+  const exporter = compDef.spec.exporter?.containerName;
+  const { env, envFrom } = podEnv(input, headless);
+  const withEnv = (container: V1Container, index: number): V1Container => ({
+    ...container,
+    image: release.images[container.name] ?? container.image,
+    env: [...env, ...(container.env ?? [])],
+    envFrom: [...(envFrom ?? []), ...(container.envFrom ?? [])],
+    ...(index === 0 && component.spec.resources
+      ? { resources: component.spec.resources as V1Container["resources"] }
+      : {}),
+  });
+  runtime.containers = runtime.containers
+    .filter((c) => !(component.spec.disableExporter && c.name === exporter))
+    .map(withEnv);
+  runtime.initContainers = runtime.initContainers?.map((c) => withEnv(c, -1));
+  const declared = new Set((runtime.volumes ?? []).map((v) => v.name));
+  runtime.volumes = [
+    ...(runtime.volumes ?? []),
+    ...templateVolumes(input),
+    ...ephemeralVolumes(input, declared),
+  ];
+  const restartedAt = component.metadata.annotations?.[annotations.restartedAt];
+  const actions = compDef.spec.lifecycleActions ?? {};
+  return {
+    apiVersion: API_VERSION,
+    kind: "InstanceSet",
+    metadata: {
+      name,
+      namespace: component.metadata.namespace,
+      labels: selector,
+      ownerReferences: [ownerReference(component)],
+    },
+    spec: {
+      replicas: component.spec.replicas,
+      selector: { matchLabels: selector },
+      serviceName: headless,
+      template: {
+        metadata: {
+          labels: { ...component.spec.labels, ...selector },
+          annotations: {
+            ...component.spec.annotations,
+            [annotations.configHash]: configHash(input),
+            ...(restartedAt ? { [annotations.restartedAt]: restartedAt } : {}),
+          },
+        },
+        spec: runtime,
+      },
+      volumeClaimTemplates: component.spec.volumeClaimTemplates ?? [],
+      instances: component.spec.instances ?? [],
+      offlineInstances: component.spec.offlineInstances ?? [],
+      roles: compDef.spec.roles ?? [],
+      podManagementPolicy: "Parallel",
+      updateStrategy: compDef.spec.updateStrategy,
+      lifecycleActions: {
+        ...(actions.switchover ? { switchover: actions.switchover } : {}),
+        ...(actions.memberJoin ? { memberJoin: actions.memberJoin } : {}),
+        ...(actions.memberLeave ? { memberLeave: actions.memberLeave } : {}),
+      },
+      actionEnv: Object.entries(input.plainVars).map(([k, value]) => ({ name: k, value })),
+      stopped: component.spec.stop ?? false,
+    },
+  };
+}
+
+export function buildServices(input: Pick<WorkloadInput, "component" | "compDef" | "cluster">): V1Service[] {
+  const { component, compDef } = input;
+  const selector = componentLabels(input.cluster, component.metadata.name!);
+  return (compDef.spec.services ?? []).map((service) => ({
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: {
+      name: names.service(component.metadata.name!, service.name),
+      namespace: component.metadata.namespace,
+      labels: selector,
+      ownerReferences: [ownerReference(component)],
+    },
+    spec: {
+      type: service.spec.type ?? "ClusterIP",
+      selector: { ...selector, ...(service.roleSelector ? { [labels.role]: service.roleSelector } : {}) },
+      ports: service.spec.ports.map((p) => ({
+        name: p.name,
+        port: p.port,
+        targetPort: p.targetPort ?? p.port,
+        protocol: p.protocol ?? "TCP",
+      })),
+    },
+  }));
+}
+
+export function buildConfigMap(
+  component: Component,
+  cluster: string,
+  name: string,
+  data: Record<string, string>,
+): V1ConfigMap {
+  return {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: {
+      name,
+      namespace: component.metadata.namespace,
+      labels: componentLabels(cluster, component.metadata.name!),
+      ownerReferences: [ownerReference(component)],
+    },
+    data,
+  };
+}

@@ -1,0 +1,3 @@
+export * from "./operator.js";
+export * from "./definitions.js";
+export { validateCluster, validateClusterDelete } from "./webhook/validate.js";

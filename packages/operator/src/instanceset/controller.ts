@@ -1,0 +1,572 @@
+import type { V1PersistentVolumeClaim, V1Pod, V1Service, V1StorageClass } from "@kubernetes/client-node";
+import {
+  API_VERSION,
+  FIELD_MANAGER,
+  labels,
+  type InstanceSet,
+  type InstanceSetStatus,
+  type InstanceStatus,
+} from "@tessera/api";
+import {
+  Controller,
+  OWNER_INDEX,
+  errorMessage,
+  isAlreadyExists,
+  objectKey,
+  updateStatus,
+  type Informer,
+  type ReconcileResult,
+} from "@tessera/kube";
+import { podIsReady, type ActionRunner } from "../actions/runner.js";
+import { setCondition } from "../conditions.js";
+import type { OperatorContext } from "../context.js";
+import { names } from "../naming.js";
+import { parseQuantity } from "../quantity.js";
+import { buildClaims, buildPod } from "./pods.js";
+import {
+  desiredInstances,
+  isWritable,
+  nextToRemove,
+  nextUpdateStep,
+  ordinalOf,
+  type DesiredInstance,
+  type ObservedInstance,
+} from "./plan.js";
+
+const KIND = "InstanceSet";
+/** How long a switchover may take before the InstanceSet gives up and retries. */
+const SWITCHOVER_TIMEOUT_MS = 90_000;
+const POLL_MS = 2_000;
+
+type Step = { result: ReconcileResult; message: string } | undefined;
+
+function observe(pod: V1Pod): ObservedInstance {
+  return {
+    name: pod.metadata!.name!,
+    ordinal: ordinalOf(pod.metadata!.name!),
+    role: pod.metadata?.labels?.[labels.role] || undefined,
+    ready: podIsReady(pod),
+    revision: pod.metadata?.labels?.[labels.revision],
+    terminating: Boolean(pod.metadata?.deletionTimestamp),
+  };
+}
+
+/**
+ * Owns the pods and PVCs of an InstanceSet: stable ordinal names, per-instance
+ * templates, chosen-instance scale-in, membership actions, role-aware rolling
+ * updates and online volume expansion. Pods are never managed through a
+ * StatefulSet so each instance can be handled on its own.
+ */
+export class InstanceSetController {
+  readonly controller: Controller;
+  private readonly sets: Informer<InstanceSet>;
+  private readonly pods: Informer<V1Pod>;
+  private readonly claims: Informer<V1PersistentVolumeClaim>;
+  private readonly storageClasses: Informer<V1StorageClass>;
+
+  constructor(private readonly ctx: OperatorContext) {
+    const managed = { labelSelector: `${labels.managedBy}=tessera` };
+    this.sets = ctx.informers.get<InstanceSet>(API_VERSION, KIND);
+    this.pods = ctx.informers.get<V1Pod>("v1", "Pod", managed);
+    this.claims = ctx.informers.get<V1PersistentVolumeClaim>("v1", "PersistentVolumeClaim", managed);
+    this.storageClasses = ctx.informers.get<V1StorageClass>("storage.k8s.io/v1", "StorageClass");
+    ctx.informers.get<V1Service>("v1", "Service", managed);
+    this.controller = new Controller({
+      name: "instanceset",
+      reconcile: (req) => this.reconcile(req.key),
+      concurrency: 4,
+      logger: ctx.logger,
+    })
+      .watches(this.sets)
+      .owns(this.pods, KIND)
+      .watchesMapped(this.claims, (pvc) => this.setsOf(pvc));
+  }
+
+  private get actions(): ActionRunner {
+    return this.ctx.actions;
+  }
+
+  private setsOf(pvc: V1PersistentVolumeClaim): string[] {
+    const namespace = pvc.metadata?.namespace;
+    return this.sets
+      .list(namespace)
+      .filter((set) =>
+        Object.entries(set.spec.selector.matchLabels).every(([k, v]) => pvc.metadata?.labels?.[k] === v),
+      )
+      .map(objectKey);
+  }
+
+  async reconcile(key: string): Promise<ReconcileResult | void> {
+    const cached = this.sets.get(key);
+    if (!cached || cached.metadata.deletionTimestamp) return;
+    const set = structuredClone(cached);
+    const pods = this.pods.byIndex(OWNER_INDEX, set.metadata.uid!).map((p) => structuredClone(p));
+    await this.settleSwitchover(set, pods);
+    const step =
+      (await this.ensureHeadlessService(set)) ??
+      (await this.removeFinishedPods(pods)) ??
+      (await this.scaleIn(set, pods)) ??
+      (await this.createMissing(set, pods)) ??
+      (await this.expandVolumes(set, pods)) ??
+      (await this.rollingUpdate(set, pods)) ??
+      (await this.joinMembers(set, pods));
+    await this.writeStatus(set, pods, step?.message);
+    return step?.result ?? (this.hasPendingWork(set, pods) ? { requeueAfterMs: POLL_MS } : undefined);
+  }
+
+  private desired(set: InstanceSet): DesiredInstance[] {
+    return set.spec.stopped ? [] : desiredInstances(set.metadata.name!, set.spec);
+  }
+
+  private hasPendingWork(set: InstanceSet, pods: V1Pod[]): boolean {
+    return pods.some((p) => !podIsReady(p)) || pods.length !== this.desired(set).length;
+  }
+
+  private async ensureHeadlessService(set: InstanceSet): Promise<Step> {
+    const service: V1Service = {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: {
+        name: set.spec.serviceName,
+        namespace: set.metadata.namespace,
+        labels: set.spec.selector.matchLabels,
+        ownerReferences: [ownerRef(set)],
+      },
+      spec: {
+        clusterIP: "None",
+        publishNotReadyAddresses: true,
+        selector: set.spec.selector.matchLabels,
+        ports: portsOf(set),
+      },
+    };
+    await this.ctx.client.apply(service, FIELD_MANAGER);
+    return undefined;
+  }
+
+  /** Pods that ended (evicted, or a Never/OnFailure pod that exited) are replaced. */
+  private async removeFinishedPods(pods: V1Pod[]): Promise<Step> {
+    for (const pod of pods) {
+      const phase = pod.status?.phase;
+      if ((phase === "Failed" || phase === "Succeeded") && !pod.metadata?.deletionTimestamp) {
+        await this.ctx.client.delete(podRef(pod));
+        return { result: { requeueAfterMs: 500 }, message: `replacing ${pod.metadata?.name} (${phase})` };
+      }
+    }
+    return undefined;
+  }
+
+  private async scaleIn(set: InstanceSet, pods: V1Pod[]): Promise<Step> {
+    const wanted = new Set(this.desired(set).map((d) => d.name));
+    const surplus = pods.filter((p) => !wanted.has(p.metadata!.name!));
+    if (set.spec.stopped) {
+      for (const pod of surplus.filter((p) => !p.metadata?.deletionTimestamp))
+        await this.ctx.client.delete(podRef(pod));
+      return surplus.length ? { result: { requeueAfterMs: 1000 }, message: "stopping instances" } : undefined;
+    }
+    await this.removeOrphanClaims(set, pods, wanted);
+    if (surplus.length === 0) return undefined;
+    if (surplus.some((p) => p.metadata?.deletionTimestamp)) {
+      return { result: { requeueAfterMs: 1000 }, message: "waiting for removed instances to terminate" };
+    }
+    const victim = nextToRemove(surplus.map(observe), set.spec.roles ?? [])!;
+    const pod = surplus.find((p) => p.metadata?.name === victim.name)!;
+    if (isWritable(victim.role, set.spec.roles ?? []) && pods.length > 1) {
+      const moved = await this.switchover(set, pods, victim.name);
+      if (moved) return moved;
+    }
+    const leave = set.spec.lifecycleActions?.memberLeave;
+    const joined = set.status?.instances?.find((i) => i.name === victim.name)?.memberJoined;
+    if (leave && joined) {
+      try {
+        await this.actions.run("memberLeave", leave, {
+          namespace: set.metadata.namespace!,
+          pods,
+          roles: set.spec.roles,
+          env: this.actionEnv(set, {
+            TESSERA_LEAVE_MEMBER_POD_NAME: victim.name,
+            TESSERA_LEAVE_MEMBER_POD_FQDN: names.podFQDN(
+              victim.name,
+              set.spec.serviceName,
+              set.metadata.namespace!,
+            ),
+          }),
+        });
+      } catch (error) {
+        await this.ctx.recorder.record(set, "Warning", "MemberLeaveFailed", errorMessage(error));
+        return {
+          result: { requeueAfterMs: 5000 },
+          message: `memberLeave for ${victim.name} failed: ${errorMessage(error)}`,
+        };
+      }
+    }
+    await this.ctx.client.delete(podRef(pod));
+    await this.ctx.recorder.record(set, "Normal", "InstanceRemoved", `removed instance ${victim.name}`);
+    return { result: { requeueAfterMs: 500 }, message: `removing instance ${victim.name}` };
+  }
+
+  /** PVCs of instances that no longer exist and are not wanted: the data of a scaled-in instance. */
+  private async removeOrphanClaims(set: InstanceSet, pods: V1Pod[], wanted: Set<string>): Promise<void> {
+    const present = new Set(pods.map((p) => p.metadata!.name!));
+    for (const pvc of this.claimsOf(set)) {
+      const instance = pvc.metadata?.labels?.[labels.podName];
+      if (!instance || wanted.has(instance) || present.has(instance) || pvc.metadata?.deletionTimestamp)
+        continue;
+      await this.ctx.client.delete(claimRef(pvc));
+      await this.ctx.recorder.record(
+        set,
+        "Normal",
+        "VolumeRemoved",
+        `deleted ${pvc.metadata?.name} of removed instance ${instance}`,
+      );
+    }
+  }
+
+  private claimsOf(set: InstanceSet): V1PersistentVolumeClaim[] {
+    return this.claims
+      .list(set.metadata.namespace)
+      .filter((pvc) =>
+        Object.entries(set.spec.selector.matchLabels).every(([k, v]) => pvc.metadata?.labels?.[k] === v),
+      );
+  }
+
+  private async createMissing(set: InstanceSet, pods: V1Pod[]): Promise<Step> {
+    const existing = new Map(pods.map((p) => [p.metadata!.name!, p]));
+    let created = 0;
+    for (const instance of this.desired(set)) {
+      const pod = existing.get(instance.name);
+      if (pod) {
+        if (set.spec.podManagementPolicy === "OrderedReady" && !podIsReady(pod)) break;
+        continue;
+      }
+      for (const claim of buildClaims(set, instance)) {
+        await this.ctx.client.create(claim).catch((error) => {
+          if (!isAlreadyExists(error)) throw error;
+        });
+      }
+      const { pod: built } = buildPod(set, instance);
+      await this.ctx.client.create(built).catch((error) => {
+        if (!isAlreadyExists(error)) throw error;
+      });
+      created++;
+      if (set.spec.podManagementPolicy === "OrderedReady") break;
+    }
+    return created
+      ? { result: { requeueAfterMs: 1000 }, message: `creating ${created} instance(s)` }
+      : undefined;
+  }
+
+  /** Grows PVCs to the size their template asks for (online when the StorageClass allows expansion). */
+  private async expandVolumes(set: InstanceSet, pods: V1Pod[]): Promise<Step> {
+    const byName = new Map(this.claimsOf(set).map((c) => [c.metadata!.name!, c]));
+    for (const pod of pods) {
+      const instance = this.desired(set).find((d) => d.name === pod.metadata?.name);
+      if (!instance) continue;
+      for (const wanted of buildClaims(set, instance)) {
+        const current = byName.get(wanted.metadata!.name!);
+        const want = parseQuantity(wanted.spec!.resources!.requests!.storage);
+        const have = parseQuantity(current?.spec?.resources?.requests?.storage);
+        if (!current || want === undefined || have === undefined || want <= have) continue;
+        const className = current.spec?.storageClassName;
+        const storageClass = className ? this.storageClasses.get(className) : undefined;
+        if (!storageClass?.allowVolumeExpansion) {
+          return {
+            result: { requeueAfterMs: 30_000 },
+            message: `cannot expand ${current.metadata?.name}: StorageClass "${className ?? ""}" does not allow volume expansion`,
+          };
+        }
+        await this.ctx.client.patch(
+          claimRef(current),
+          { spec: { resources: { requests: { storage: wanted.spec!.resources!.requests!.storage } } } },
+          "merge",
+        );
+        await this.ctx.recorder.record(
+          set,
+          "Normal",
+          "VolumeExpanding",
+          `expanding ${current.metadata?.name} to ${wanted.spec!.resources!.requests!.storage}`,
+        );
+      }
+    }
+    return undefined;
+  }
+
+  private async rollingUpdate(set: InstanceSet, pods: V1Pod[]): Promise<Step> {
+    const desired = new Map(this.desired(set).map((d) => [d.name, d]));
+    const current = pods.filter((p) => desired.has(p.metadata!.name!));
+    await this.syncInPlaceMetadata(set, current, desired);
+    const roles = set.spec.roles ?? [];
+    const step = nextUpdateStep({
+      instances: current.map(observe),
+      desiredRevision: (name) => buildPod(set, desired.get(name)!).revision,
+      roles,
+      strategy: set.spec.updateStrategy,
+      canSwitchover: Boolean(set.spec.lifecycleActions?.switchover),
+    });
+    switch (step.kind) {
+      case "done":
+        return undefined;
+      case "wait":
+        return { result: { requeueAfterMs: 1000 }, message: `updating: ${step.reason}` };
+      case "switchover":
+        return (
+          (await this.switchover(set, current, step.pod)) ?? {
+            result: { requeueAfterMs: 200 },
+            message: "switchover done",
+          }
+        );
+      case "recreate":
+        for (const name of step.pods) {
+          const pod = current.find((p) => p.metadata?.name === name)!;
+          await this.ctx.client.delete(podRef(pod), { preconditions: { uid: pod.metadata!.uid! } });
+          await this.ctx.recorder.record(
+            set,
+            "Normal",
+            "InstanceUpdating",
+            `recreating ${name} with the new revision`,
+          );
+        }
+        return { result: { requeueAfterMs: 1000 }, message: `updating ${step.pods.join(", ")}` };
+    }
+  }
+
+  /** Labels and annotations that do not change the revision are updated without a restart. */
+  private async syncInPlaceMetadata(set: InstanceSet, pods: V1Pod[], desired: Map<string, DesiredInstance>) {
+    for (const pod of pods) {
+      const { pod: built, revision } = buildPod(set, desired.get(pod.metadata!.name!)!);
+      if (pod.metadata?.labels?.[labels.revision] !== revision) continue;
+      const wantLabels = built.metadata!.labels!;
+      const wantAnnotations = built.metadata!.annotations ?? {};
+      const labelDiff = Object.entries(wantLabels).filter(([k, v]) => pod.metadata?.labels?.[k] !== v);
+      const annotationDiff = Object.entries(wantAnnotations).filter(
+        ([k, v]) => pod.metadata?.annotations?.[k] !== v,
+      );
+      if (labelDiff.length === 0 && annotationDiff.length === 0) continue;
+      await this.ctx.client.patch(
+        podRef(pod),
+        {
+          metadata: {
+            labels: Object.fromEntries(labelDiff),
+            annotations: Object.fromEntries(annotationDiff),
+          },
+        },
+        "merge",
+      );
+    }
+  }
+
+  /**
+   * Moves the writable role away from `podName` with the switchover action,
+   * recording the attempt in status so the HA loop does not fail over
+   * meanwhile. Returns a step while the switchover is in progress.
+   */
+  private async switchover(set: InstanceSet, pods: V1Pod[], podName: string): Promise<Step> {
+    const action = set.spec.lifecycleActions?.switchover;
+    const roles = set.spec.roles ?? [];
+    const pod = pods.find((p) => p.metadata?.name === podName);
+    if (!action || !pod || !isWritable(pod.metadata?.labels?.[labels.role], roles)) {
+      if (set.status?.switchover) await this.clearSwitchover(set);
+      return undefined;
+    }
+    const marker = set.status?.switchover;
+    if (marker?.pod === podName && Date.now() - Date.parse(marker.startedAt) < SWITCHOVER_TIMEOUT_MS) {
+      return { result: { requeueAfterMs: 500 }, message: `waiting for the switchover away from ${podName}` };
+    }
+    const candidate = pods
+      .filter((p) => p !== pod && podIsReady(p) && !p.metadata?.deletionTimestamp)
+      .sort((a, b) => ordinalOf(a.metadata!.name!) - ordinalOf(b.metadata!.name!))[0];
+    const startedAt = new Date().toISOString();
+    await this.setSwitchover(set, { pod: podName, candidate: candidate?.metadata?.name, startedAt });
+    const ns = set.metadata.namespace!;
+    try {
+      await this.actions.run("switchover", action, {
+        namespace: ns,
+        pods,
+        roles,
+        pod: podName,
+        env: this.actionEnv(set, {
+          TESSERA_PRIMARY_POD_NAME: podName,
+          TESSERA_PRIMARY_POD_FQDN: names.podFQDN(podName, set.spec.serviceName, ns),
+          TESSERA_CANDIDATE_POD_NAME: candidate?.metadata?.name ?? "",
+          TESSERA_CANDIDATE_POD_FQDN: candidate
+            ? names.podFQDN(candidate.metadata!.name!, set.spec.serviceName, ns)
+            : "",
+        }),
+      });
+      await this.ctx.recorder.record(
+        set,
+        "Normal",
+        "Switchover",
+        `switched the writable role away from ${podName}`,
+      );
+    } catch (error) {
+      await this.clearSwitchover(set);
+      await this.ctx.recorder.record(set, "Warning", "SwitchoverFailed", errorMessage(error));
+      return {
+        result: { requeueAfterMs: 10_000 },
+        message: `switchover from ${podName} failed: ${errorMessage(error)}`,
+      };
+    }
+    return { result: { requeueAfterMs: 500 }, message: `waiting for ${podName} to lose the writable role` };
+  }
+
+  /** A recorded switchover is over once its pod no longer holds the writable role. */
+  private async settleSwitchover(set: InstanceSet, pods: V1Pod[]): Promise<void> {
+    const marker = set.status?.switchover;
+    if (!marker) return;
+    const pod = pods.find((p) => p.metadata?.name === marker.pod);
+    const expired = Date.now() - Date.parse(marker.startedAt) >= SWITCHOVER_TIMEOUT_MS;
+    if (expired || !pod || !isWritable(pod.metadata?.labels?.[labels.role], set.spec.roles ?? [])) {
+      await this.clearSwitchover(set);
+    }
+  }
+
+  private async setSwitchover(set: InstanceSet, marker: NonNullable<InstanceSetStatus["switchover"]>) {
+    await updateStatus<InstanceSet>(this.ctx.client, setRef(set), (s) => {
+      s.status = { ...s.status, switchover: marker };
+    });
+    set.status = { ...set.status, switchover: marker };
+  }
+
+  private async clearSwitchover(set: InstanceSet) {
+    await updateStatus<InstanceSet>(this.ctx.client, setRef(set), (s) => {
+      if (s.status) delete s.status.switchover;
+    });
+    if (set.status) delete set.status.switchover;
+  }
+
+  /** memberJoin runs once per instance, after the instance is ready; the result is kept in status. */
+  private async joinMembers(set: InstanceSet, pods: V1Pod[]): Promise<Step> {
+    const join = set.spec.lifecycleActions?.memberJoin;
+    if (!join) return undefined;
+    const joined = new Set((set.status?.instances ?? []).filter((i) => i.memberJoined).map((i) => i.name));
+    const ns = set.metadata.namespace!;
+    for (const pod of pods) {
+      const name = pod.metadata!.name!;
+      if (joined.has(name) || !podIsReady(pod)) continue;
+      try {
+        await this.actions.run("memberJoin", join, {
+          namespace: ns,
+          pods,
+          roles: set.spec.roles,
+          env: this.actionEnv(set, {
+            TESSERA_JOIN_MEMBER_POD_NAME: name,
+            TESSERA_JOIN_MEMBER_POD_FQDN: names.podFQDN(name, set.spec.serviceName, ns),
+          }),
+        });
+      } catch (error) {
+        await this.ctx.recorder.record(set, "Warning", "MemberJoinFailed", errorMessage(error));
+        return {
+          result: { requeueAfterMs: 5000 },
+          message: `memberJoin for ${name} failed: ${errorMessage(error)}`,
+        };
+      }
+      await updateStatus<InstanceSet>(this.ctx.client, setRef(set), (s) => {
+        const instances = s.status?.instances ?? [];
+        const entry = instances.find((i) => i.name === name);
+        if (entry) entry.memberJoined = true;
+        else instances.push({ name, ordinal: ordinalOf(name), ready: true, memberJoined: true });
+        s.status = { ...s.status, instances };
+      });
+      set.status = (await this.ctx.client.get<InstanceSet>(setRef(set))).status;
+    }
+    return undefined;
+  }
+
+  private actionEnv(set: InstanceSet, extra: Record<string, string>): Record<string, string> {
+    return { ...Object.fromEntries((set.spec.actionEnv ?? []).map((e) => [e.name, e.value])), ...extra };
+  }
+
+  private async writeStatus(set: InstanceSet, pods: V1Pod[], message: string | undefined): Promise<void> {
+    const desired = this.desired(set);
+    const byName = new Map(pods.map((p) => [p.metadata!.name!, p]));
+    const previous = new Map((set.status?.instances ?? []).map((i) => [i.name, i]));
+    const instances: InstanceStatus[] = [];
+    let updated = 0;
+    let ready = 0;
+    const revisions = new Set<string>();
+    for (const d of desired) {
+      const pod = byName.get(d.name);
+      const revision = buildPod(set, d).revision;
+      revisions.add(revision);
+      const podRevision = pod?.metadata?.labels?.[labels.revision];
+      const isReady = pod ? podIsReady(pod) && !pod.metadata?.deletionTimestamp : false;
+      if (isReady) ready++;
+      if (pod && podRevision === revision) updated++;
+      instances.push({
+        name: d.name,
+        ordinal: d.ordinal,
+        ...(d.template ? { template: d.template.name } : {}),
+        ...(pod?.metadata?.labels?.[labels.role] ? { role: pod.metadata.labels[labels.role] } : {}),
+        ready: isReady,
+        ...(podRevision ? { revision: podRevision } : {}),
+        ...(previous.get(d.name)?.memberJoined ? { memberJoined: true } : {}),
+      });
+    }
+    const settled = updated === desired.length && ready === desired.length;
+    await updateStatus<InstanceSet>(this.ctx.client, setRef(set), (s) => {
+      s.status = {
+        ...s.status,
+        observedGeneration: set.metadata.generation,
+        replicas: desired.length,
+        readyReplicas: ready,
+        availableReplicas: ready,
+        updatedReplicas: updated,
+        updateRevision: [...revisions].sort().join(","),
+        instances,
+        conditions: setCondition(
+          s.status?.conditions,
+          {
+            type: "Ready",
+            status: settled,
+            reason: settled ? "AllInstancesReady" : "Progressing",
+            message: settled
+              ? `${ready}/${desired.length} instances ready and updated`
+              : (message ?? `${ready}/${desired.length} instances ready, ${updated} updated`),
+          },
+          set.metadata.generation,
+        ),
+      };
+      if (settled) s.status.currentRevision = s.status.updateRevision;
+    });
+  }
+}
+
+function ownerRef(set: InstanceSet) {
+  return {
+    apiVersion: set.apiVersion,
+    kind: set.kind,
+    name: set.metadata.name!,
+    uid: set.metadata.uid!,
+    controller: true,
+    blockOwnerDeletion: true,
+  };
+}
+
+function portsOf(set: InstanceSet) {
+  const spec = (
+    set.spec.template as { spec?: { containers?: { ports?: { name?: string; containerPort: number }[] }[] } }
+  ).spec;
+  const ports = (spec?.containers ?? []).flatMap((c) => c.ports ?? []);
+  return ports.map((p, i) => ({
+    name: p.name ?? `port-${i}`,
+    port: p.containerPort,
+    targetPort: p.containerPort,
+  }));
+}
+
+function setRef(set: InstanceSet) {
+  return { apiVersion: API_VERSION, kind: KIND, namespace: set.metadata.namespace, name: set.metadata.name! };
+}
+
+function podRef(pod: V1Pod) {
+  return { apiVersion: "v1", kind: "Pod", namespace: pod.metadata!.namespace, name: pod.metadata!.name! };
+}
+
+function claimRef(pvc: V1PersistentVolumeClaim) {
+  return {
+    apiVersion: "v1",
+    kind: "PersistentVolumeClaim",
+    namespace: pvc.metadata!.namespace,
+    name: pvc.metadata!.name!,
+  };
+}

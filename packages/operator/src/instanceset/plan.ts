@@ -1,0 +1,115 @@
+import type { InstanceSetSpec, InstanceTemplate, Role } from "@tessera/api";
+
+export interface DesiredInstance {
+  name: string;
+  ordinal: number;
+  /** The instance template it comes from; undefined for the default template. */
+  template?: InstanceTemplate;
+}
+
+function takeOrdinals(prefix: string, count: number, offline: Set<string>, template?: InstanceTemplate) {
+  const instances: DesiredInstance[] = [];
+  for (let ordinal = 0; instances.length < count; ordinal++) {
+    const name = `${prefix}-${ordinal}`;
+    if (!offline.has(name)) instances.push({ name, ordinal, template });
+  }
+  return instances;
+}
+
+/**
+ * The instances an InstanceSet should have: each instance template gets
+ * `<set>-<template>-<n>`, the rest of `replicas` the default `<set>-<n>`.
+ * Offline instances are skipped (their ordinals stay unused), so taking
+ * one instance offline removes exactly that one.
+ */
+export function desiredInstances(
+  setName: string,
+  spec: Pick<InstanceSetSpec, "replicas" | "instances" | "offlineInstances">,
+): DesiredInstance[] {
+  const offline = new Set(spec.offlineInstances ?? []);
+  const templates = spec.instances ?? [];
+  const templated = templates.reduce((sum, t) => sum + (t.replicas ?? 1), 0);
+  const result = takeOrdinals(setName, Math.max(0, spec.replicas - templated), offline);
+  for (const template of templates) {
+    result.push(...takeOrdinals(`${setName}-${template.name}`, template.replicas ?? 1, offline, template));
+  }
+  return result;
+}
+
+export interface ObservedInstance {
+  name: string;
+  ordinal: number;
+  role?: string;
+  ready: boolean;
+  revision?: string;
+  /** The pod is being deleted. */
+  terminating: boolean;
+}
+
+export type UpdateStep =
+  | { kind: "done" }
+  | { kind: "wait"; reason: string }
+  | { kind: "switchover"; pod: string }
+  | { kind: "recreate"; pods: string[] };
+
+export interface UpdateInput {
+  instances: ObservedInstance[];
+  desiredRevision: (name: string) => string;
+  roles: Role[];
+  strategy: "Serial" | "Parallel";
+  /** Whether a switchover action exists to move the writable role away first. */
+  canSwitchover: boolean;
+}
+
+/** Lower updatePriority first; pods without a role before everything. */
+function updateRank(instance: ObservedInstance, roles: Role[]): number {
+  return roles.find((r) => r.name === instance.role)?.updatePriority ?? -1;
+}
+
+export function isWritable(role: string | undefined, roles: Role[]): boolean {
+  return role !== undefined && roles.some((r) => r.name === role && r.writable);
+}
+
+/**
+ * The next step of a role-aware rolling update: secondaries before the
+ * primary (lowest updatePriority first, highest ordinal first within a
+ * priority), one at a time for Serial; the writable instance is switched
+ * over before it is replaced whenever another ready instance can take over.
+ */
+export function nextUpdateStep(input: UpdateInput): UpdateStep {
+  const outdated = input.instances.filter((i) => i.revision !== input.desiredRevision(i.name));
+  if (outdated.length === 0) return { kind: "done" };
+  if (input.instances.some((i) => i.terminating))
+    return { kind: "wait", reason: "an instance is terminating" };
+  const ordered = [...outdated].sort(
+    (a, b) => updateRank(a, input.roles) - updateRank(b, input.roles) || b.ordinal - a.ordinal,
+  );
+  if (input.strategy === "Parallel") return { kind: "recreate", pods: ordered.map((i) => i.name) };
+  // A broken outdated instance cannot get better by waiting: replace it first.
+  const broken = ordered.find((i) => !i.ready);
+  if (broken) return { kind: "recreate", pods: [broken.name] };
+  const notReady = input.instances.find((i) => !i.ready);
+  if (notReady) return { kind: "wait", reason: `waiting for ${notReady.name} to become ready` };
+  const next = ordered[0]!;
+  if (isWritable(next.role, input.roles) && input.canSwitchover) {
+    const others = input.instances.filter((i) => i.name !== next.name && i.ready);
+    if (others.length > 0) return { kind: "switchover", pod: next.name };
+  }
+  return { kind: "recreate", pods: [next.name] };
+}
+
+/**
+ * Which existing instance to remove next on scale-in: the writable one last,
+ * otherwise the highest ordinal first.
+ */
+export function nextToRemove(surplus: ObservedInstance[], roles: Role[]): ObservedInstance | undefined {
+  return [...surplus].sort(
+    (a, b) => Number(isWritable(a.role, roles)) - Number(isWritable(b.role, roles)) || b.ordinal - a.ordinal,
+  )[0];
+}
+
+/** Extracts the ordinal from `<prefix>-<n>`. */
+export function ordinalOf(name: string): number {
+  const match = /-(\d+)$/.exec(name);
+  return match ? Number(match[1]) : -1;
+}

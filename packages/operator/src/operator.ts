@@ -1,0 +1,190 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { hostname } from "node:os";
+import { randomBytes } from "node:crypto";
+import {
+  API_VERSION,
+  type ClusterDefinition,
+  type ComponentDefinition,
+  type ComponentVersion,
+} from "@tessera/api";
+import {
+  EventRecorder,
+  InformerFactory,
+  KubeClient,
+  LeaderElector,
+  loadKubeConfig,
+  metricsRegistry,
+  type Controller,
+  type Logger,
+} from "@tessera/kube";
+import { ActionRunner } from "./actions/runner.js";
+import { ClusterController } from "./cluster/controller.js";
+import { ComponentController } from "./component/controller.js";
+import type { OperatorContext } from "./context.js";
+import { DefinitionCatalog } from "./definitions.js";
+import { HaController } from "./ha/controller.js";
+import { InstanceSetController } from "./instanceset/controller.js";
+import { AdmissionWebhook } from "./webhook/server.js";
+
+export interface OperatorOptions {
+  kubeconfig?: string;
+  context?: string;
+  /** Namespace of the operator: its Lease and webhook certificate live there. */
+  namespace: string;
+  leaderElection: boolean;
+  identity?: string;
+  /** Address of /metrics, /healthz and /readyz; port 0 picks a free port. */
+  metrics: { host: string; port: number };
+  /** Where the apiserver reaches the admission webhook; omit to run without it. */
+  webhook?: { endpoint: { host: string } | { service: string }; port: number };
+  logger: Logger;
+}
+
+/**
+ * The operator process: shared informers, the controllers, the HA loop,
+ * the admission webhook and the metrics/health endpoint. Controllers run
+ * only while this process holds the leader Lease; informers and the
+ * webhook run on every replica.
+ */
+export class Operator {
+  private readonly client: KubeClient;
+  private readonly informers: InformerFactory;
+  private readonly controllers: Controller[];
+  private readonly elector?: LeaderElector;
+  private readonly webhook?: AdmissionWebhook;
+  private httpServer?: Server;
+  private leading?: Promise<void>;
+  private leader = false;
+
+  private constructor(private readonly options: OperatorOptions) {
+    const logger = options.logger;
+    this.client = new KubeClient(loadKubeConfig(options.kubeconfig, options.context));
+    this.informers = new InformerFactory(this.client, logger, { resyncMs: 5 * 60_000 });
+    const clusterDefs = this.informers.get<ClusterDefinition>(API_VERSION, "ClusterDefinition");
+    const compDefs = this.informers.get<ComponentDefinition>(API_VERSION, "ComponentDefinition");
+    const versions = this.informers.get<ComponentVersion>(API_VERSION, "ComponentVersion");
+    const catalog = new DefinitionCatalog({
+      clusterDefinitions: () => clusterDefs.list(),
+      componentDefinitions: () => compDefs.list(),
+      componentVersions: () => versions.list(),
+      onChange: (listener) => {
+        const handlers = {
+          add: listener,
+          update: (a: unknown, b: unknown) => a !== b && listener(),
+          delete: listener,
+        };
+        clusterDefs.addHandlers(handlers);
+        compDefs.addHandlers(handlers);
+        versions.addHandlers(handlers);
+      },
+    });
+    const ctx: OperatorContext = {
+      client: this.client,
+      informers: this.informers,
+      recorder: new EventRecorder(this.client, "tessera-operator", logger),
+      actions: new ActionRunner(this.client, logger),
+      logger,
+    };
+    this.controllers = [
+      new ClusterController(ctx, catalog).controller,
+      new ComponentController(ctx, catalog).controller,
+      new InstanceSetController(ctx).controller,
+      new HaController(ctx, catalog).controller,
+    ];
+    if (options.leaderElection) {
+      this.elector = new LeaderElector(this.client, {
+        namespace: options.namespace,
+        name: "tessera-operator",
+        identity: options.identity ?? `${hostname()}_${process.pid}_${randomBytes(3).toString("hex")}`,
+        logger,
+      });
+    }
+    if (options.webhook) {
+      this.webhook = new AdmissionWebhook(this.client, catalog, {
+        namespace: options.namespace,
+        endpoint: options.webhook.endpoint,
+        port: options.webhook.port,
+        logger,
+      });
+    }
+  }
+
+  static async start(options: OperatorOptions): Promise<Operator> {
+    const operator = new Operator(options);
+    await operator.run();
+    return operator;
+  }
+
+  get metricsPort(): number | undefined {
+    return (this.httpServer?.address() as AddressInfo | null)?.port;
+  }
+
+  /** Resolves when this process stops leading (the process should then exit and restart). */
+  get leadershipEnded(): Promise<void> {
+    return this.leading ?? new Promise(() => undefined);
+  }
+
+  get isLeader(): boolean {
+    return this.leader;
+  }
+
+  private async run(): Promise<void> {
+    await this.serveHttp();
+    this.informers.start();
+    await this.informers.waitForSync();
+    await this.webhook?.start();
+    const lead = async (signal?: AbortSignal) => {
+      this.leader = true;
+      for (const controller of this.controllers) controller.start();
+      this.options.logger.info("controllers started");
+      if (signal) await new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }));
+    };
+    if (this.elector) {
+      this.leading = this.elector.run(lead).then(async () => {
+        this.leader = false;
+        await Promise.all(this.controllers.map((c) => c.stop()));
+      });
+    } else {
+      await lead();
+    }
+  }
+
+  private async serveHttp(): Promise<void> {
+    this.httpServer = createServer((req, res) => {
+      const path = req.url?.split("?")[0];
+      if (path === "/metrics") {
+        metricsRegistry
+          .metrics()
+          .then((text) => res.writeHead(200, { "content-type": metricsRegistry.contentType }).end(text))
+          .catch(() => res.writeHead(500).end());
+      } else if (path === "/healthz") {
+        res.writeHead(200).end("ok");
+      } else if (path === "/readyz") {
+        res.writeHead(this.leader || this.elector ? 200 : 503).end(this.leader ? "leader" : "standby");
+      } else {
+        res.writeHead(404).end();
+      }
+    });
+    await new Promise<void>((resolve, reject) => {
+      this.httpServer!.once("error", reject);
+      this.httpServer!.listen(this.options.metrics.port, this.options.metrics.host, resolve);
+    });
+  }
+
+  /** Graceful shutdown: finish in-flight reconciles, release the Lease, close everything. */
+  async stop(): Promise<void> {
+    if (this.elector) {
+      this.elector.stop();
+      await this.leading;
+    } else {
+      await Promise.all(this.controllers.map((c) => c.stop()));
+    }
+    await this.webhook?.stop();
+    await this.informers.stop();
+    await new Promise<void>((resolve) =>
+      this.httpServer ? this.httpServer.close(() => resolve()) : resolve(),
+    );
+    this.client.close();
+  }
+}
