@@ -22,6 +22,14 @@ export function compareVersions(a: string, b: string): number {
   return 0;
 }
 
+/**
+ * A definition reference is an exact name or a version prefix: `postgresql-`
+ * matches `postgresql-15` and `postgresql-16.1`, but not `postgresql-exporter`.
+ */
+export function matchesDefinition(name: string, reference: string): boolean {
+  return name === reference || (name.startsWith(reference) && /^\d/.test(name.slice(reference.length)));
+}
+
 /** A definition lookup failure that users can act on; its message names the field and the choices. */
 export class DefinitionError extends Error {
   constructor(
@@ -82,7 +90,7 @@ export class DefinitionCatalog {
     const exact = all.find((d) => d.metadata.name === nameOrPrefix);
     if (exact) return exact;
     const matching = all
-      .filter((d) => d.metadata.name?.startsWith(nameOrPrefix))
+      .filter((d) => matchesDefinition(d.metadata.name ?? "", nameOrPrefix))
       .sort((a, b) => compareVersions(b.metadata.name!, a.metadata.name!));
     if (matching[0]) return matching[0];
     throw new DefinitionError(
@@ -97,7 +105,7 @@ export class DefinitionCatalog {
     for (const version of this.source.componentVersions()) {
       const allowed = new Set<string>();
       for (const rule of version.spec.compatibilityRules) {
-        if (rule.compDefs.some((p) => compDefName === p || compDefName.startsWith(p))) {
+        if (rule.compDefs.some((p) => matchesDefinition(compDefName, p))) {
           for (const r of rule.releases) allowed.add(r);
         }
       }

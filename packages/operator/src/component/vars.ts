@@ -1,6 +1,7 @@
 import type { V1EnvVar } from "@kubernetes/client-node";
 import type { Component, ComponentDefinition, ComponentVar } from "@tessera/api";
 import { desiredInstances } from "../instanceset/plan.js";
+import { matchesDefinition } from "../definitions.js";
 import { names } from "../naming.js";
 
 /** A component of the same cluster, as seen by var resolution. */
@@ -56,9 +57,7 @@ export function builtinVars(ctx: VarContext): Record<string, string> {
 
 function target(ctx: VarContext, compDef: string | undefined, varName: string): SiblingComponent {
   if (!compDef) return ctx.self;
-  const found = [ctx.self, ...ctx.siblings].find(
-    (s) => s.compDef.metadata.name === compDef || s.compDef.metadata.name!.startsWith(compDef),
-  );
+  const found = [ctx.self, ...ctx.siblings].find((s) => matchesDefinition(s.compDef.metadata.name!, compDef));
   if (!found) {
     throw new VarError(
       `var ${varName}: no component of cluster ${ctx.cluster} uses a ComponentDefinition matching "${compDef}"`,

@@ -1,0 +1,160 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { decide, parseProbeOutput, type DecideInput, type ProbeReport } from "../../src/ha/decide.js";
+
+const roles = [
+  { name: "primary", updatePriority: 2, writable: true },
+  { name: "secondary", updatePriority: 1 },
+];
+
+const report = (
+  pod: string,
+  role?: string,
+  position?: number,
+  extra: Partial<ProbeReport> = {},
+): ProbeReport => ({
+  pod,
+  ordinal: Number(pod.split("-").pop()),
+  ready: true,
+  ok: role !== undefined,
+  ...(role ? { role } : { error: "probe failed" }),
+  ...(position !== undefined ? { position } : {}),
+  ...extra,
+});
+
+const input = (over: Partial<DecideInput>): DecideInput => ({
+  mode: "operator",
+  roles,
+  ha: { primary: "pg-0", epoch: 1 },
+  reports: [],
+  primaryFailures: 0,
+  podFailures: new Map(),
+  failureThreshold: 3,
+  switchoverInProgress: false,
+  ...over,
+});
+
+test("probe output is `<role> [<position>]`; unknown roles and empty output are failures", () => {
+  assert.deepEqual(parseProbeOutput("primary 1234\n", roles), { ok: true, role: "primary", position: 1234 });
+  assert.deepEqual(parseProbeOutput("secondary", roles), { ok: true, role: "secondary" });
+  assert.equal(parseProbeOutput("", roles).ok, false);
+  assert.match(parseProbeOutput("leader", roles).error ?? "", /unknown role "leader"/);
+});
+
+test("the first instance reporting the writable role is recognised as primary with epoch 1", () => {
+  const d = decide(
+    input({ ha: { epoch: 0 }, reports: [report("pg-0", "primary", 5), report("pg-1", "secondary", 5)] }),
+  );
+  assert.deepEqual(d.ha, { primary: "pg-0", epoch: 1 });
+  assert.equal(d.labels.get("pg-0"), "primary");
+  assert.equal(d.labels.get("pg-1"), "secondary");
+});
+
+test("a healthy primary keeps its role and resets the failure count", () => {
+  const d = decide(
+    input({ primaryFailures: 2, reports: [report("pg-0", "primary"), report("pg-1", "secondary")] }),
+  );
+  assert.equal(d.ha, undefined);
+  assert.equal(d.primaryFailures, 0);
+  assert.equal(d.promote, undefined);
+});
+
+test("primary loss below the threshold waits; at the threshold the most advanced replica is promoted", () => {
+  const reports = [report("pg-0"), report("pg-1", "secondary", 100), report("pg-2", "secondary", 250)];
+  const waiting = decide(input({ primaryFailures: 1, reports }));
+  assert.equal(waiting.promote, undefined);
+  assert.equal(waiting.primaryFailures, 2);
+  assert.equal(waiting.labels.has("pg-0"), false, "the primary keeps its label until failover");
+  const failover = decide(input({ primaryFailures: 2, reports }));
+  assert.equal(failover.promote, "pg-2");
+  assert.equal(failover.ha?.primary, "pg-2");
+  assert.equal(failover.ha?.epoch, 2);
+  assert.equal(failover.ha?.promotePending, true);
+  assert.equal(failover.labels.get("pg-0"), undefined, "the old primary is fenced from services");
+  assert.ok(failover.labels.has("pg-0"));
+  assert.equal(failover.events[0]?.reason, "Failover");
+});
+
+test("a restarted primary fails over at once", () => {
+  const d = decide(
+    input({ reports: [report("pg-0", "primary", 9, { restarted: true }), report("pg-1", "secondary", 9)] }),
+  );
+  assert.equal(d.promote, "pg-1");
+  assert.equal(d.demote.includes("pg-0"), true, "the restarted old primary is demoted");
+});
+
+test("no failover without a healthy ready replica; the reason is reported", () => {
+  const d = decide(
+    input({
+      primaryFailures: 5,
+      reports: [report("pg-0"), report("pg-1", "secondary", 1, { ready: false })],
+    }),
+  );
+  assert.equal(d.promote, undefined);
+  assert.match(d.blocked ?? "", /no healthy replica/);
+});
+
+test("no failover while a switchover is in progress", () => {
+  const d = decide(
+    input({
+      primaryFailures: 5,
+      switchoverInProgress: true,
+      reports: [report("pg-0", "secondary"), report("pg-1", "secondary")],
+    }),
+  );
+  assert.equal(d.promote, undefined);
+  assert.equal(d.ha, undefined);
+});
+
+test("an engine-driven switchover is adopted with a new epoch", () => {
+  const d = decide(input({ reports: [report("pg-0", "secondary"), report("pg-1", "primary")] }));
+  assert.deepEqual(d.ha, { primary: "pg-1", epoch: 2 });
+  assert.equal(d.labels.get("pg-1"), "primary");
+  assert.deepEqual(d.demote, []);
+});
+
+test("a stale primary is demoted and kept out of the writable service", () => {
+  const d = decide(
+    input({
+      ha: { primary: "pg-1", epoch: 3 },
+      reports: [report("pg-0", "primary"), report("pg-1", "primary")],
+    }),
+  );
+  assert.deepEqual(d.demote, ["pg-0"]);
+  assert.equal(d.labels.get("pg-0"), undefined);
+  assert.equal(d.labels.get("pg-1"), "primary");
+});
+
+test("a pending promote is retried until the candidate reports the writable role", () => {
+  const d = decide(
+    input({
+      ha: { primary: "pg-1", epoch: 2, promotePending: true },
+      reports: [report("pg-1", "secondary")],
+    }),
+  );
+  assert.equal(d.promote, "pg-1");
+  const done = decide(
+    input({ ha: { primary: "pg-1", epoch: 2, promotePending: true }, reports: [report("pg-1", "primary")] }),
+  );
+  assert.deepEqual(done.ha, { primary: "pg-1", epoch: 2, promotePending: false });
+});
+
+test("native mode mirrors the engine's roles and never promotes", () => {
+  const d = decide(
+    input({
+      mode: "native",
+      roles: [
+        { name: "leader", updatePriority: 2, writable: true },
+        { name: "follower", updatePriority: 1 },
+      ],
+      ha: { primary: "e-0", epoch: 1 },
+      reports: [report("e-0", "follower"), report("e-1", "leader"), report("e-2")],
+      podFailures: new Map([["e-2", 3]]),
+    }),
+  );
+  assert.equal(d.promote, undefined);
+  assert.deepEqual(d.ha, { primary: "e-1", epoch: 2 });
+  assert.equal(d.labels.get("e-1"), "leader");
+  assert.equal(d.labels.get("e-2"), undefined);
+  assert.ok(d.labels.has("e-2"));
+});

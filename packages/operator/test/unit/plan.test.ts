@@ -1,0 +1,98 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  desiredInstances,
+  nextToRemove,
+  nextUpdateStep,
+  type ObservedInstance,
+} from "../../src/instanceset/plan.js";
+
+const roles = [
+  { name: "primary", updatePriority: 2, writable: true },
+  { name: "secondary", updatePriority: 1 },
+];
+
+test("instances get stable ordinal names; offline instances leave a gap instead of shifting names", () => {
+  assert.deepEqual(
+    desiredInstances("pg", { replicas: 3 }).map((i) => i.name),
+    ["pg-0", "pg-1", "pg-2"],
+  );
+  assert.deepEqual(
+    desiredInstances("pg", { replicas: 2, offlineInstances: ["pg-1"] }).map((i) => i.name),
+    ["pg-0", "pg-2"],
+  );
+});
+
+test("instance templates get their own names and share the replica count", () => {
+  const instances = desiredInstances("pg", {
+    replicas: 4,
+    instances: [{ name: "big", replicas: 1 }],
+  });
+  assert.deepEqual(
+    instances.map((i) => [i.name, i.template?.name]),
+    [
+      ["pg-0", undefined],
+      ["pg-1", undefined],
+      ["pg-2", undefined],
+      ["pg-big-0", "big"],
+    ],
+  );
+});
+
+const inst = (name: string, role: string | undefined, revision = "old", ready = true): ObservedInstance => ({
+  name,
+  ordinal: Number(name.split("-").pop()),
+  role,
+  ready,
+  revision,
+  terminating: false,
+});
+
+test("a serial rolling update replaces secondaries first (highest ordinal first), then switches over the primary", () => {
+  const base = { desiredRevision: () => "new", roles, strategy: "Serial" as const, canSwitchover: true };
+  let instances = [inst("pg-0", "primary"), inst("pg-1", "secondary"), inst("pg-2", "secondary")];
+  assert.deepEqual(nextUpdateStep({ ...base, instances }), { kind: "recreate", pods: ["pg-2"] });
+  instances = [inst("pg-0", "primary"), inst("pg-1", "secondary"), inst("pg-2", "secondary", "new")];
+  assert.deepEqual(nextUpdateStep({ ...base, instances }), { kind: "recreate", pods: ["pg-1"] });
+  instances = [inst("pg-0", "primary"), inst("pg-1", "secondary", "new"), inst("pg-2", "secondary", "new")];
+  assert.deepEqual(nextUpdateStep({ ...base, instances }), { kind: "switchover", pod: "pg-0" });
+  instances = [inst("pg-0", "secondary"), inst("pg-1", "primary", "new"), inst("pg-2", "secondary", "new")];
+  assert.deepEqual(nextUpdateStep({ ...base, instances }), { kind: "recreate", pods: ["pg-0"] });
+  instances = instances.map((i) => ({ ...i, revision: "new" }));
+  assert.deepEqual(nextUpdateStep({ ...base, instances }), { kind: "done" });
+});
+
+test("a serial update waits for readiness, but replaces a broken outdated instance at once", () => {
+  const base = { desiredRevision: () => "new", roles, strategy: "Serial" as const, canSwitchover: true };
+  const waiting = nextUpdateStep({
+    ...base,
+    instances: [inst("pg-0", "primary"), inst("pg-1", "secondary", "new", false)],
+  });
+  assert.equal(waiting.kind, "wait");
+  const broken = nextUpdateStep({
+    ...base,
+    instances: [inst("pg-0", "primary"), inst("pg-1", "secondary", "old", false)],
+  });
+  assert.deepEqual(broken, { kind: "recreate", pods: ["pg-1"] });
+});
+
+test("a lone primary or one without a switchover action is replaced directly", () => {
+  const base = { desiredRevision: () => "new", roles, strategy: "Serial" as const };
+  assert.deepEqual(nextUpdateStep({ ...base, canSwitchover: true, instances: [inst("pg-0", "primary")] }), {
+    kind: "recreate",
+    pods: ["pg-0"],
+  });
+  assert.deepEqual(
+    nextUpdateStep({
+      ...base,
+      canSwitchover: false,
+      instances: [inst("pg-0", "primary"), inst("pg-1", "secondary", "new")],
+    }),
+    { kind: "recreate", pods: ["pg-0"] },
+  );
+});
+
+test("scale-in removes the highest ordinal and the writable instance last", () => {
+  assert.equal(nextToRemove([inst("pg-3", "secondary"), inst("pg-4", "secondary")], roles)?.name, "pg-4");
+  assert.equal(nextToRemove([inst("pg-4", "primary"), inst("pg-3", "secondary")], roles)?.name, "pg-3");
+});
