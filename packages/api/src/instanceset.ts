@@ -21,6 +21,8 @@ export const instanceSetSpec = z.object({
   lifecycleActions: z
     .object({
       switchover: action.optional(),
+      /** With operator-arbitrated HA: run on the candidate after the old primary stepped down. */
+      promote: action.optional(),
       memberJoin: action.optional(),
       memberLeave: action.optional(),
     })

@@ -1,3 +1,5 @@
 export * from "./operator.js";
 export * from "./definitions.js";
 export { validateCluster, validateClusterDelete } from "./webhook/validate.js";
+export * from "./install/crds.js";
+export * from "./install/addon.js";

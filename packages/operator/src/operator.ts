@@ -56,6 +56,7 @@ export class Operator {
   private httpServer?: Server;
   private leading?: Promise<void>;
   private leader = false;
+  private serving = false;
 
   private constructor(private readonly options: OperatorOptions) {
     const logger = options.logger;
@@ -134,6 +135,7 @@ export class Operator {
     this.informers.start();
     await this.informers.waitForSync();
     await this.webhook?.start();
+    this.serving = true;
     const lead = async (signal?: AbortSignal) => {
       this.leader = true;
       for (const controller of this.controllers) controller.start();
@@ -161,7 +163,10 @@ export class Operator {
       } else if (path === "/healthz") {
         res.writeHead(200).end("ok");
       } else if (path === "/readyz") {
-        res.writeHead(this.leader || this.elector ? 200 : 503).end(this.leader ? "leader" : "standby");
+        // Ready once caches are synced and the webhook serves; standbys are ready too (they serve the webhook).
+        res
+          .writeHead(this.serving ? 200 : 503)
+          .end(this.leader ? "leader" : this.serving ? "standby" : "starting");
       } else {
         res.writeHead(404).end();
       }

@@ -497,10 +497,18 @@ export class ComponentController {
       namespace: component.metadata.namespace,
       name: names.instanceSet(component.metadata.name!),
     };
-    if (await this.ctx.client.delete(setRef, { propagationPolicy: "Background" })) {
-      return { requeueAfterMs: 1000 };
+    const setExisted = await this.ctx.client.delete(setRef, { propagationPolicy: "Background" });
+    // Pods are deleted here rather than left to the garbage collector, which may not know the
+    // InstanceSet type yet and would take its resync period.
+    for (const pod of pods.filter((p) => !p.metadata?.deletionTimestamp)) {
+      await this.ctx.client.delete({
+        apiVersion: "v1",
+        kind: "Pod",
+        namespace: pod.metadata!.namespace,
+        name: pod.metadata!.name!,
+      });
     }
-    if (pods.length > 0) return { requeueAfterMs: 1000 };
+    if (setExisted || pods.length > 0) return { requeueAfterMs: 1000 };
     const cluster = this.clusters.get(
       `${component.metadata.namespace}/${component.metadata.labels?.[labels.cluster]}`,
     );

@@ -185,10 +185,14 @@ export function buildInstanceSet(input: WorkloadInput): InstanceSet {
       updateStrategy: compDef.spec.updateStrategy,
       lifecycleActions: {
         ...(actions.switchover ? { switchover: actions.switchover } : {}),
+        ...(actions.promote && compDef.spec.haMode === "operator" ? { promote: actions.promote } : {}),
         ...(actions.memberJoin ? { memberJoin: actions.memberJoin } : {}),
         ...(actions.memberLeave ? { memberLeave: actions.memberLeave } : {}),
       },
-      actionEnv: Object.entries(input.plainVars).map(([k, value]) => ({ name: k, value })),
+      // Server-side apply reads empty strings as null, which the schema refuses: unset means empty anyway.
+      actionEnv: Object.entries(input.plainVars)
+        .filter(([, value]) => value !== "")
+        .map(([k, value]) => ({ name: k, value })),
       stopped: component.spec.stop ?? false,
     },
   };

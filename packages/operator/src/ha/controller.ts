@@ -184,36 +184,24 @@ export class HaController {
     const ha = decision.ha ?? component.status?.ha;
     const headless = names.headlessService(names.instanceSet(component.metadata.name!));
     const ns = component.metadata.namespace!;
-    const roleEnv = (primary: string | undefined) => ({
+    const fqdn = (pod: string | undefined) => (pod ? names.podFQDN(pod, headless, ns) : "");
+    const oldPrimary = ha?.lastFailover?.from;
+    const roleEnv = {
       ...env,
       TESSERA_EPOCH: String(ha?.epoch ?? 0),
-      TESSERA_PRIMARY_POD_NAME: primary ?? "",
-      TESSERA_PRIMARY_POD_FQDN: primary ? names.podFQDN(primary, headless, ns) : "",
-    });
+      TESSERA_PRIMARY_POD_NAME: ha?.primary ?? "",
+      TESSERA_PRIMARY_POD_FQDN: fqdn(ha?.primary),
+      TESSERA_OLD_PRIMARY_POD_NAME: oldPrimary ?? "",
+      TESSERA_OLD_PRIMARY_POD_FQDN: fqdn(oldPrimary),
+    };
     if (decision.promote && this.mayAttempt(state, decision.promote)) {
-      await this.runRoleAction(
-        component,
-        compDef,
-        pods,
-        "promote",
-        decision.promote,
-        roleEnv(decision.promote),
-        async () => {
-          await this.writeHa(component, { ...ha!, promotePending: false });
-        },
-      );
+      await this.runRoleAction(component, compDef, pods, "promote", decision.promote, roleEnv, async () => {
+        await this.writeHa(component, { ...ha!, promotePending: false });
+      });
     }
     for (const pod of decision.demote) {
       if (!this.mayAttempt(state, pod)) continue;
-      await this.runRoleAction(
-        component,
-        compDef,
-        pods,
-        "demote",
-        pod,
-        roleEnv(ha?.primary),
-        async () => undefined,
-      );
+      await this.runRoleAction(component, compDef, pods, "demote", pod, roleEnv, async () => undefined);
     }
   }
 

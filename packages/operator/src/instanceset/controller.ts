@@ -377,21 +377,22 @@ export class InstanceSetController {
     const startedAt = new Date().toISOString();
     await this.setSwitchover(set, { pod: podName, candidate: candidate?.metadata?.name, startedAt });
     const ns = set.metadata.namespace!;
+    const candidateName = candidate?.metadata?.name;
+    const env = this.actionEnv(set, {
+      TESSERA_PRIMARY_POD_NAME: podName,
+      TESSERA_PRIMARY_POD_FQDN: names.podFQDN(podName, set.spec.serviceName, ns),
+      TESSERA_OLD_PRIMARY_POD_NAME: podName,
+      TESSERA_OLD_PRIMARY_POD_FQDN: names.podFQDN(podName, set.spec.serviceName, ns),
+      TESSERA_CANDIDATE_POD_NAME: candidateName ?? "",
+      TESSERA_CANDIDATE_POD_FQDN: candidateName ? names.podFQDN(candidateName, set.spec.serviceName, ns) : "",
+    });
     try {
-      await this.actions.run("switchover", action, {
-        namespace: ns,
-        pods,
-        roles,
-        pod: podName,
-        env: this.actionEnv(set, {
-          TESSERA_PRIMARY_POD_NAME: podName,
-          TESSERA_PRIMARY_POD_FQDN: names.podFQDN(podName, set.spec.serviceName, ns),
-          TESSERA_CANDIDATE_POD_NAME: candidate?.metadata?.name ?? "",
-          TESSERA_CANDIDATE_POD_FQDN: candidate
-            ? names.podFQDN(candidate.metadata!.name!, set.spec.serviceName, ns)
-            : "",
-        }),
-      });
+      await this.actions.run("switchover", action, { namespace: ns, pods, roles, pod: podName, env });
+      // Operator-arbitrated engines step down in `switchover`; the candidate is then promoted here.
+      const promote = set.spec.lifecycleActions?.promote;
+      if (promote && candidateName) {
+        await this.actions.run("promote", promote, { namespace: ns, pods, roles, pod: candidateName, env });
+      }
       await this.ctx.recorder.record(
         set,
         "Normal",
@@ -547,10 +548,12 @@ function portsOf(set: InstanceSet) {
     set.spec.template as { spec?: { containers?: { ports?: { name?: string; containerPort: number }[] }[] } }
   ).spec;
   const ports = (spec?.containers ?? []).flatMap((c) => c.ports ?? []);
+  // Server-side apply on 1.20 needs the protocol: it is part of the ports list key.
   return ports.map((p, i) => ({
     name: p.name ?? `port-${i}`,
     port: p.containerPort,
     targetPort: p.containerPort,
+    protocol: "TCP",
   }));
 }
 

@@ -141,7 +141,7 @@ export class AdmissionWebhook {
         response: {
           uid: body.request.uid,
           allowed: verdict.allowed,
-          ...(verdict.allowed ? {} : { status: { code: 422, reason: "Invalid", message: verdict.message } }),
+          ...(verdict.allowed ? {} : { status: { code: 403, message: verdict.message } }),
         },
       };
       res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(response));

@@ -1,0 +1,108 @@
+import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { waitFor, StopWaiting } from "@tessera/kube";
+import { ManagedProcess } from "./managed-process.js";
+import { freePort } from "./ports.js";
+
+/** The repository root, where `tsx` resolves from. */
+const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+
+export interface OperatorProcessOptions {
+  kubeconfig: string;
+  /** Directory for the operator's log file. */
+  logDir: string;
+  namespace?: string;
+  leaderElect?: boolean;
+  /** Serve the admission webhook on 127.0.0.1 (registered by URL). */
+  webhook?: boolean;
+  readyTimeoutMs?: number;
+  /** Name used for the log file, so several operators can share a directory. */
+  name?: string;
+}
+
+/** The operator as a separate process, the way it runs out of cluster (playground, tests). */
+export class OperatorProcess {
+  private constructor(
+    private process: ManagedProcess,
+    readonly metricsPort: number,
+    private readonly options: OperatorProcessOptions,
+  ) {}
+
+  static async start(options: OperatorProcessOptions): Promise<OperatorProcess> {
+    const metricsPort = await freePort();
+    const operator = new OperatorProcess(OperatorProcess.spawn(options, metricsPort), metricsPort, options);
+    await operator.waitReady();
+    return operator;
+  }
+
+  private static spawn(options: OperatorProcessOptions, metricsPort: number): ManagedProcess {
+    const args = [
+      "--import",
+      "tsx",
+      fileURLToPath(import.meta.resolve("@tessera/operator/main")),
+      "--kubeconfig",
+      options.kubeconfig,
+      "--namespace",
+      options.namespace ?? "tessera-system",
+      "--metrics-bind-address",
+      `127.0.0.1:${metricsPort}`,
+      ...(options.leaderElect === false ? ["--no-leader-elect"] : []),
+      ...(options.webhook === false ? [] : ["--webhook-host", "127.0.0.1", "--webhook-port", "0"]),
+    ];
+    return ManagedProcess.start({
+      name: "tessera-operator",
+      command: process.execPath,
+      args,
+      cwd: ROOT,
+      logFile: join(options.logDir, `${options.name ?? "operator"}.log`),
+    });
+  }
+
+  private async waitReady(): Promise<void> {
+    await waitFor(
+      async () => {
+        if (!this.process.running) throw new StopWaiting(this.process.exitError());
+        const res = await fetch(`http://127.0.0.1:${this.metricsPort}/readyz`);
+        return res.ok;
+      },
+      {
+        description: "the operator to become ready",
+        timeoutMs: this.options.readyTimeoutMs ?? 60_000,
+        intervalMs: 200,
+      },
+    );
+  }
+
+  get running(): boolean {
+    return this.process.running;
+  }
+
+  get pid(): number | undefined {
+    return this.process.pid;
+  }
+
+  logTail(lines = 30): string {
+    return this.process.logTail(lines);
+  }
+
+  /** Simulates a crash: SIGKILL, no cleanup. */
+  async kill(): Promise<void> {
+    this.process.signal("SIGKILL");
+    await this.process.exited;
+  }
+
+  /** Starts a fresh process after a stop or kill. */
+  async restart(): Promise<void> {
+    if (this.process.running) await this.process.stop();
+    this.process = OperatorProcess.spawn(this.options, this.metricsPort);
+    await this.waitReady();
+  }
+
+  async metrics(): Promise<string> {
+    return (await fetch(`http://127.0.0.1:${this.metricsPort}/metrics`)).text();
+  }
+
+  async stop(): Promise<void> {
+    await this.process.stop(10_000);
+  }
+}
