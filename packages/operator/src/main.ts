@@ -12,6 +12,11 @@ const program = new Command("tessera-operator")
     process.env.TESSERA_NAMESPACE ?? "tessera-system",
   )
   .option("--no-leader-elect", "run controllers without leader election (a single replica only)")
+  .option(
+    "--leader-elect-lease-duration <seconds>",
+    "how long a standby waits before taking over a silent leader",
+    "15",
+  )
   .option("--metrics-bind-address <host:port>", "address of /metrics, /healthz and /readyz", "127.0.0.1:8080")
   .addOption(
     new Option(
@@ -33,6 +38,7 @@ const opts = program.opts<{
   context?: string;
   namespace: string;
   leaderElect: boolean;
+  leaderElectLeaseDuration: string;
   metricsBindAddress: string;
   webhookHost?: string;
   webhookService?: string;
@@ -52,7 +58,9 @@ try {
     kubeconfig: opts.kubeconfig,
     context: opts.context,
     namespace: opts.namespace,
-    leaderElection: opts.leaderElect,
+    leaderElection: opts.leaderElect
+      ? { leaseDurationMs: Number(opts.leaderElectLeaseDuration) * 1000 }
+      : false,
     metrics: { host: metricsHost ?? "127.0.0.1", port: Number(metricsPort ?? 8080) },
     webhook: webhookEndpoint ? { endpoint: webhookEndpoint, port: Number(opts.webhookPort) } : undefined,
     logger,

@@ -32,7 +32,8 @@ export interface OperatorOptions {
   context?: string;
   /** Namespace of the operator: its Lease and webhook certificate live there. */
   namespace: string;
-  leaderElection: boolean;
+  /** Lease-based leader election (lease duration defaults to 15 s), or false for a single replica. */
+  leaderElection: { leaseDurationMs?: number } | false;
   identity?: string;
   /** Address of /metrics, /healthz and /readyz; port 0 picks a free port. */
   metrics: { host: string; port: number };
@@ -94,9 +95,13 @@ export class Operator {
       new HaController(ctx, catalog).controller,
     ];
     if (options.leaderElection) {
+      const leaseDurationMs = options.leaderElection.leaseDurationMs ?? 15_000;
       this.elector = new LeaderElector(this.client, {
         namespace: options.namespace,
         name: "tessera-operator",
+        leaseDurationMs,
+        renewDeadlineMs: Math.round(leaseDurationMs * (2 / 3)),
+        retryPeriodMs: Math.max(200, Math.round(leaseDurationMs / 7.5)),
         identity: options.identity ?? `${hostname()}_${process.pid}_${randomBytes(3).toString("hex")}`,
         logger,
       });

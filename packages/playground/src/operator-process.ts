@@ -16,6 +16,8 @@ export interface OperatorProcessOptions {
   /** Serve the admission webhook on 127.0.0.1 (registered by URL). */
   webhook?: boolean;
   readyTimeoutMs?: number;
+  /** Seconds a restarted operator waits for a killed leader's Lease to expire (default 15). */
+  leaseDurationSeconds?: number;
   /** Name used for the log file, so several operators can share a directory. */
   name?: string;
 }
@@ -47,6 +49,9 @@ export class OperatorProcess {
       "--metrics-bind-address",
       `127.0.0.1:${metricsPort}`,
       ...(options.leaderElect === false ? ["--no-leader-elect"] : []),
+      ...(options.leaseDurationSeconds
+        ? ["--leader-elect-lease-duration", String(options.leaseDurationSeconds)]
+        : []),
       ...(options.webhook === false ? [] : ["--webhook-host", "127.0.0.1", "--webhook-port", "0"]),
     ];
     return ManagedProcess.start({
