@@ -169,6 +169,7 @@ export class HaController {
       switchoverInProgress: Boolean(
         marker && Date.now() - Date.parse(marker.startedAt) < SWITCHOVER_GRACE_MS,
       ),
+      switchoverCandidate: marker?.candidate,
     });
     state.primaryFailures = decision.primaryFailures;
     if (decision.ha) await this.writeHa(component, decision.ha, decision.blocked);

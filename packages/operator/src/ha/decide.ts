@@ -47,6 +47,8 @@ export interface DecideInput {
   failureThreshold: number;
   /** An InstanceSet switchover is moving the writable role: do not fail over meanwhile. */
   switchoverInProgress: boolean;
+  /** The instance that switchover promotes, if it named one. */
+  switchoverCandidate?: string;
 }
 
 export interface Decision {
@@ -140,7 +142,18 @@ export function decide(input: DecideInput): Decision {
   } else {
     const current = reports.get(primary);
     const others = claimants.filter((r) => r.pod !== primary);
-    if (current?.ok && current.role === writable && !current.restarted) {
+    const switchedTo = input.switchoverInProgress
+      ? others.find((r) => r.pod === input.switchoverCandidate)
+      : undefined;
+    if (switchedTo) {
+      change({ primary: switchedTo.pod, epoch: ha.epoch + 1 });
+      decision.primaryFailures = 0;
+      decision.events.push({
+        type: "Normal",
+        reason: "RoleChanged",
+        message: `switchover: ${writable} moved from ${primary} to ${switchedTo.pod}`,
+      });
+    } else if (current?.ok && current.role === writable && !current.restarted) {
       decision.primaryFailures = 0;
       if (ha.promotePending) change({ ...ha, promotePending: false });
     } else if (current?.ok && !current.restarted && others.length === 1 && !ha.promotePending) {

@@ -410,15 +410,22 @@ export class InstanceSetController {
     return { result: { requeueAfterMs: 500 }, message: `waiting for ${podName} to lose the writable role` };
   }
 
-  /** A recorded switchover is over once its pod no longer holds the writable role. */
+  /**
+   * A recorded switchover is over once its candidate holds the writable role
+   * (or, without a candidate, once the old pod lost it). Clearing it earlier
+   * would let the HA loop mistake the promoted candidate for a stale primary.
+   */
   private async settleSwitchover(set: InstanceSet, pods: V1Pod[]): Promise<void> {
     const marker = set.status?.switchover;
     if (!marker) return;
-    const pod = pods.find((p) => p.metadata?.name === marker.pod);
+    const roles = set.spec.roles ?? [];
+    const roleOf = (name: string) =>
+      pods.find((p) => p.metadata?.name === name)?.metadata?.labels?.[labels.role];
     const expired = Date.now() - Date.parse(marker.startedAt) >= SWITCHOVER_TIMEOUT_MS;
-    if (expired || !pod || !isWritable(pod.metadata?.labels?.[labels.role], set.spec.roles ?? [])) {
-      await this.clearSwitchover(set);
-    }
+    const done = marker.candidate
+      ? isWritable(roleOf(marker.candidate), roles)
+      : !isWritable(roleOf(marker.pod), roles);
+    if (expired || done) await this.clearSwitchover(set);
   }
 
   private async setSwitchover(set: InstanceSet, marker: NonNullable<InstanceSetStatus["switchover"]>) {

@@ -158,3 +158,21 @@ test("native mode mirrors the engine's roles and never promotes", () => {
   assert.equal(d.labels.get("e-2"), undefined);
   assert.ok(d.labels.has("e-2"));
 });
+
+test("during a switchover the promoted candidate is adopted even while the old primary is down", () => {
+  const reports = [report("pg-0"), report("pg-1", "primary", 10), report("pg-2", "secondary", 10)];
+  const d = decide(
+    input({ primaryFailures: 5, switchoverInProgress: true, switchoverCandidate: "pg-1", reports }),
+  );
+  assert.deepEqual(d.ha, { primary: "pg-1", epoch: 2 });
+  assert.equal(d.promote, undefined);
+  assert.deepEqual(d.demote, []);
+  assert.equal(d.labels.get("pg-1"), "primary");
+});
+
+test("outside a switchover, an unrecorded instance claiming the writable role while the primary is down is demoted, not followed", () => {
+  const reports = [report("pg-0"), report("pg-1", "primary", 10), report("pg-2", "secondary", 20)];
+  const d = decide(input({ primaryFailures: 5, reports }));
+  assert.equal(d.promote, "pg-2");
+  assert.ok(d.demote.includes("pg-1"));
+});
