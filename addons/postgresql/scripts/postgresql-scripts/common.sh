@@ -1,0 +1,54 @@
+# Shared by every PostgreSQL script. Sourced, never executed.
+# Environment contract: TESSERA_* from the operator, POSTGRES_PASSWORD,
+# REPLICATION_PASSWORD and PG_RW_SERVICE from the ComponentDefinition's vars.
+
+PGDATA=/data/pgdata
+export PGDATA
+# Marker on the volume: this instance stepped down and must rejoin as a standby before serving again.
+REJOIN_MARKER=/data/tessera-rejoin
+PASSFILE=/data/.pgpass
+
+log() {
+  echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) tessera[$1]: $2" >&2
+}
+
+# psql as the superuser over the instance's own socket (trusted, sandbox-local).
+psql_local() {
+  psql -X -q -A -t -v ON_ERROR_STOP=1 -h /tmp -p 5432 -U postgres -d postgres "$@"
+}
+
+# psql as the superuser against another host (password authentication).
+psql_remote() {
+  host=$1
+  shift
+  PGPASSWORD=$POSTGRES_PASSWORD PGCONNECT_TIMEOUT=3 psql -X -q -A -t -v ON_ERROR_STOP=1 -h "$host" -p 5432 -U postgres -d postgres "$@"
+}
+
+# True when host answers and is a primary (not in recovery).
+is_primary_at() {
+  [ "$(psql_remote "$1" -c 'select pg_is_in_recovery()' 2>/dev/null)" = "f" ]
+}
+
+local_running() {
+  pg_isready -q -h /tmp -p 5432
+}
+
+slot_name() {
+  echo "tessera_$1" | tr -- '-.' '__'
+}
+
+# Idempotently creates a physical replication slot on the local primary.
+ensure_slot() {
+  psql_local -v slot="$1" <<'SQL'
+select pg_create_physical_replication_slot(:'slot')
+where not exists (select 1 from pg_replication_slots where slot_name = :'slot');
+SQL
+}
+
+write_passfile() {
+  umask 077
+  {
+    printf '*:*:*:replicator:%s\n' "$REPLICATION_PASSWORD"
+    printf '*:*:*:postgres:%s\n' "$POSTGRES_PASSWORD"
+  } >"$PASSFILE"
+}

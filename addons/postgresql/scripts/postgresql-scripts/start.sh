@@ -1,0 +1,124 @@
+#!/bin/sh
+# Entrypoint of a PostgreSQL instance. It stays up as a small supervisor so
+# an instance can step down (switchover, demote) and come back as a standby
+# without the container restarting:
+#   empty volume      -> clone from the primary (or initdb on the very first instance)
+#   rejoin marker     -> pg_rewind against the current primary, then standby
+#   otherwise         -> start with the role the data directory has
+set -u
+. /scripts/common.sh
+
+stopping=""
+postgres_pid=""
+on_term() {
+  stopping=1
+  if [ -n "$postgres_pid" ]; then
+    pg_ctl -D "$PGDATA" stop -m fast -w -t 50 >/dev/null 2>&1 || kill -TERM "$postgres_pid" 2>/dev/null
+  fi
+  exit 0
+}
+trap on_term TERM INT
+
+ordinal=${TESSERA_POD_NAME##*-}
+
+# Whether any other instance already holds a data directory (then this one must never initdb).
+peer_has_data() {
+  for fqdn in $(echo "$TESSERA_POD_FQDN_LIST" | tr ',' ' '); do
+    [ "$fqdn" = "$TESSERA_POD_FQDN" ] && continue
+    pg_isready -q -h "$fqdn" -p 5432 -t 2 && return 0
+  done
+  return 1
+}
+
+init_cluster() {
+  log init "initialising a new database cluster"
+  pwfile=$(mktemp)
+  printf '%s' "$POSTGRES_PASSWORD" >"$pwfile"
+  initdb -D "$PGDATA" -U postgres --pwfile="$pwfile" --auth-local=trust --auth-host=scram-sha-256 \
+    --encoding=UTF8 --locale=C.UTF-8 >/dev/null || exit 1
+  rm -f "$pwfile"
+  pg_ctl -D "$PGDATA" -w -t 60 -o "-c listen_addresses='' -c unix_socket_directories=/tmp -c port=5432" start >/dev/null || exit 1
+  psql_local -v pw="$REPLICATION_PASSWORD" <<'SQL' || exit 1
+select format('CREATE ROLE replicator WITH REPLICATION LOGIN PASSWORD %L', :'pw') \gexec
+SQL
+  pg_ctl -D "$PGDATA" -w -t 60 stop -m fast >/dev/null || exit 1
+}
+
+clone_from_primary() {
+  slot=$(slot_name "$TESSERA_POD_NAME")
+  log clone "cloning from the primary at $PG_RW_SERVICE"
+  psql_remote "$PG_RW_SERVICE" -v slot="$slot" >/dev/null <<'SQL' || return 1
+select pg_create_physical_replication_slot(:'slot')
+where not exists (select 1 from pg_replication_slots where slot_name = :'slot');
+SQL
+  rm -rf "${PGDATA:?}"/* "$PGDATA".clone
+  PGPASSFILE=$PASSFILE pg_basebackup -h "$PG_RW_SERVICE" -p 5432 -U replicator -D "$PGDATA".clone \
+    -X stream -S "$slot" --checkpoint=fast >/dev/null || { rm -rf "$PGDATA".clone; return 1; }
+  rm -rf "$PGDATA"
+  mv "$PGDATA".clone "$PGDATA"
+  touch "$PGDATA/standby.signal"
+}
+
+bootstrap() {
+  [ -s "$PGDATA/PG_VERSION" ] && return 0
+  while :; do
+    if is_primary_at "$PG_RW_SERVICE"; then
+      clone_from_primary && return 0
+    elif [ "$ordinal" = "0" ] && ! peer_has_data; then
+      init_cluster
+      return 0
+    else
+      log bootstrap "waiting for a primary at $PG_RW_SERVICE"
+    fi
+    sleep 2
+  done
+}
+
+# Makes this data directory a standby of the current primary: pg_rewind
+# when the histories diverged, a fresh clone when even that is impossible.
+rejoin() {
+  until is_primary_at "$PG_RW_SERVICE"; do
+    log rejoin "waiting for a primary at $PG_RW_SERVICE"
+    sleep 1
+  done
+  log rejoin "rewinding to follow the primary at $PG_RW_SERVICE"
+  if ! PGPASSFILE=$PASSFILE pg_rewind -D "$PGDATA" \
+    --source-server="host=$PG_RW_SERVICE port=5432 user=postgres dbname=postgres connect_timeout=5" >&2; then
+    log rejoin "pg_rewind failed; cloning afresh"
+    clone_from_primary || return 1
+  fi
+  touch "$PGDATA/standby.signal"
+  rm -f "$REJOIN_MARKER"
+}
+
+mkdir -p "$PGDATA"
+chmod 0700 "$PGDATA"
+write_passfile
+
+while :; do
+  bootstrap
+  if [ ! -f "$PGDATA/standby.signal" ] && [ ! -f "$REJOIN_MARKER" ] && is_primary_at "$PG_RW_SERVICE"; then
+    # Another instance became primary while this one was down: never serve as a second primary.
+    log start "another primary is serving; rejoining as a standby"
+    touch "$REJOIN_MARKER"
+  fi
+  if [ -f "$REJOIN_MARKER" ]; then
+    rejoin || { sleep 2; continue; }
+  fi
+  slot=$(slot_name "$TESSERA_POD_NAME")
+  postgres -D "$PGDATA" -c config_file=/etc/postgresql/postgresql.conf \
+    -c listen_addresses="$TESSERA_POD_IP" \
+    -c primary_conninfo="host=$PG_RW_SERVICE port=5432 user=replicator passfile=$PASSFILE application_name=$TESSERA_POD_NAME" \
+    -c primary_slot_name="$slot" &
+  postgres_pid=$!
+  wait "$postgres_pid"
+  status=$?
+  postgres_pid=""
+  [ -n "$stopping" ] && exit 0
+  if [ -f "$REJOIN_MARKER" ]; then
+    log start "stepped down; rejoining as a standby"
+    continue
+  fi
+  log start "postgres exited with status $status"
+  exit "$status"
+done
