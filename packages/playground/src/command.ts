@@ -32,6 +32,8 @@ export function runCommand(
     child.stdout.on("data", (c: Buffer) => stdout.push(c));
     child.stderr.on("data", (c: Buffer) => stderr.push(c));
     child.once("error", reject);
+    // A command that exits without reading its input closes the pipe; that is not a failure.
+    child.stdin.on("error", () => undefined);
     child.once("close", (code, signal) => {
       resolve({
         code: code ?? (signal ? 128 : 1),

@@ -1,15 +1,26 @@
-import { mkdtempSync, rmSync, mkdirSync } from "node:fs";
+import { mkdtempSync, rmSync, mkdirSync, writeFileSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { KubeClient, loadKubeConfig } from "@tessera/kube";
+import { fileURLToPath } from "node:url";
+import type { V1Node, V1ServiceAccount } from "@kubernetes/client-node";
+import { KubeClient, loadKubeConfig, waitFor, StopWaiting } from "@tessera/kube";
+import { FaultClient, HOSTLET_MAIN, cleanupNode, installHostletPrerequisites } from "@tessera/hostlet";
 import { ControlPlane } from "./control-plane.js";
+import { ManagedProcess } from "./managed-process.js";
 import { runCommand, type CommandOptions, type CommandResult } from "./command.js";
 import { kubeBinDir } from "./paths.js";
+
+export interface TestHostletOptions {
+  /** CrashLoopBackOff base delay in ms (the kubelet's 10 s makes restart tests slow). */
+  restartBackoffMs?: number;
+}
 
 export interface TestClusterOptions {
   controllerManager?: boolean;
   scheduler?: boolean;
   serviceCIDR?: string;
+  /** Run a hostlet node (implies controller-manager and scheduler) with its own pod and service ranges. */
+  hostlet?: boolean | TestHostletOptions;
 }
 
 /** Where tests put their state; the test runner points it at a per-run directory it checks afterwards. */
@@ -19,10 +30,157 @@ export function testRoot(): string {
   return root;
 }
 
+/** The repository root, from which `node --import tsx` resolves. */
+const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+/** Machine-wide, so test runs of different checkouts never share a slot. */
+const SLOT_DIR = join(tmpdir(), "tessera-hostlet-slots");
+const SLOTS = 50;
+
+/**
+ * A network slot for one hostlet on this machine: node name, pod CIDR and
+ * service CIDR that no other suite running at the same time uses. Taken
+ * with an atomic mkdir; a slot whose owner process is gone is reclaimed.
+ */
+export interface NetworkSlot {
+  index: number;
+  nodeName: string;
+  podCIDR: string;
+  serviceCIDR: string;
+  release(): void;
+}
+
+export function acquireNetworkSlot(): NetworkSlot {
+  mkdirSync(SLOT_DIR, { recursive: true });
+  for (let index = 0; index < SLOTS; index++) {
+    const dir = join(SLOT_DIR, String(index));
+    try {
+      mkdirSync(dir);
+    } catch {
+      if (ownerAlive(dir)) continue;
+      rmSync(dir, { recursive: true, force: true });
+      try {
+        mkdirSync(dir);
+      } catch {
+        continue;
+      }
+    }
+    writeFileSync(join(dir, "owner"), String(process.pid));
+    return {
+      index,
+      nodeName: `tessera-node-${index}`,
+      podCIDR: `127.${130 + index}.0.0/16`,
+      serviceCIDR: `127.${200 + index}.0.0/16`,
+      release: () => rmSync(dir, { recursive: true, force: true }),
+    };
+  }
+  throw new Error(`all ${SLOTS} hostlet network slots in ${SLOT_DIR} are taken`);
+}
+
+function ownerAlive(dir: string): boolean {
+  try {
+    process.kill(Number(readFileSync(join(dir, "owner"), "utf8")), 0);
+    return true;
+  } catch (error) {
+    // A slot being created right now has no owner file yet: treat it as taken.
+    return (
+      (error as NodeJS.ErrnoException).code === "ENOENT" || (error as NodeJS.ErrnoException).code === "EPERM"
+    );
+  }
+}
+
+/** A hostlet run as a child process, so tests can stop, restart and kill it like a real node agent. */
+export class TestHostlet {
+  private process?: ManagedProcess;
+
+  constructor(
+    readonly slot: NetworkSlot,
+    readonly stateDir: string,
+    private readonly args: string[],
+    private readonly logFile: string,
+    private readonly client: KubeClient,
+  ) {}
+
+  get nodeName(): string {
+    return this.slot.nodeName;
+  }
+
+  get podCIDR(): string {
+    return this.slot.podCIDR;
+  }
+
+  get running(): boolean {
+    return this.process?.running ?? false;
+  }
+
+  get pid(): number | undefined {
+    return this.process?.pid;
+  }
+
+  /** Starts the hostlet and waits for its Node to be Ready without the not-ready taint. */
+  async start(): Promise<void> {
+    if (this.process?.running) return;
+    const started = Date.now();
+    this.process = ManagedProcess.start({
+      name: "hostlet",
+      command: process.execPath,
+      args: ["--import", "tsx", HOSTLET_MAIN, ...this.args],
+      logFile: this.logFile,
+      cwd: ROOT,
+    });
+    const proc = this.process;
+    await waitFor(
+      async () => {
+        if (!proc.running) throw new StopWaiting(proc.exitError());
+        const node = await this.client.find<V1Node>({ apiVersion: "v1", kind: "Node", name: this.nodeName });
+        const ready = node?.status?.conditions?.find((c) => c.type === "Ready");
+        const heartbeat = Date.parse(String(ready?.lastHeartbeatTime ?? ""));
+        const tainted = node?.spec?.taints?.some((t) => t.key === "node.kubernetes.io/not-ready");
+        return ready?.status === "True" && heartbeat >= started - 1000 && !tainted;
+      },
+      { description: `hostlet node ${this.nodeName} to become ready`, timeoutMs: 60_000, intervalMs: 200 },
+    ).catch((error: Error) => {
+      error.message += `\nhostlet log:\n${proc.logTail(30)}`;
+      throw error;
+    });
+  }
+
+  /** Graceful stop (SIGTERM): containers are stopped, routes removed. */
+  async stop(): Promise<void> {
+    await this.process?.stop(30_000);
+  }
+
+  /** SIGKILL: the kernel kills every sandbox with it (pdeathsig); iptables chains stay until cleanup. */
+  async kill(): Promise<void> {
+    this.process?.signal("SIGKILL");
+    await this.process?.exited;
+  }
+
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.start();
+  }
+
+  /** Fault injection on this node (kill, freeze, isolate). */
+  faults(): Promise<FaultClient> {
+    return FaultClient.forNode(this.client, this.nodeName);
+  }
+
+  logTail(lines = 50): string {
+    return this.process?.logTail(lines) ?? "";
+  }
+
+  async cleanup(): Promise<void> {
+    await this.stop();
+    await cleanupNode(this.nodeName);
+    this.slot.release();
+  }
+}
+
 /**
  * A throwaway real control plane for one test suite (an envtest
  * equivalent): its own etcd and kube-apiserver on free ports in a fresh
- * directory, removed with every process on `stop()`.
+ * directory, removed with every process on `stop()`. With `hostlet`, also
+ * controller-manager, scheduler and a hostlet node running pods.
  */
 export class TestCluster {
   private namespaces = 0;
@@ -31,16 +189,33 @@ export class TestCluster {
     readonly dir: string,
     readonly plane: ControlPlane,
     readonly client: KubeClient,
+    private readonly node?: TestHostlet,
   ) {}
 
   static async start(options: TestClusterOptions = {}): Promise<TestCluster> {
     const dir = mkdtempSync(join(testRoot(), "tessera-test-"));
     let plane: ControlPlane | undefined;
+    let client: KubeClient | undefined;
+    let node: TestHostlet | undefined;
+    const slot = options.hostlet ? acquireNetworkSlot() : undefined;
     try {
-      plane = await ControlPlane.start({ dir, unsafeEtcdNoFsync: true, ...options });
-      const client = new KubeClient(loadKubeConfig(plane.adminKubeconfigPath));
-      return new TestCluster(dir, plane, client);
+      const { hostlet, ...planeOptions } = options;
+      plane = await ControlPlane.start({
+        dir,
+        unsafeEtcdNoFsync: true,
+        ...planeOptions,
+        ...(slot ? { controllerManager: true, scheduler: true, serviceCIDR: slot.serviceCIDR } : {}),
+      });
+      client = new KubeClient(loadKubeConfig(plane.adminKubeconfigPath));
+      if (slot) {
+        const settings = typeof hostlet === "object" ? hostlet : {};
+        node = await startTestHostlet(dir, plane, client, slot, settings);
+      }
+      return new TestCluster(dir, plane, client, node);
     } catch (error) {
+      if (node) await node.cleanup();
+      else slot?.release();
+      client?.close();
       await plane?.stop();
       rmSync(dir, { recursive: true, force: true });
       throw error;
@@ -49,6 +224,12 @@ export class TestCluster {
 
   get kubeconfig(): string {
     return this.plane.adminKubeconfigPath;
+  }
+
+  /** The hostlet node; only for clusters started with `hostlet`. */
+  get hostlet(): TestHostlet {
+    if (!this.node) throw new Error("this TestCluster was started without a hostlet");
+    return this.node;
   }
 
   /** A new client (its own connections), e.g. to simulate a second process. */
@@ -60,16 +241,68 @@ export class TestCluster {
     return runCommand(join(kubeBinDir(), "kubectl"), ["--kubeconfig", this.kubeconfig, ...args], options);
   }
 
-  /** Creates a uniquely named namespace. */
+  /**
+   * Creates a uniquely named namespace. With a controller-manager, waits for
+   * its default ServiceAccount token, without which pods are rejected.
+   */
   async createNamespace(prefix = "test"): Promise<string> {
     const name = `${prefix}-${++this.namespaces}-${Math.random().toString(36).slice(2, 7)}`;
     await this.client.create({ apiVersion: "v1", kind: "Namespace", metadata: { name } });
+    if (this.plane.options.controllerManager) {
+      await waitFor(
+        async () => {
+          const account = await this.client.find<V1ServiceAccount>({
+            apiVersion: "v1",
+            kind: "ServiceAccount",
+            namespace: name,
+            name: "default",
+          });
+          return (account?.secrets?.length ?? 0) > 0;
+        },
+        { description: `the default service account token in ${name}`, timeoutMs: 30_000 },
+      );
+    }
     return name;
   }
 
   async stop(): Promise<void> {
+    await this.node?.cleanup();
     this.client.close();
     await this.plane.stop();
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+async function startTestHostlet(
+  dir: string,
+  plane: ControlPlane,
+  client: KubeClient,
+  slot: NetworkSlot,
+  settings: TestHostletOptions,
+): Promise<TestHostlet> {
+  await installHostletPrerequisites(client);
+  const kubeconfig = await plane.writeKubeconfig(join(dir, "hostlet.kubeconfig"), {
+    user: `system:node:${slot.nodeName}`,
+    groups: ["system:nodes"],
+  });
+  const caKey = join(dir, "pki", "ca.key");
+  const stateDir = join(dir, "hostlet");
+  const args = [
+    `--kubeconfig=${kubeconfig}`,
+    `--node-name=${slot.nodeName}`,
+    `--state-dir=${stateDir}`,
+    `--ca-cert=${plane.caCertPath}`,
+    `--ca-key=${caKey}`,
+    `--pod-cidr=${slot.podCIDR}`,
+    `--service-cidr=${slot.serviceCIDR}`,
+    ...(settings.restartBackoffMs ? [`--restart-backoff=${settings.restartBackoffMs}`] : []),
+  ];
+  const node = new TestHostlet(slot, stateDir, args, join(dir, "logs", "hostlet.log"), client);
+  try {
+    await node.start();
+  } catch (error) {
+    await node.cleanup();
+    throw error;
+  }
+  return node;
 }

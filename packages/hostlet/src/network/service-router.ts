@@ -1,0 +1,104 @@
+import { isDeepStrictEqual } from "node:util";
+import type { V1Pod, V1Service } from "@kubernetes/client-node";
+import { errorMessage, type Logger } from "@tessera/kube";
+import { computeServiceRoutes, type Endpoint, type ServiceRoute } from "./endpoints.js";
+import { IptablesChains, type IsolatedPod } from "./iptables.js";
+import { UserspaceProxy } from "./proxy.js";
+
+/**
+ * Keeps ClusterIP routing and pod isolation in line with the cluster:
+ * recomputed from pods and services on every change (coalesced), applied
+ * as iptables chains when root, through a user-space proxy otherwise.
+ */
+export class ServiceRouter {
+  private routes: ServiceRoute[] = [];
+  private isolated: IsolatedPod[] = [];
+  private pending?: NodeJS.Timeout;
+  private applying: Promise<void> = Promise.resolve();
+
+  private constructor(
+    private readonly chains: IptablesChains | undefined,
+    private readonly proxy: UserspaceProxy | undefined,
+    private readonly source: () => { services: V1Service[]; pods: V1Pod[] },
+    private readonly apiserver: Endpoint | undefined,
+    private readonly hostletCgroup: string | undefined,
+    private readonly logger: Logger,
+  ) {}
+
+  static async start(options: {
+    nodeName: string;
+    source: () => { services: V1Service[]; pods: V1Pod[] };
+    apiserver?: Endpoint;
+    hostletCgroup?: string;
+    logger: Logger;
+  }): Promise<ServiceRouter> {
+    const useIptables = await IptablesChains.available();
+    const chains = useIptables ? new IptablesChains(options.nodeName) : undefined;
+    await chains?.install();
+    const proxy = useIptables ? undefined : new UserspaceProxy(options.logger);
+    options.logger.info(
+      { mode: useIptables ? "iptables" : "userspace proxy", chains: chains?.names },
+      "service routing ready",
+    );
+    return new ServiceRouter(
+      chains,
+      proxy,
+      options.source,
+      options.apiserver,
+      options.hostletCgroup,
+      options.logger,
+    );
+  }
+
+  get mode(): "iptables" | "proxy" {
+    return this.chains ? "iptables" : "proxy";
+  }
+
+  /** Schedules a recomputation; bursts of changes collapse into one update. */
+  changed(): void {
+    if (this.pending) return;
+    this.pending = setTimeout(() => {
+      this.pending = undefined;
+      this.applying = this.applying.then(() => this.apply());
+    }, 20);
+  }
+
+  private async apply(): Promise<void> {
+    const { services, pods } = this.source();
+    const routes = computeServiceRoutes(services, pods, this.apiserver);
+    if (isDeepStrictEqual(routes, this.routes)) return;
+    try {
+      if (this.chains) await this.chains.setServices(routes);
+      else this.proxy?.setRoutes(routes);
+      this.routes = routes;
+    } catch (error) {
+      this.logger.warn({ err: errorMessage(error) }, "could not update service routes");
+      setTimeout(() => this.changed(), 1000);
+    }
+  }
+
+  async setIsolated(pods: IsolatedPod[]): Promise<void> {
+    if (!this.chains) throw new Error("network isolation needs iptables (run the hostlet as root)");
+    this.isolated = pods;
+    await (this.applying = this.applying.then(() =>
+      this.chains!.setIsolation(this.isolated, this.hostletCgroup),
+    ));
+  }
+
+  /** Waits for pending updates (tests and shutdown). */
+  async flush(): Promise<void> {
+    if (this.pending) {
+      clearTimeout(this.pending);
+      this.pending = undefined;
+      this.applying = this.applying.then(() => this.apply());
+    }
+    await this.applying;
+  }
+
+  async close(): Promise<void> {
+    clearTimeout(this.pending);
+    await this.applying;
+    await this.chains?.remove();
+    this.proxy?.close();
+  }
+}
