@@ -4,3 +4,6 @@ export * from "./paths.js";
 export * from "./ports.js";
 export * from "./command.js";
 export * from "./operator-process.js";
+export * from "./hostlet-process.js";
+export * from "./playground.js";
+export * from "./daemon-client.js";

@@ -30,7 +30,7 @@ is_primary_at() {
 }
 
 local_running() {
-  pg_isready -q -h /tmp -p 5432
+  pg_isready -q -h /tmp -p 5432 -U postgres
 }
 
 slot_name() {

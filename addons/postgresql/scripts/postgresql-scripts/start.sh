@@ -25,7 +25,7 @@ ordinal=${TESSERA_POD_NAME##*-}
 peer_has_data() {
   for fqdn in $(echo "$TESSERA_POD_FQDN_LIST" | tr ',' ' '); do
     [ "$fqdn" = "$TESSERA_POD_FQDN" ] && continue
-    pg_isready -q -h "$fqdn" -p 5432 -t 2 && return 0
+    pg_isready -q -h "$fqdn" -p 5432 -U postgres -t 2 && return 0
   done
   return 1
 }
@@ -81,6 +81,8 @@ rejoin() {
     log rejoin "waiting for a primary at $PG_RW_SERVICE"
     sleep 1
   done
+  # A fresh checkpoint makes the primary's control file show its current timeline to pg_rewind.
+  psql_remote "$PG_RW_SERVICE" -c 'checkpoint' >/dev/null 2>&1 || true
   log rejoin "rewinding to follow the primary at $PG_RW_SERVICE"
   if ! PGPASSFILE=$PASSFILE pg_rewind -D "$PGDATA" \
     --source-server="host=$PG_RW_SERVICE port=5432 user=postgres dbname=postgres connect_timeout=5" >&2; then
@@ -94,6 +96,7 @@ rejoin() {
 mkdir -p "$PGDATA"
 chmod 0700 "$PGDATA"
 write_passfile
+standby_failures=0
 
 while :; do
   bootstrap
@@ -117,6 +120,20 @@ while :; do
   [ -n "$stopping" ] && exit 0
   if [ -f "$REJOIN_MARKER" ]; then
     log start "stepped down; rejoining as a standby"
+    continue
+  fi
+  if [ -f "$PGDATA/standby.signal" ] && is_primary_at "$PG_RW_SERVICE"; then
+    # A standby that cannot follow the primary (e.g. its history diverged):
+    # rewind first; if it fails again, its copy is disposable and is recloned.
+    standby_failures=$((standby_failures + 1))
+    if [ "$standby_failures" -ge 2 ]; then
+      log start "standby still cannot follow the primary; recloning"
+      clone_from_primary || sleep 2
+      standby_failures=0
+    else
+      log start "standby exited with status $status; rewinding"
+      touch "$REJOIN_MARKER"
+    fi
     continue
   fi
   log start "postgres exited with status $status"

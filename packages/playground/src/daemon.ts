@@ -1,0 +1,43 @@
+// The playground supervisor: started detached by `tessera up`, it owns every
+// playground process (they die with it) and reports progress in a file.
+import { Command } from "commander";
+import { errorMessage } from "@tessera/kube";
+import { Playground } from "./playground.js";
+import { clearPidFile, writePidFile, writeProgress } from "./daemon-files.js";
+
+const { dir } = new Command("tessera-playground")
+  .requiredOption("--dir <dir>", "playground state directory")
+  .parse()
+  .opts<{ dir: string }>();
+
+writePidFile(dir);
+const started = Date.now();
+try {
+  const playground = await Playground.start({
+    dir,
+    onStep: (step) => writeProgress(dir, { step, startedAt: started }),
+  });
+  writeProgress(dir, {
+    step: "ready",
+    ready: true,
+    kubeconfig: playground.kubeconfig,
+    startedAt: started,
+    readyAt: Date.now(),
+  });
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    writeProgress(dir, { step: "stopping", startedAt: started });
+    await playground.stop();
+    clearPidFile(dir);
+    writeProgress(dir, { step: "stopped", startedAt: started });
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void stop());
+  process.on("SIGINT", () => void stop());
+} catch (error) {
+  writeProgress(dir, { step: "failed", error: errorMessage(error), startedAt: started });
+  clearPidFile(dir);
+  process.exit(1);
+}
