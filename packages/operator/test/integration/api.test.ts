@@ -3,12 +3,13 @@ import assert from "node:assert/strict";
 import type { V1ConfigMap, V1Pod, V1Secret, V1Service } from "@kubernetes/client-node";
 import { API_VERSION, labels, type InstanceSet } from "@tessera/api";
 import { waitFor } from "@tessera/kube";
-import { OperatorEnv, kvCluster } from "../fixtures/env.js";
+import type { TestPlatform } from "../../../../test/support/platform.js";
+import { kvCluster, startOperatorEnv } from "../fixtures/env.js";
 
-let env: OperatorEnv;
+let env: TestPlatform;
 
 before(async () => {
-  env = await OperatorEnv.start();
+  env = await startOperatorEnv();
 });
 
 after(async () => {
