@@ -49,7 +49,10 @@ export function renderIsolationRules(chain: string, pods: IsolatedPod[], hostlet
   }
   for (const pod of pods) {
     if (pod.cgroupPath) {
-      rules.push(`-A ${chain} -m cgroup --path ${pod.cgroupPath} -d ${pod.ip}/32 -j RETURN`);
+      // Its own connections to itself leave from 127.0.0.1: recognise them by their original destination.
+      rules.push(
+        `-A ${chain} -m cgroup --path ${pod.cgroupPath} -m conntrack --ctorigdst ${pod.ip}/32 -j RETURN`,
+      );
       rules.push(`-A ${chain} -m cgroup --path ${pod.cgroupPath} -p tcp -j REJECT --reject-with tcp-reset`);
       rules.push(`-A ${chain} -m cgroup --path ${pod.cgroupPath} -j REJECT`);
     }

@@ -1,4 +1,4 @@
-import { chownSync, existsSync, lstatSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join, normalize } from "node:path";
 import type { V1Container, V1Pod, V1Volume, V1VolumeProjection } from "@kubernetes/client-node";
 import type { Mount } from "../runtime/bwrap.js";
@@ -227,10 +227,16 @@ export class PodVolumes {
   }
 }
 
-/** Gives a claim's files to the pod's fsGroup (only when the root's group differs, like OnRootMismatch). */
+/**
+ * Gives a claim's files to the pod's fsGroup (only when the root's group
+ * differs, like OnRootMismatch), group-writable with setgid directories as
+ * the kubelet does, so a non-root container can write its volume.
+ */
 function chownTree(path: string, gid: number): void {
   chownSync(path, -1, gid);
-  if (!lstatSync(path).isDirectory()) return;
+  const stat = lstatSync(path);
+  chmodSync(path, (stat.mode & 0o7777) | 0o060 | (stat.isDirectory() ? 0o2010 : 0));
+  if (!stat.isDirectory()) return;
   for (const entry of readdirSync(path)) {
     const child = join(path, entry);
     if (lstatSync(child).isSymbolicLink()) continue;

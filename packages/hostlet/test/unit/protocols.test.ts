@@ -68,7 +68,11 @@ test("isolation refuses traffic to the pod and from its cgroup, but lets the hos
     "tessera/n/hostlet",
   );
   assert.match(rules[0]!, /-m cgroup --path tessera\/n\/hostlet -j CONNMARK/);
-  assert.ok(rules.some((r) => r.includes("-m cgroup --path tessera/n/uid -d 127.1.0.5/32 -j RETURN")));
+  assert.ok(
+    rules.some((r) =>
+      r.includes("-m cgroup --path tessera/n/uid -m conntrack --ctorigdst 127.1.0.5/32 -j RETURN"),
+    ),
+  );
   assert.ok(rules.some((r) => r.includes("-d 127.1.0.5/32 -p tcp -j REJECT --reject-with tcp-reset")));
   assert.deepEqual(renderIsolationRules("TSR-ISO-x", []), []);
 });
