@@ -189,7 +189,7 @@ test("an isolated pod is unreachable directly and through services, and reaches 
   for (const [name, app] of [
     ["target", "iso"],
     ["peer", "peer"],
-  ]) {
+  ] as const) {
     await cluster.client.create<V1Pod>({
       apiVersion: "v1",
       kind: "Pod",
