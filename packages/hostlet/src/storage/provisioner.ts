@@ -1,4 +1,4 @@
-import { mkdirSync, rmSync } from "node:fs";
+import { chmodSync, mkdirSync, rmSync } from "node:fs";
 import { join, resolve, sep } from "node:path";
 import type { V1PersistentVolume, V1PersistentVolumeClaim, V1StorageClass } from "@kubernetes/client-node";
 import {
@@ -95,7 +95,9 @@ export class LocalPathProvisioner {
     const name = `pvc-${claim.metadata!.uid}`;
     if (this.volumes.get(name)) return;
     const dir = this.directoryOf(name);
-    mkdirSync(dir, { recursive: true, mode: 0o777 });
+    mkdirSync(dir, { recursive: true });
+    // Any pod user may write its volume (the mkdir mode would be narrowed by the umask).
+    chmodSync(dir, 0o777);
     const volume: V1PersistentVolume = {
       apiVersion: "v1",
       kind: "PersistentVolume",

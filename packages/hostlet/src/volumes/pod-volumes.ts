@@ -56,7 +56,9 @@ export class PodVolumes {
     const dir = join(this.podDir, "volumes", volume.name);
     if (volume.emptyDir) {
       if (!existsSync(dir)) {
-        mkdirSync(dir, { recursive: true, mode: 0o777 });
+        mkdirSync(dir, { recursive: true });
+        // Explicitly: the mode given to mkdir is narrowed by the umask.
+        chmodSync(dir, 0o777);
         if (this.fsGroup !== undefined) chownSync(dir, -1, this.fsGroup);
       }
       return dir;
@@ -214,7 +216,10 @@ export class PodVolumes {
         if (clean.startsWith("..") || clean.startsWith("/"))
           throw new VolumeError(`subPath ${sub} must stay inside the volume`);
         source = join(base, clean);
-        if (!existsSync(source)) mkdirSync(source, { recursive: true, mode: 0o777 });
+        if (!existsSync(source)) {
+          mkdirSync(source, { recursive: true });
+          chmodSync(source, 0o777);
+        }
       }
       mounts.push({ source, target: mount.mountPath, readOnly: mount.readOnly ?? false });
     }
