@@ -82,7 +82,14 @@ export function bwrapArgs(spec: SandboxSpec, fs: HostFs = hostFs): string[] {
     args.push("--tmpfs", shadow);
     for (const entry of fs.list(shadow).sort()) args.push(...bindBack(posix.join(shadow, entry), fs));
   }
+  const created = new Set<string>();
   for (const mount of mounts) {
+    // bubblewrap would create missing parents private (0700), unusable by a non-root user.
+    for (const parent of missingParents(mount.target, targets, fs)) {
+      if (created.has(parent)) continue;
+      created.add(parent);
+      args.push("--perms", "0755", "--dir", parent);
+    }
     args.push(mount.readOnly ? "--ro-bind" : "--bind", mount.source, mount.target);
   }
   for (const dir of directories) {
@@ -132,6 +139,17 @@ function bindBack(path: string, fs: HostFs): string[] {
     default:
       return [];
   }
+}
+
+/** Ancestors of `target` (outermost first) that exist neither on the host nor inside another mount. */
+function missingParents(target: string, targets: string[], fs: HostFs): string[] {
+  const parents: string[] = [];
+  for (let dir = dirname(target); dir !== "/"; dir = dirname(dir)) {
+    if (fs.kind(dir) !== "missing" || targets.some((other) => other !== target && isWithin(dir, other)))
+      break;
+    parents.unshift(dir);
+  }
+  return parents;
 }
 
 function depth(path: string): number {
