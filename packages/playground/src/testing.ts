@@ -1,12 +1,11 @@
 import { mkdtempSync, rmSync, mkdirSync, writeFileSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import type { V1Node, V1ServiceAccount } from "@kubernetes/client-node";
-import { KubeClient, loadKubeConfig, waitFor, StopWaiting } from "@tessera/kube";
-import { FaultClient, HOSTLET_MAIN, cleanupNode, installHostletPrerequisites } from "@tessera/hostlet";
+import type { V1ServiceAccount } from "@kubernetes/client-node";
+import { KubeClient, loadKubeConfig, waitFor } from "@tessera/kube";
+import { installHostletPrerequisites } from "@tessera/hostlet";
 import { ControlPlane } from "./control-plane.js";
-import { ManagedProcess } from "./managed-process.js";
+import { HostletProcess } from "./hostlet-process.js";
 import { runCommand, type CommandOptions, type CommandResult } from "./command.js";
 import { kubeBinDir } from "./paths.js";
 
@@ -30,8 +29,6 @@ export function testRoot(): string {
   return root;
 }
 
-/** The repository root, from which `node --import tsx` resolves. */
-const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 /** Machine-wide, so test runs of different checkouts never share a slot. */
 const SLOT_DIR = join(tmpdir(), "tessera-hostlet-slots");
 const SLOTS = 50;
@@ -88,93 +85,8 @@ function ownerAlive(dir: string): boolean {
   }
 }
 
-/** A hostlet run as a child process, so tests can stop, restart and kill it like a real node agent. */
-export class TestHostlet {
-  private process?: ManagedProcess;
-
-  constructor(
-    readonly slot: NetworkSlot,
-    readonly stateDir: string,
-    private readonly args: string[],
-    private readonly logFile: string,
-    private readonly client: KubeClient,
-  ) {}
-
-  get nodeName(): string {
-    return this.slot.nodeName;
-  }
-
-  get podCIDR(): string {
-    return this.slot.podCIDR;
-  }
-
-  get running(): boolean {
-    return this.process?.running ?? false;
-  }
-
-  get pid(): number | undefined {
-    return this.process?.pid;
-  }
-
-  /** Starts the hostlet and waits for its Node to be Ready without the not-ready taint. */
-  async start(): Promise<void> {
-    if (this.process?.running) return;
-    const started = Date.now();
-    this.process = ManagedProcess.start({
-      name: "hostlet",
-      command: process.execPath,
-      args: ["--import", "tsx", HOSTLET_MAIN, ...this.args],
-      logFile: this.logFile,
-      cwd: ROOT,
-    });
-    const proc = this.process;
-    await waitFor(
-      async () => {
-        if (!proc.running) throw new StopWaiting(proc.exitError());
-        const node = await this.client.find<V1Node>({ apiVersion: "v1", kind: "Node", name: this.nodeName });
-        const ready = node?.status?.conditions?.find((c) => c.type === "Ready");
-        const heartbeat = Date.parse(String(ready?.lastHeartbeatTime ?? ""));
-        const tainted = node?.spec?.taints?.some((t) => t.key === "node.kubernetes.io/not-ready");
-        return ready?.status === "True" && heartbeat >= started - 1000 && !tainted;
-      },
-      { description: `hostlet node ${this.nodeName} to become ready`, timeoutMs: 60_000, intervalMs: 200 },
-    ).catch((error: Error) => {
-      error.message += `\nhostlet log:\n${proc.logTail(30)}`;
-      throw error;
-    });
-  }
-
-  /** Graceful stop (SIGTERM): containers are stopped, routes removed. */
-  async stop(): Promise<void> {
-    await this.process?.stop(30_000);
-  }
-
-  /** SIGKILL: the kernel kills every sandbox with it (pdeathsig); iptables chains stay until cleanup. */
-  async kill(): Promise<void> {
-    this.process?.signal("SIGKILL");
-    await this.process?.exited;
-  }
-
-  async restart(): Promise<void> {
-    await this.stop();
-    await this.start();
-  }
-
-  /** Fault injection on this node (kill, freeze, isolate). */
-  faults(): Promise<FaultClient> {
-    return FaultClient.forNode(this.client, this.nodeName);
-  }
-
-  logTail(lines = 50): string {
-    return this.process?.logTail(lines) ?? "";
-  }
-
-  async cleanup(): Promise<void> {
-    await this.stop();
-    await cleanupNode(this.nodeName);
-    this.slot.release();
-  }
-}
+/** The hostlet node of a TestCluster: a child process tests can stop, restart, kill and inject faults through. */
+export type TestHostlet = HostletProcess;
 
 /**
  * A throwaway real control plane for one test suite (an envtest
@@ -190,6 +102,7 @@ export class TestCluster {
     readonly plane: ControlPlane,
     readonly client: KubeClient,
     private readonly node?: TestHostlet,
+    private readonly slot?: NetworkSlot,
   ) {}
 
   static async start(options: TestClusterOptions = {}): Promise<TestCluster> {
@@ -211,10 +124,10 @@ export class TestCluster {
         const settings = typeof hostlet === "object" ? hostlet : {};
         node = await startTestHostlet(dir, plane, client, slot, settings);
       }
-      return new TestCluster(dir, plane, client, node);
+      return new TestCluster(dir, plane, client, node, slot);
     } catch (error) {
-      if (node) await node.cleanup();
-      else slot?.release();
+      await node?.cleanup();
+      slot?.release();
       client?.close();
       await plane?.stop();
       rmSync(dir, { recursive: true, force: true });
@@ -267,6 +180,7 @@ export class TestCluster {
 
   async stop(): Promise<void> {
     await this.node?.cleanup();
+    this.slot?.release();
     this.client.close();
     await this.plane.stop();
     rmSync(this.dir, { recursive: true, force: true });
@@ -281,23 +195,23 @@ async function startTestHostlet(
   settings: TestHostletOptions,
 ): Promise<TestHostlet> {
   await installHostletPrerequisites(client);
-  const kubeconfig = await plane.writeKubeconfig(join(dir, "hostlet.kubeconfig"), {
-    user: `system:node:${slot.nodeName}`,
-    groups: ["system:nodes"],
-  });
-  const caKey = join(dir, "pki", "ca.key");
-  const stateDir = join(dir, "hostlet");
-  const args = [
-    `--kubeconfig=${kubeconfig}`,
-    `--node-name=${slot.nodeName}`,
-    `--state-dir=${stateDir}`,
-    `--ca-cert=${plane.caCertPath}`,
-    `--ca-key=${caKey}`,
-    `--pod-cidr=${slot.podCIDR}`,
-    `--service-cidr=${slot.serviceCIDR}`,
-    ...(settings.restartBackoffMs ? [`--restart-backoff=${settings.restartBackoffMs}`] : []),
-  ];
-  const node = new TestHostlet(slot, stateDir, args, join(dir, "logs", "hostlet.log"), client);
+  const node = new HostletProcess(
+    {
+      nodeName: slot.nodeName,
+      kubeconfig: await plane.writeKubeconfig(join(dir, "hostlet.kubeconfig"), {
+        user: `system:node:${slot.nodeName}`,
+        groups: ["system:nodes"],
+      }),
+      stateDir: join(dir, "hostlet"),
+      caCertPath: plane.caCertPath,
+      caKeyPath: join(dir, "pki", "ca.key"),
+      podCIDR: slot.podCIDR,
+      serviceCIDR: slot.serviceCIDR,
+      logFile: join(dir, "logs", "hostlet.log"),
+      restartBackoffMs: settings.restartBackoffMs,
+    },
+    client,
+  );
   try {
     await node.start();
   } catch (error) {

@@ -2,6 +2,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import type { V1Deployment, V1Pod, V1Service } from "@kubernetes/client-node";
 import { waitFor } from "@tessera/kube";
+import { runCommand } from "@tessera/playground";
 import { TestCluster } from "@tessera/playground/testing";
 import type { FaultClient } from "../../src/index.js";
 import { getPod, isReady, redisCli, redisContainer, waitForPod } from "./helpers.js";
@@ -245,4 +246,22 @@ test("an isolated pod is unreachable directly and through services, and reaches 
   } finally {
     await faults.restore(ns, "target");
   }
+});
+
+test("a frozen pod stops answering until it is thawed", async () => {
+  const faults = await cluster.hostlet.faults();
+  const peer = await waitForPod(cluster, ns, "peer", "ready", isReady);
+  const ip = peer.status!.podIP!;
+  await faults.freeze(ns, "peer");
+  try {
+    // The kernel still accepts the connection, but the frozen server never answers.
+    const frozen = await runCommand("redis-cli", ["-h", ip, "ping"], { timeoutMs: 3000 });
+    assert.notEqual(frozen.stdout.trim(), "PONG");
+  } finally {
+    await faults.thaw(ns, "peer");
+  }
+  await waitFor(async () => (await redisCli(ip, ["ping"])).stdout.trim() === "PONG", {
+    description: "the thawed server to answer",
+    timeoutMs: 10_000,
+  });
 });
