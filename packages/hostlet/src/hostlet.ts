@@ -176,6 +176,7 @@ export class Hostlet implements KubeletBackend {
       nodeName: options.nodeName,
       source: () => ({ services: this.services.list(), pods: this.pods.list() }),
       apiserver: { ip: server.hostname, port: Number(server.port || 443) },
+      serviceCIDR: options.serviceCIDR ?? DEFAULT_SERVICE_CIDR,
       hostletCgroup,
       logger,
     });

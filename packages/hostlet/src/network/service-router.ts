@@ -1,6 +1,7 @@
 import { isDeepStrictEqual } from "node:util";
 import type { V1Pod, V1Service } from "@kubernetes/client-node";
 import { errorMessage, type Logger } from "@tessera/kube";
+import { type Cidr, cidrContains, parseCidr } from "./cidr.js";
 import { computeServiceRoutes, type Endpoint, type ServiceRoute } from "./endpoints.js";
 import { IptablesChains, type IsolatedPod } from "./iptables.js";
 import { UserspaceProxy } from "./proxy.js";
@@ -21,6 +22,7 @@ export class ServiceRouter {
     private readonly proxy: UserspaceProxy | undefined,
     private readonly source: () => { services: V1Service[]; pods: V1Pod[] },
     private readonly apiserver: Endpoint | undefined,
+    private readonly serviceCIDR: Cidr,
     private readonly hostletCgroup: string | undefined,
     private readonly logger: Logger,
   ) {}
@@ -29,6 +31,8 @@ export class ServiceRouter {
     nodeName: string;
     source: () => { services: V1Service[]; pods: V1Pod[] };
     apiserver?: Endpoint;
+    /** Only ClusterIPs in this range are routed, so hostlets of different clusters on one host never overlap. */
+    serviceCIDR: string;
     hostletCgroup?: string;
     logger: Logger;
   }): Promise<ServiceRouter> {
@@ -45,6 +49,7 @@ export class ServiceRouter {
       proxy,
       options.source,
       options.apiserver,
+      parseCidr(options.serviceCIDR),
       options.hostletCgroup,
       options.logger,
     );
@@ -65,7 +70,9 @@ export class ServiceRouter {
 
   private async apply(): Promise<void> {
     const { services, pods } = this.source();
-    const routes = computeServiceRoutes(services, pods, this.apiserver);
+    const routes = computeServiceRoutes(services, pods, this.apiserver).filter((route) =>
+      cidrContains(this.serviceCIDR, route.clusterIP),
+    );
     if (isDeepStrictEqual(routes, this.routes)) return;
     try {
       if (this.chains) await this.chains.setServices(routes);

@@ -95,6 +95,7 @@ export class PodWorker {
   private syncing = false;
   private dirty = false;
   private timer?: NodeJS.Timeout;
+  private timerAt = 0;
   private lastStatus?: unknown;
   private terminating?: Promise<void>;
   private removed = false;
@@ -175,10 +176,6 @@ export class PodWorker {
     return this.cgroup?.v2Path;
   }
 
-  get isFrozen(): boolean {
-    return this.frozen;
-  }
-
   get current(): V1Pod {
     return this.pod;
   }
@@ -209,11 +206,18 @@ export class PodWorker {
     await this.stopContainers(graceMs);
   }
 
+  /** Schedules a sync now, or after `delayMs` (the earliest of several pending delays wins). */
   kick(delayMs = 0): void {
     if (this.stopped) return;
     if (delayMs > 0) {
+      const at = Date.now() + delayMs;
+      if (this.timer && this.timerAt <= at) return;
       clearTimeout(this.timer);
-      this.timer = setTimeout(() => this.kick(), delayMs);
+      this.timerAt = at;
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.kick();
+      }, delayMs);
       return;
     }
     this.dirty = true;
@@ -479,8 +483,15 @@ export class PodWorker {
     this.log.info({ container: spec.name, restartCount: record.restartCount }, "container started");
     await this.ctx.events.record(this.pod, "Normal", "Started", `Started container ${spec.name}`);
     const startedMs = Date.now();
-    void process.ready.then((pid) => {
-      if (pid && record.process === process && !record.init) this.startProbes(record);
+    void process.ready.then(async (pid) => {
+      if (!pid || record.process !== process) return;
+      const postStart = spec.lifecycle?.postStart?.exec?.command;
+      if (postStart && !(await this.runHook(record, "PostStart", postStart, this.graceMs()))) {
+        record.killedForRestart = "postStart hook failed";
+        process.kill();
+        return;
+      }
+      if (!record.init) this.startProbes(record);
     });
     void process.exited.then((status) =>
       this.onExit(record, process, status, startedAt, startedMs, terminationFile),
@@ -594,6 +605,26 @@ export class PodWorker {
     await this.stopContainer(record, this.graceMs());
   }
 
+  /** Runs a lifecycle hook (exec handlers only); a failure is reported as an event. */
+  private async runHook(
+    record: ContainerRecord,
+    hook: string,
+    command: string[],
+    timeoutMs: number,
+  ): Promise<boolean> {
+    const options = this.execOptions(record.spec.name, command, false);
+    if (!options) return false;
+    const result = await runInContainer(options, timeoutMs);
+    if (result.exitCode === 0) return true;
+    await this.ctx.events.record(
+      this.pod,
+      "Warning",
+      `Failed${hook}Hook`,
+      `${hook} hook of container ${record.spec.name} failed (exit code ${result.exitCode}): ${result.output.trim().slice(-256)}`,
+    );
+    return false;
+  }
+
   private graceMs(): number {
     const seconds =
       this.pod.metadata?.deletionGracePeriodSeconds ?? this.pod.spec?.terminationGracePeriodSeconds ?? 30;
@@ -606,8 +637,10 @@ export class PodWorker {
     if (!process?.running) return;
     for (const probe of record.probes) probe.stop();
     if (this.frozen) this.setFrozen(false);
-    process.signalGroup("SIGTERM");
     const timer = setTimeout(() => process.kill(), graceMs);
+    const preStop = record.spec.lifecycle?.preStop?.exec?.command;
+    if (preStop && graceMs > 0) await this.runHook(record, "PreStop", preStop, graceMs);
+    process.signalGroup("SIGTERM");
     await process.exited;
     clearTimeout(timer);
   }

@@ -207,29 +207,6 @@ export class ContainerCgroup {
     return match ? Number(match[1]) : 0;
   }
 
-  /** CPU throttling as the kernel counts it: periods in which the container hit its quota. */
-  throttledPeriods(): number {
-    const { v1, v2 } = this.layout;
-    const file = v1.cpu
-      ? join(v1.cpu, this.path, "cpu.stat")
-      : v2
-        ? join(v2, this.path, "cpu.stat")
-        : undefined;
-    if (!file || !existsSync(file)) return 0;
-    const match = /^nr_throttled (\d+)$/m.exec(readFileSync(file, "utf8"));
-    return match ? Number(match[1]) : 0;
-  }
-
-  /** Process ids in the container's cgroup (from any hierarchy that has it). */
-  processes(): number[] {
-    for (const mount of this.layout.mounts()) {
-      const file = join(mount, this.path, "cgroup.procs");
-      if (!existsSync(file)) continue;
-      return readFileSync(file, "utf8").split("\n").filter(Boolean).map(Number);
-    }
-    return [];
-  }
-
   remove(): void {
     for (const mount of this.layout.mounts()) removeTree(join(mount, this.path));
   }

@@ -303,3 +303,47 @@ test("ConfigMap and downward API volumes follow changes; env comes from fieldRef
     timeoutMs: 20_000,
   });
 });
+
+test("startup and httpGet probes gate readiness; deletion runs preStop, then SIGTERM, within the grace period", async () => {
+  await createPod("exporter", {
+    containers: [
+      {
+        name: "main",
+        image: "oliver006/redis_exporter:v1.45.0",
+        args: ["-web.listen-address=$(POD_IP):9121"],
+        env: [{ name: "POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } }],
+        ports: [{ name: "metrics", containerPort: 9121 }],
+        startupProbe: { tcpSocket: { port: "metrics" }, periodSeconds: 1, failureThreshold: 30 },
+        readinessProbe: { httpGet: { path: "/metrics", port: "metrics" }, periodSeconds: 1 },
+      },
+    ],
+  });
+  const exporter = await waitForPod(cluster, ns, "exporter", "ready", isReady);
+  assert.equal(exporter.status!.containerStatuses![0]!.started, true);
+
+  const out = join(cluster.dir, "termination");
+  await createPod("graceful", {
+    terminationGracePeriodSeconds: 20,
+    containers: [
+      {
+        name: "main",
+        image: "busybox",
+        command: ["sh", "-c", "trap 'echo term >> /out/log; exit 0' TERM; while :; do sleep 0.1; done"],
+        lifecycle: { preStop: { exec: { command: ["sh", "-c", "echo prestop >> /out/log"] } } },
+        volumeMounts: [{ name: "out", mountPath: "/out" }],
+      },
+    ],
+    volumes: [{ name: "out", hostPath: { path: out, type: "DirectoryOrCreate" } }],
+  });
+  await waitForPod(cluster, ns, "graceful", "ready", isReady);
+  await cluster.client.delete({ apiVersion: "v1", kind: "Pod", namespace: ns, name: "graceful" });
+  await waitFor(
+    async () =>
+      !(await cluster.client.find({ apiVersion: "v1", kind: "Pod", namespace: ns, name: "graceful" })),
+    {
+      description: "the pod to be gone",
+      timeoutMs: 30_000,
+    },
+  );
+  assert.equal(readFileSync(join(out, "log"), "utf8"), "prestop\nterm\n");
+});
