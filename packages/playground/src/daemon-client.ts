@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import { setTimeout as delay } from "node:timers/promises";
 import { waitFor, StopWaiting } from "@tessera/kube";
 import { daemonPid, readProgress, writeProgress, type Progress } from "./daemon-files.js";
+import type { PlaygroundNetwork } from "./playground.js";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const DAEMON = fileURLToPath(new URL("./daemon.ts", import.meta.url));
@@ -17,12 +18,14 @@ export interface UpResult {
 
 /**
  * Starts the playground supervisor in the background (or finds it running)
- * and waits until everything is ready, reporting each step.
+ * and waits until everything is ready, reporting each step. `network`
+ * applies to a new state directory (see PlaygroundOptions.network).
  */
 export async function playgroundUp(
   dir: string,
   onStep: (step: string) => void,
   timeoutMs = 10 * 60_000,
+  network: Partial<PlaygroundNetwork> = {},
 ): Promise<UpResult> {
   mkdirSync(join(dir, "logs"), { recursive: true });
   const running = daemonPid(dir);
@@ -33,7 +36,12 @@ export async function playgroundUp(
   if (!running) {
     writeProgress(dir, { step: "starting", startedAt: Date.now() });
     const log = openSync(join(dir, "logs", "daemon.log"), "a");
-    const child = spawn(process.execPath, ["--import", "tsx", DAEMON, "--dir", dir], {
+    const networkArgs = [
+      ...(network.nodeName ? ["--node-name", network.nodeName] : []),
+      ...(network.podCIDR ? ["--pod-cidr", network.podCIDR] : []),
+      ...(network.serviceCIDR ? ["--service-cidr", network.serviceCIDR] : []),
+    ];
+    const child = spawn(process.execPath, ["--import", "tsx", DAEMON, "--dir", dir, ...networkArgs], {
       cwd: ROOT,
       detached: true,
       stdio: ["ignore", log, log],

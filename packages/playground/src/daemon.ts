@@ -5,16 +5,20 @@ import { errorMessage } from "@tessera/kube";
 import { Playground } from "./playground.js";
 import { clearPidFile, writePidFile, writeProgress } from "./daemon-files.js";
 
-const { dir } = new Command("tessera-playground")
+const { dir, ...network } = new Command("tessera-playground")
   .requiredOption("--dir <dir>", "playground state directory")
+  .option("--node-name <name>", "name of the playground's node")
+  .option("--pod-cidr <cidr>", "loopback range for pod IPs")
+  .option("--service-cidr <cidr>", "loopback range for Service ClusterIPs")
   .parse()
-  .opts<{ dir: string }>();
+  .opts<{ dir: string; nodeName?: string; podCidr?: string; serviceCidr?: string }>();
 
 writePidFile(dir);
 const started = Date.now();
 try {
   const playground = await Playground.start({
     dir,
+    network: { nodeName: network.nodeName, podCIDR: network.podCidr, serviceCIDR: network.serviceCidr },
     onStep: (step) => writeProgress(dir, { step, startedAt: started }),
   });
   writeProgress(dir, {

@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -13,6 +13,49 @@ export const PLAYGROUND_NODE = "tessera-node";
 export const PLAYGROUND_POD_CIDR = "127.1.0.0/16";
 /** The addons shipped in this repository. */
 export const BUNDLED_ADDONS = fileURLToPath(new URL("../../../addons/", import.meta.url));
+
+/** Where the playground's node runs pods and routes services; fixed for the life of a state directory. */
+export interface PlaygroundNetwork {
+  nodeName: string;
+  podCIDR: string;
+  serviceCIDR: string;
+}
+
+export const DEFAULT_PLAYGROUND_NETWORK: PlaygroundNetwork = {
+  nodeName: PLAYGROUND_NODE,
+  podCIDR: PLAYGROUND_POD_CIDR,
+  serviceCIDR: SERVICE_CIDR,
+};
+
+/** The network recorded in a state directory, if a playground was ever started there. */
+export function readPlaygroundNetwork(dir: string): PlaygroundNetwork | undefined {
+  const file = join(dir, "network.json");
+  return existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as PlaygroundNetwork) : undefined;
+}
+
+/**
+ * The network of a state directory: the recorded one (certificates and etcd
+ * data depend on it), else the requested one over the defaults, recorded.
+ */
+function settlePlaygroundNetwork(dir: string, requested: Partial<PlaygroundNetwork> = {}): PlaygroundNetwork {
+  const recorded = readPlaygroundNetwork(dir);
+  if (recorded) {
+    for (const [key, value] of Object.entries(requested) as [keyof PlaygroundNetwork, string][]) {
+      if (value !== undefined && recorded[key] !== value)
+        throw new Error(
+          `the playground in ${dir} was created with ${key} ${recorded[key]}, not ${value}; purge it to change its network`,
+        );
+    }
+    return recorded;
+  }
+  const network: PlaygroundNetwork = {
+    nodeName: requested.nodeName ?? DEFAULT_PLAYGROUND_NETWORK.nodeName,
+    podCIDR: requested.podCIDR ?? DEFAULT_PLAYGROUND_NETWORK.podCIDR,
+    serviceCIDR: requested.serviceCIDR ?? DEFAULT_PLAYGROUND_NETWORK.serviceCIDR,
+  };
+  writeFileSync(join(dir, "network.json"), JSON.stringify(network));
+  return network;
+}
 
 export function defaultPlaygroundDir(): string {
   return process.env.TESSERA_HOME
@@ -31,6 +74,8 @@ export const PLAYGROUND_STEPS = [
 export interface PlaygroundOptions {
   dir: string;
   addonsDir?: string;
+  /** Node name, pod and service ranges (defaults: DEFAULT_PLAYGROUND_NETWORK); remembered in `dir`. */
+  network?: Partial<PlaygroundNetwork>;
   onStep?: (step: (typeof PLAYGROUND_STEPS)[number]) => void;
 }
 
@@ -56,11 +101,13 @@ export class Playground {
     const { dir } = options;
     const step = options.onStep ?? (() => undefined);
     mkdirSync(join(dir, "logs"), { recursive: true });
+    const network = settlePlaygroundNetwork(dir, options.network);
     step(PLAYGROUND_STEPS[0]);
     const plane = await ControlPlane.start({
       dir: join(dir, "control-plane"),
       controllerManager: true,
       scheduler: true,
+      serviceCIDR: network.serviceCIDR,
     });
     const client = new KubeClient(loadKubeConfig(plane.adminKubeconfigPath));
     let hostlet: HostletProcess | undefined;
@@ -77,18 +124,18 @@ export class Playground {
         await installAddon(client, loadAddon(addon));
       step(PLAYGROUND_STEPS[3]);
       const nodeKubeconfig = await plane.writeKubeconfig(join(dir, "hostlet.kubeconfig"), {
-        user: `system:node:${PLAYGROUND_NODE}`,
+        user: `system:node:${network.nodeName}`,
         groups: ["system:nodes"],
       });
       hostlet = new HostletProcess(
         {
-          nodeName: PLAYGROUND_NODE,
+          nodeName: network.nodeName,
           kubeconfig: nodeKubeconfig,
           stateDir: join(dir, "hostlet"),
           caCertPath: plane.caCertPath,
           caKeyPath: join(dir, "control-plane", "pki", "ca.key"),
-          podCIDR: PLAYGROUND_POD_CIDR,
-          serviceCIDR: SERVICE_CIDR,
+          podCIDR: network.podCIDR,
+          serviceCIDR: network.serviceCIDR,
           logFile: join(dir, "logs", "hostlet.log"),
         },
         client,

@@ -1,0 +1,106 @@
+import { API_VERSION, labels, type Cluster, type ClusterPhase } from "@tessera/api";
+import { ApiError, StopWaiting, WaitTimeoutError, waitFor, type KubeClient } from "@tessera/kube";
+import { notInstalled } from "../addons.js";
+import { duration } from "../output.js";
+import type { KubeConnection } from "../session.js";
+import type { Spinner } from "../spinner.js";
+
+/**
+ * Names of the objects the operator creates for a cluster, as the operator
+ * builds them: components `<cluster>-<component>`, services
+ * `<component>-<service>`, account Secrets `<component>-account-<account>`.
+ */
+export const objectNames = {
+  component: (cluster: string, component: string) => `${cluster}-${component}`,
+  service: (component: string, service: string) => `${component}-${service}`,
+  accountSecret: (component: string, account: string) => `${component}-account-${account}`,
+  instance: (component: string, ordinal: number) => `${component}-${ordinal}`,
+};
+
+export function clusterRef(namespace: string, name: string) {
+  return { apiVersion: API_VERSION, kind: "Cluster", namespace, name };
+}
+
+/** Label selector for everything the operator made for one cluster. */
+export function clusterSelector(name: string): string {
+  return `${labels.cluster}=${name}`;
+}
+
+export async function findCluster(conn: KubeConnection, namespace: string, name: string): Promise<Cluster> {
+  const cluster = await conn.client.find<Cluster>(clusterRef(namespace, name)).catch((error: unknown) => {
+    if (error instanceof ApiError && error.statusCode === 404) throw notInstalled(conn.server);
+    throw error;
+  });
+  if (!cluster) {
+    throw new Error(
+      `cluster "${name}" not found in namespace ${namespace}; list clusters with \`tessera cluster list -A\``,
+    );
+  }
+  return cluster;
+}
+
+export function phaseHealth(phase: ClusterPhase | undefined): "good" | "bad" | "pending" {
+  if (phase === "Running") return "good";
+  return phase === "Failed" || phase === "Abnormal" ? "bad" : "pending";
+}
+
+function describeState(cluster: Cluster): string {
+  const phase = cluster.status?.phase ?? "Pending";
+  return cluster.status?.message ? `${phase}: ${cluster.status.message}` : phase;
+}
+
+/** Waits until the cluster is Running at its current generation, showing its phase on the spinner. */
+export async function waitUntilRunning(
+  client: KubeClient,
+  namespace: string,
+  name: string,
+  timeoutMs: number,
+  spinner: Spinner,
+): Promise<Cluster> {
+  let last = "Pending";
+  try {
+    return await waitFor(
+      async () => {
+        const cluster = await client.find<Cluster>(clusterRef(namespace, name));
+        if (!cluster)
+          throw new StopWaiting(new Error(`cluster ${namespace}/${name} was deleted while waiting`));
+        last = describeState(cluster);
+        spinner.detail = last;
+        const current = cluster.status?.observedGeneration === cluster.metadata.generation;
+        return current && cluster.status?.phase === "Running" ? cluster : undefined;
+      },
+      { description: `cluster ${namespace}/${name} to be Running`, timeoutMs, intervalMs: 1000 },
+    );
+  } catch (error) {
+    if (!(error instanceof WaitTimeoutError)) throw error;
+    throw new Error(
+      `cluster ${namespace}/${name} is not Running after ${duration(timeoutMs)} (${last}); see \`tessera cluster describe ${name} -n ${namespace}\``,
+    );
+  }
+}
+
+/** Waits until the cluster object is gone (its finalizers ran), showing its phase on the spinner. */
+export async function waitUntilGone(
+  client: KubeClient,
+  namespace: string,
+  name: string,
+  timeoutMs: number,
+  spinner: Spinner,
+): Promise<void> {
+  let last = "Deleting";
+  try {
+    await waitFor(
+      async () => {
+        const cluster = await client.find<Cluster>(clusterRef(namespace, name));
+        if (cluster) spinner.detail = last = describeState(cluster);
+        return cluster === undefined;
+      },
+      { description: `cluster ${namespace}/${name} to be deleted`, timeoutMs, intervalMs: 1000 },
+    );
+  } catch (error) {
+    if (!(error instanceof WaitTimeoutError)) throw error;
+    throw new Error(
+      `cluster ${namespace}/${name} is still being deleted after ${duration(timeoutMs)} (${last}); see \`tessera cluster describe ${name} -n ${namespace}\``,
+    );
+  }
+}

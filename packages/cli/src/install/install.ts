@@ -1,0 +1,113 @@
+import { readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { V1Deployment } from "@kubernetes/client-node";
+import { parseAllDocuments } from "yaml";
+import { WaitTimeoutError, waitFor, type KubeClient, type KubernetesObject } from "@tessera/kube";
+import { findAddons, installAddon, installCrds, loadAddon } from "@tessera/operator";
+import { BUNDLED_ADDONS } from "@tessera/playground";
+import { tesseraCommand } from "../invocation.js";
+import { duration, print } from "../output.js";
+import type { Session } from "../session.js";
+import { Spinner } from "../spinner.js";
+
+/** The operator's manifests, applied in this order: its namespace, its RBAC, then the workload. */
+const DEPLOY = fileURLToPath(new URL("../../../../deploy/", import.meta.url));
+const MANIFEST_PATHS = ["namespace.yaml", "rbac", "operator"];
+const FIELD_MANAGER = "tessera-cli";
+
+export interface InstallOptions {
+  image?: string;
+  addons: boolean;
+  wait: boolean;
+  timeout: number;
+}
+
+/** The manifests under deploy/ (CRDs aside), with the operator image replaced when one is given. */
+export function operatorManifests(image?: string): KubernetesObject[] {
+  const files = MANIFEST_PATHS.flatMap((path) =>
+    path.endsWith(".yaml")
+      ? [join(DEPLOY, path)]
+      : readdirSync(join(DEPLOY, path))
+          .filter((f) => f.endsWith(".yaml"))
+          .sort()
+          .map((f) => join(DEPLOY, path, f)),
+  );
+  const objects = files.flatMap((file) =>
+    parseAllDocuments(readFileSync(file, "utf8")).map((doc) => doc.toJS() as KubernetesObject),
+  );
+  if (image) {
+    for (const deployment of objects.filter(
+      (o): o is V1Deployment & KubernetesObject => o.kind === "Deployment",
+    ))
+      for (const container of deployment.spec!.template.spec!.containers) container.image = image;
+  }
+  return objects;
+}
+
+/**
+ * Installs Tessera into the cluster: CRDs, the operator's namespace, RBAC,
+ * Service and Deployment, and the bundled addons, all server-side applied
+ * (so running it again upgrades in place); then waits for the operator.
+ */
+export async function install(session: Session, options: InstallOptions): Promise<void> {
+  const conn = await session.kube();
+  const client = conn.client;
+  const style = session.style;
+  print(`Installing Tessera on ${conn.server} (kubeconfig from ${conn.source})`);
+  await Spinner.run(style, "CRDs", async () => void (await installCrds(client)));
+  const manifests = operatorManifests(options.image);
+  await Spinner.run(style, "operator: namespace, RBAC, Service, Deployment", async () => {
+    for (const object of manifests) await client.apply(object, FIELD_MANAGER);
+  });
+  const addons = options.addons ? findAddons(BUNDLED_ADDONS).map((dir) => loadAddon(dir)) : [];
+  if (addons.length) {
+    await Spinner.run(style, `addons: ${addons.map((a) => a.manifest.name).join(", ")}`, async () => {
+      for (const addon of addons) await installAddon(client, addon);
+    });
+  }
+  const deployment = manifests.find((o) => o.kind === "Deployment")!;
+  if (options.wait) {
+    await Spinner.run(style, "waiting for the operator to be ready", (spinner) =>
+      waitForDeployment(client, deployment, options.timeout, spinner),
+    );
+  }
+  const image = (deployment as V1Deployment).spec!.template.spec!.containers[0]!.image;
+  print(`Tessera is installed: operator ${image} in namespace ${deployment.metadata!.namespace}.`);
+  print(
+    `Create a database: ${tesseraCommand()} cluster create <engine> mydb --wait (engines: \`${tesseraCommand()} addon list\`)`,
+  );
+}
+
+async function waitForDeployment(
+  client: KubeClient,
+  manifest: KubernetesObject,
+  timeoutMs: number,
+  spinner: Spinner,
+): Promise<void> {
+  const ref = {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    namespace: manifest.metadata!.namespace,
+    name: manifest.metadata!.name!,
+  };
+  let last = "no replica ready yet";
+  try {
+    await waitFor(
+      async () => {
+        const deployment = await client.get<V1Deployment>(ref);
+        const ready = deployment.status?.readyReplicas ?? 0;
+        spinner.detail = last = `${ready}/${deployment.spec?.replicas ?? 1} replicas ready`;
+        return (
+          ready > 0 && (deployment.status?.observedGeneration ?? 0) >= (deployment.metadata?.generation ?? 0)
+        );
+      },
+      { description: "the operator Deployment", timeoutMs, intervalMs: 2000 },
+    );
+  } catch (error) {
+    if (!(error instanceof WaitTimeoutError)) throw error;
+    throw new Error(
+      `the operator is not ready after ${duration(timeoutMs)} (${last}); inspect it with \`kubectl -n ${ref.namespace} describe deployment ${ref.name}\``,
+    );
+  }
+}
