@@ -93,6 +93,28 @@ rejoin() {
   rm -f "$REJOIN_MARKER"
 }
 
+# A hot standby refuses to run with some settings below the primary's (the
+# primary's values are in the control file). Never start below them: a
+# lowered value takes effect on standbys once the primary runs with it.
+standby_floor_args() {
+  [ -f "$PGDATA/standby.signal" ] || return 0
+  pg_controldata -D "$PGDATA" | while IFS=: read -r field value; do
+    case "$field" in
+      "max_connections setting") name=max_connections ;;
+      "max_worker_processes setting") name=max_worker_processes ;;
+      "max_wal_senders setting") name=max_wal_senders ;;
+      "max_prepared_xacts setting") name=max_prepared_transactions ;;
+      "max_locks_per_xact setting") name=max_locks_per_transaction ;;
+      *) continue ;;
+    esac
+    primary_value=$(echo "$value" | tr -d ' ')
+    configured=$(postgres -D "$PGDATA" -c config_file=/etc/postgresql/postgresql.conf -C "$name" 2>/dev/null)
+    if [ -n "$configured" ] && [ "$primary_value" -gt "$configured" ]; then
+      printf -- '-c %s=%s\n' "$name" "$primary_value"
+    fi
+  done
+}
+
 mkdir -p "$PGDATA"
 chmod 0700 "$PGDATA"
 write_passfile
@@ -112,7 +134,7 @@ while :; do
   postgres -D "$PGDATA" -c config_file=/etc/postgresql/postgresql.conf \
     -c listen_addresses="$TESSERA_POD_IP" \
     -c primary_conninfo="host=$PG_RW_SERVICE port=5432 user=replicator passfile=$PASSFILE application_name=$TESSERA_POD_NAME" \
-    -c primary_slot_name="$slot" &
+    -c primary_slot_name="$slot" $(standby_floor_args) &
   postgres_pid=$!
   wait "$postgres_pid"
   status=$?

@@ -4,10 +4,13 @@
 # it, and leave promoting the candidate to the operator.
 set -e
 . /scripts/common.sh
-touch "$REJOIN_MARKER"
-if local_running; then
-  pg_ctl -D "$PGDATA" stop -m fast -w -t 60 >/dev/null
+# Only a running primary has anything to hand over (the action may be retried).
+if ! local_running || [ "$(psql_local -c 'select pg_is_in_recovery()')" != "f" ]; then
+  exit 0
 fi
+touch "$REJOIN_MARKER"
+pg_ctl -D "$PGDATA" stop -m fast -w -t 60 >/dev/null
+# Read right after the stop: the supervisor only rewinds once another primary serves.
 final=$(pg_controldata -D "$PGDATA" | sed -n 's/^Latest checkpoint location: *//p')
 [ -n "${TESSERA_CANDIDATE_POD_FQDN:-}" ] || exit 0
 log switchover "waiting for $TESSERA_CANDIDATE_POD_NAME to receive WAL up to $final"

@@ -112,17 +112,21 @@ export class ClusterController {
       resolved.components.map((c) => c.name),
     );
     let waitingFor: string | undefined;
+    // Generations produced by this reconcile's writes: the cache may still hold older ones.
+    const generations = new Map<string, number | undefined>();
     for (const stage of stages) {
       for (const name of stage) {
         const component = resolved.components.find((c) => c.name === name)!;
-        await this.ctx.client.apply(this.desiredComponent(cluster, component), FIELD_MANAGER);
+        const applied = await this.ctx.client.apply(this.desiredComponent(cluster, component), FIELD_MANAGER);
+        generations.set(applied.metadata.name!, applied.metadata.generation);
       }
       const pending = stage.find((name) => {
         const current = existing.get(names.component(cluster.metadata.name!, name));
         return (
           !current ||
           current.status?.phase !== "Running" ||
-          current.status.observedGeneration !== current.metadata.generation
+          current.status.observedGeneration !==
+            (generations.get(current.metadata.name!) ?? current.metadata.generation)
         );
       });
       if (pending && !cluster.spec.componentSpecs.every((c) => c.stop)) {
@@ -131,11 +135,15 @@ export class ClusterController {
       }
     }
     const components = this.componentsOf(cluster);
-    const phases = resolved.components.map(
-      (c) =>
-        components.find((x) => x.metadata.name === names.component(cluster.metadata.name!, c.name))?.status
-          ?.phase,
-    );
+    const phases = resolved.components.map((c) => {
+      const current = components.find(
+        (x) => x.metadata.name === names.component(cluster.metadata.name!, c.name),
+      );
+      // A component that has not seen its latest spec is still updating, whatever it reported before.
+      const generation = generations.get(current?.metadata.name ?? "") ?? current?.metadata.generation;
+      if (current && current.status?.observedGeneration !== generation) return "Updating";
+      return current?.status?.phase;
+    });
     const phase = aggregatePhase(phases, false);
     const message =
       phase === "Running"

@@ -126,8 +126,9 @@ export class ComponentController {
       await this.fail(component, "DefinitionsResolved", error.reason, error.message, "Failed");
       return;
     }
+    let applied: InstanceSet;
     try {
-      await this.applyParts(component, resolved);
+      applied = await this.applyParts(component, resolved);
     } catch (error) {
       if (error instanceof VarError || error instanceof MissingTemplateError) {
         await this.fail(
@@ -141,7 +142,7 @@ export class ComponentController {
       }
       throw error;
     }
-    return this.syncStatus(component, resolved);
+    return this.syncStatus(component, resolved, applied.metadata.generation);
   }
 
   private resolve(component: Component): Resolved {
@@ -181,7 +182,8 @@ export class ComponentController {
     return cm.data ?? {};
   }
 
-  private async applyParts(component: Component, resolved: Resolved): Promise<void> {
+  /** Writes every part of the component; returns the InstanceSet as stored (with its new generation). */
+  private async applyParts(component: Component, resolved: Resolved): Promise<InstanceSet> {
     const { compDef, cluster, shortName } = resolved;
     const client = this.ctx.client;
     const vars = resolveVars({
@@ -238,13 +240,14 @@ export class ComponentController {
       configTemplates,
       restartingConfigs,
     });
-    await client.apply(set, FIELD_MANAGER);
+    return client.apply(set, FIELD_MANAGER);
   }
 
   private phaseOf(
     component: Component,
     compDef: ComponentDefinition,
     set: InstanceSet | undefined,
+    setGeneration: number | undefined,
   ): { phase: ClusterPhase; message: string } {
     const status = set?.status;
     const desired = status?.replicas ?? component.spec.replicas;
@@ -259,7 +262,9 @@ export class ComponentController {
     const roles = compDef.spec.roles ?? [];
     const needsWritable = roles.some((r) => r.writable) && desired > 0;
     const hasWritable = (status?.instances ?? []).some((i) => i.ready && isWritable(i.role, roles));
-    const observed = set !== undefined && status?.observedGeneration === set.metadata.generation;
+    // The cache may not have the InstanceSet just written yet: compare with the generation that write produced.
+    const observed =
+      set !== undefined && status?.observedGeneration === (setGeneration ?? set.metadata.generation);
     const settled = observed && ready === desired && updated === desired && (!needsWritable || hasWritable);
     const readyMessage = set?.status?.conditions?.find((c) => c.type === "Ready")?.message ?? "";
     if (settled) return { phase: "Running", message: `${ready}/${desired} instances ready` };
@@ -283,9 +288,13 @@ export class ComponentController {
       .filter((p) => p.metadata?.labels?.[labels.component] === component.metadata.name);
   }
 
-  private async syncStatus(component: Component, resolved: Resolved): Promise<ReconcileResult | void> {
+  private async syncStatus(
+    component: Component,
+    resolved: Resolved,
+    setGeneration: number | undefined,
+  ): Promise<ReconcileResult | void> {
     const set = this.sets.get(objectKey(component));
-    const { phase, message } = this.phaseOf(component, resolved.compDef, set);
+    const { phase, message } = this.phaseOf(component, resolved.compDef, set, setGeneration);
     const completed = new Set(component.status?.completedActions ?? []);
     let actionError: { type: string; message: string } | undefined;
     if (phase === "Running") {

@@ -37,6 +37,8 @@ interface ComponentState {
   lastAttempt: Map<string, number>;
   /** Pod UID and container restart count seen in the previous round, to notice restarts. */
   incarnations: Map<string, string>;
+  /** Last position each instance reported; forgotten when its pod is recreated. */
+  positions: Map<string, number>;
 }
 
 function incarnation(pod: V1Pod): string {
@@ -77,7 +79,13 @@ export class HaController {
   private stateOf(key: string): ComponentState {
     let state = this.state.get(key);
     if (!state) {
-      state = { primaryFailures: 0, podFailures: new Map(), lastAttempt: new Map(), incarnations: new Map() };
+      state = {
+        primaryFailures: 0,
+        podFailures: new Map(),
+        lastAttempt: new Map(),
+        incarnations: new Map(),
+        positions: new Map(),
+      };
       this.state.set(key, state);
     }
     return state;
@@ -155,7 +163,12 @@ export class HaController {
       const pod = pods.find((p) => p.metadata?.name === report.pod)!;
       const seen = state.incarnations.get(report.pod);
       report.restarted = seen !== undefined && seen !== incarnation(pod);
+      if (seen?.split("/")[0] !== pod.metadata?.uid) state.positions.delete(report.pod);
       state.incarnations.set(report.pod, incarnation(pod));
+      if (report.ok && report.position !== undefined) state.positions.set(report.pod, report.position);
+    }
+    for (const name of [...state.positions.keys()]) {
+      if (!pods.some((p) => p.metadata?.name === name)) state.positions.delete(name);
     }
     const marker = set?.status?.switchover;
     const decision = decide({
@@ -170,6 +183,8 @@ export class HaController {
         marker && Date.now() - Date.parse(marker.startedAt) < SWITCHOVER_GRACE_MS,
       ),
       switchoverCandidate: marker?.candidate,
+      currentLabels: new Map(pods.map((p) => [p.metadata!.name!, p.metadata?.labels?.[labels.role]])),
+      knownPositions: state.positions,
     });
     state.primaryFailures = decision.primaryFailures;
     if (decision.ha) await this.writeHa(component, decision.ha, decision.blocked);
@@ -181,6 +196,7 @@ export class HaController {
       decision.labels,
       decision.ha?.primary ?? component.status?.ha?.primary,
       decision.ha?.epoch ?? component.status?.ha?.epoch,
+      compDef.spec.roles?.find((r) => r.writable)?.name,
     );
     const ha = decision.ha ?? component.status?.ha;
     const headless = names.headlessService(names.instanceSet(component.metadata.name!));
@@ -271,37 +287,48 @@ export class HaController {
     component.status = { ...component.status, ha };
   }
 
-  /** Role labels (what services select on) and the epoch annotation of the primary. */
+  /**
+   * Role labels (what services select on) and the epoch annotation of the
+   * primary. Labels that take a role away are written before the writable
+   * label is given, so no observer ever sees two writable instances.
+   */
   private async applyLabels(
     pods: V1Pod[],
     wanted: Map<string, string | undefined>,
     primary: string | undefined,
     epoch: number | undefined,
+    writable: string | undefined,
   ): Promise<void> {
-    await Promise.all(
-      pods.map(async (pod) => {
-        const name = pod.metadata!.name!;
-        if (!wanted.has(name)) return;
-        const role = wanted.get(name);
-        const current = pod.metadata?.labels?.[labels.role];
-        const currentEpoch = pod.metadata?.annotations?.[annotations.roleEpoch];
-        const wantEpoch = name === primary && epoch !== undefined ? String(epoch) : undefined;
-        if (current === role && currentEpoch === wantEpoch) return;
-        try {
-          await this.ctx.client.patch(
-            { apiVersion: "v1", kind: "Pod", namespace: pod.metadata!.namespace, name },
-            {
-              metadata: {
-                labels: { [labels.role]: role ?? null },
-                annotations: { [annotations.roleEpoch]: wantEpoch ?? null },
-              },
+    const changes = pods.flatMap((pod) => {
+      const name = pod.metadata!.name!;
+      if (!wanted.has(name)) return [];
+      const role = wanted.get(name);
+      const wantEpoch = name === primary && epoch !== undefined ? String(epoch) : undefined;
+      const unchanged =
+        pod.metadata?.labels?.[labels.role] === role &&
+        pod.metadata?.annotations?.[annotations.roleEpoch] === wantEpoch;
+      return unchanged ? [] : [{ pod, role, wantEpoch }];
+    });
+    const patch = async ({ pod, role, wantEpoch }: (typeof changes)[number]) => {
+      try {
+        await this.ctx.client.patch(
+          { apiVersion: "v1", kind: "Pod", namespace: pod.metadata!.namespace, name: pod.metadata!.name! },
+          {
+            metadata: {
+              labels: { [labels.role]: role ?? null },
+              annotations: { [annotations.roleEpoch]: wantEpoch ?? null },
             },
-            "merge",
-          );
-        } catch (error) {
-          this.ctx.logger.debug({ pod: name, err: errorMessage(error) }, "role label update failed");
-        }
-      }),
-    );
+          },
+          "merge",
+        );
+      } catch (error) {
+        this.ctx.logger.debug(
+          { pod: pod.metadata?.name, err: errorMessage(error) },
+          "role label update failed",
+        );
+      }
+    };
+    await Promise.all(changes.filter((c) => c.role !== writable || writable === undefined).map(patch));
+    await Promise.all(changes.filter((c) => c.role === writable && writable !== undefined).map(patch));
   }
 }

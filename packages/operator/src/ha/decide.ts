@@ -49,6 +49,10 @@ export interface DecideInput {
   switchoverInProgress: boolean;
   /** The instance that switchover promotes, if it named one. */
   switchoverCandidate?: string;
+  /** Role labels the pods carry now. */
+  currentLabels?: Map<string, string | undefined>;
+  /** Last position each instance reported, kept across rounds (reset when a pod is recreated). */
+  knownPositions?: Map<string, number>;
 }
 
 export interface Decision {
@@ -81,9 +85,30 @@ function observedLabels(input: DecideInput, writable: string | undefined, primar
       );
     } else if ((input.podFailures.get(r.pod) ?? 0) >= input.failureThreshold) {
       result.set(r.pod, undefined);
+    } else if (writable !== undefined && r.pod !== primary && input.currentLabels?.get(r.pod) === writable) {
+      // Only the recorded primary may keep the writable label, even before its probe fails for good.
+      result.set(r.pod, undefined);
     }
   }
   return result;
+}
+
+/**
+ * An instance that did not answer this round but last reported a higher
+ * position than the best candidate: promoting the candidate could lose
+ * writes only that instance has, so failover waits for it.
+ */
+function moreAdvancedAbsent(
+  input: DecideInput,
+  primary: string,
+  candidate: ProbeReport,
+): [string, number] | undefined {
+  const answered = new Set(input.reports.filter((r) => r.ok).map((r) => r.pod));
+  for (const [pod, position] of input.knownPositions ?? []) {
+    if (pod !== primary && !answered.has(pod) && position > (candidate.position ?? -1))
+      return [pod, position];
+  }
+  return undefined;
 }
 
 /** Native mode: the engine decides; Tessera mirrors what the probes report. */
@@ -181,8 +206,12 @@ export function decide(input: DecideInput): Decision {
           .filter((r) => r.pod !== primary && r.ok && r.role !== writable && r.ready && !r.restarted)
           .sort(byAdvancement);
         const candidate = candidates[0];
+        const ahead = candidate ? moreAdvancedAbsent(input, primary, candidate) : undefined;
         if (!candidate) {
           decision.blocked = `${writable} ${primary} ${why} and no healthy replica can take over`;
+          decision.events.push({ type: "Warning", reason: "FailoverBlocked", message: decision.blocked });
+        } else if (ahead) {
+          decision.blocked = `${writable} ${primary} ${why}; waiting for ${ahead[0]}, last at position ${ahead[1]}, ahead of ${candidate.pod} at ${candidate.position ?? "unknown"}`;
           decision.events.push({ type: "Warning", reason: "FailoverBlocked", message: decision.blocked });
         } else {
           change({

@@ -26,6 +26,7 @@ import { buildClaims, buildPod } from "./pods.js";
 import {
   desiredInstances,
   isWritable,
+  leavingMembers,
   nextToRemove,
   nextUpdateStep,
   ordinalOf,
@@ -510,6 +511,8 @@ export class InstanceSetController {
         ...(previous.get(d.name)?.memberJoined ? { memberJoined: true } : {}),
       });
     }
+    const wanted = new Set(desired.map((d) => d.name));
+    instances.push(...leavingMembers(set.status?.instances ?? [], wanted, pods.map(observe)));
     const settled = updated === desired.length && ready === desired.length;
     await updateStatus<InstanceSet>(this.ctx.client, setRef(set), (s) => {
       s.status = {

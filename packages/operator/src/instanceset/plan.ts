@@ -1,4 +1,4 @@
-import type { InstanceSetSpec, InstanceTemplate, Role } from "@tessera/api";
+import type { InstanceSetSpec, InstanceStatus, InstanceTemplate, Role } from "@tessera/api";
 
 export interface DesiredInstance {
   name: string;
@@ -106,6 +106,25 @@ export function nextToRemove(surplus: ObservedInstance[], roles: Role[]): Observ
   return [...surplus].sort(
     (a, b) => Number(isWritable(a.role, roles)) - Number(isWritable(b.role, roles)) || b.ordinal - a.ordinal,
   )[0];
+}
+
+/**
+ * Status entries to keep for instances that are no longer desired but still
+ * exist and joined the membership: scale-in removes them one at a time and
+ * runs memberLeave for each, so their record must outlive the status writes
+ * in between.
+ */
+export function leavingMembers(
+  previous: InstanceStatus[],
+  desired: Set<string>,
+  present: ObservedInstance[],
+): InstanceStatus[] {
+  const recorded = new Map(previous.map((i) => [i.name, i]));
+  return present.flatMap((instance) => {
+    const entry = recorded.get(instance.name);
+    if (desired.has(instance.name) || !entry?.memberJoined) return [];
+    return [{ ...entry, ready: instance.ready && !instance.terminating }];
+  });
 }
 
 /** Extracts the ordinal from `<prefix>-<n>`. */

@@ -176,3 +176,36 @@ test("outside a switchover, an unrecorded instance claiming the writable role wh
   assert.equal(d.promote, "pg-2");
   assert.ok(d.demote.includes("pg-1"));
 });
+
+test("a non-primary instance loses a writable label at once, without waiting for its probe to fail repeatedly", () => {
+  const d = decide(
+    input({
+      ha: { primary: "pg-1", epoch: 2 },
+      reports: [report("pg-0"), report("pg-1", "primary")],
+      currentLabels: new Map([
+        ["pg-0", "primary"],
+        ["pg-1", "primary"],
+      ]),
+    }),
+  );
+  assert.ok(d.labels.has("pg-0"));
+  assert.equal(d.labels.get("pg-0"), undefined);
+});
+
+test("failover waits for a silent instance that was more advanced than every candidate", () => {
+  const reports = [report("pg-0"), report("pg-1", "secondary", 100), report("pg-2")];
+  const d = decide(
+    input({
+      primaryFailures: 5,
+      reports,
+      knownPositions: new Map([
+        ["pg-2", 500],
+        ["pg-1", 100],
+      ]),
+    }),
+  );
+  assert.equal(d.promote, undefined);
+  assert.match(d.blocked ?? "", /waiting for pg-2, last at position 500, ahead of pg-1/);
+  const later = decide(input({ primaryFailures: 5, reports, knownPositions: new Map([["pg-1", 100]]) }));
+  assert.equal(later.promote, "pg-1");
+});

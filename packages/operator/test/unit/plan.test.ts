@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   desiredInstances,
+  leavingMembers,
   nextToRemove,
   nextUpdateStep,
   type ObservedInstance,
@@ -95,4 +96,22 @@ test("a lone primary or one without a switchover action is replaced directly", (
 test("scale-in removes the highest ordinal and the writable instance last", () => {
   assert.equal(nextToRemove([inst("pg-3", "secondary"), inst("pg-4", "secondary")], roles)?.name, "pg-4");
   assert.equal(nextToRemove([inst("pg-4", "primary"), inst("pg-3", "secondary")], roles)?.name, "pg-3");
+});
+
+test("a removed instance that joined keeps its status entry while its pod exists, so memberLeave still runs", () => {
+  const previous = [
+    { name: "db-0", ordinal: 0, ready: true, memberJoined: true },
+    { name: "db-3", ordinal: 3, ready: true, memberJoined: true },
+    { name: "db-4", ordinal: 4, ready: true },
+  ];
+  const present = [
+    { name: "db-0", ordinal: 0, ready: true, terminating: false },
+    { name: "db-3", ordinal: 3, ready: true, terminating: false },
+    { name: "db-4", ordinal: 4, ready: true, terminating: false },
+  ];
+  assert.deepEqual(leavingMembers(previous, new Set(["db-0"]), present), [
+    { name: "db-3", ordinal: 3, ready: true, memberJoined: true },
+  ]);
+  // Once its pod is gone, so is the entry.
+  assert.deepEqual(leavingMembers(previous, new Set(["db-0"]), present.slice(0, 1)), []);
 });
