@@ -29,7 +29,7 @@ export class UserspaceProxy {
         continue;
       }
       const entry = {
-        server: createServer((client) => this.splice(client, entry.endpoints)),
+        server: createServer({ allowHalfOpen: true }, (client) => this.splice(client, entry.endpoints)),
         endpoints: route.endpoints,
       };
       entry.server.on("error", (error) =>
@@ -43,7 +43,8 @@ export class UserspaceProxy {
   private splice(client: Socket, endpoints: Endpoint[]): void {
     const endpoint = endpoints[Math.floor(Math.random() * endpoints.length)];
     if (!endpoint) return void client.destroy();
-    const upstream = connect({ host: endpoint.ip, port: endpoint.port });
+    // Half-open on both sides: a client that finishes sending still gets the whole answer.
+    const upstream = connect({ host: endpoint.ip, port: endpoint.port, allowHalfOpen: true });
     for (const socket of [client, upstream]) {
       this.sockets.add(socket);
       socket.once("close", () => this.sockets.delete(socket));

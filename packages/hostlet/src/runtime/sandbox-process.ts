@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, openSync } from "node:fs";
+import { closeSync, openSync, readFileSync } from "node:fs";
+import { setTimeout as delay } from "node:timers/promises";
 import { constants } from "node:os";
 import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
@@ -65,9 +66,12 @@ export class SandboxProcess {
     status.on("line", (line) => {
       try {
         const message = JSON.parse(line) as { "child-pid"?: number; "exit-code"?: number };
-        if (message["child-pid"] !== undefined) {
-          this.reaperPid = message["child-pid"];
-          resolveReady(this.reaperPid);
+        const pid = message["child-pid"];
+        if (pid !== undefined) {
+          void untilSetUp(pid, () => this.finished).then((ok) => {
+            if (ok) this.reaperPid = pid;
+            resolveReady(ok ? pid : undefined);
+          });
         }
         if (message["exit-code"] !== undefined) reportedExit = message["exit-code"];
       } catch {
@@ -144,4 +148,22 @@ export class SandboxProcess {
     }
     this.child.kill("SIGKILL");
   }
+}
+
+/**
+ * bubblewrap reports its init's pid before the sandbox's mounts exist; the
+ * init forks the command only once they do. Entering the sandbox (exec,
+ * probes) must wait for that child.
+ */
+async function untilSetUp(pid: number, gone: () => boolean): Promise<boolean> {
+  const children = `/proc/${pid}/task/${pid}/children`;
+  for (let waited = 0; waited < 30_000 && !gone(); waited += 10) {
+    try {
+      if (readFileSync(children, "utf8").trim()) return true;
+    } catch {
+      return false;
+    }
+    await delay(10);
+  }
+  return false;
 }

@@ -1,7 +1,13 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import type { V1PersistentVolume, V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
+import type {
+  V1Lease,
+  V1Node,
+  V1PersistentVolume,
+  V1PersistentVolumeClaim,
+  V1Pod,
+} from "@kubernetes/client-node";
 import { waitFor } from "@tessera/kube";
 import { runCommand } from "@tessera/playground";
 import { TestCluster } from "@tessera/playground/testing";
@@ -189,4 +195,34 @@ test("no sandbox process outlives the hostlet, whether stopped or killed, and po
     "running after the kill",
     (p) => isReady(p) && (p.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 2,
   );
+});
+
+test("the Node reports capacity, addresses and its kubelet endpoint, and renews its Lease", async () => {
+  const node = await cluster.client.get<V1Node>({
+    apiVersion: "v1",
+    kind: "Node",
+    name: cluster.hostlet.nodeName,
+  });
+  assert.ok(Number(node.status!.capacity!.cpu) >= 1);
+  assert.match(node.status!.allocatable!.memory!, /^\d+Ki$/);
+  assert.deepEqual(
+    node.status!.addresses!.find((a) => a.type === "InternalIP"),
+    { type: "InternalIP", address: "127.0.0.1" },
+  );
+  assert.ok(node.status!.daemonEndpoints!.kubeletEndpoint!.Port > 0);
+  assert.equal(node.spec!.podCIDR, cluster.hostlet.podCIDR);
+  const lease = () =>
+    cluster.client.get<V1Lease>({
+      apiVersion: "coordination.k8s.io/v1",
+      kind: "Lease",
+      namespace: "kube-node-lease",
+      name: cluster.hostlet.nodeName,
+    });
+  const first = await lease();
+  assert.equal(first.spec!.holderIdentity, cluster.hostlet.nodeName);
+  await waitFor(async () => String((await lease()).spec!.renewTime) !== String(first.spec!.renewTime), {
+    description: "the lease to be renewed",
+    timeoutMs: 30_000,
+    intervalMs: 500,
+  });
 });

@@ -265,3 +265,40 @@ test("a frozen pod stops answering until it is thawed", async () => {
     timeoutMs: 10_000,
   });
 });
+
+test("moving a role label moves the Service to the newly labelled pod", async () => {
+  for (const [name, role] of [
+    ["role-a", "primary"],
+    ["role-b", "replica"],
+  ] as const) {
+    await cluster.client.create<V1Pod>({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name, namespace: ns, labels: { app: "roles", role } },
+      spec: { containers: [redisContainer()] },
+    });
+  }
+  const a = await waitForPod(cluster, ns, "role-a", "ready", isReady);
+  const b = await waitForPod(cluster, ns, "role-b", "ready", isReady);
+  const clusterIP = await createService("roles-primary", { app: "roles", role: "primary" });
+  const servedBy = async () => {
+    const result = await redisCli(clusterIP, ["config", "get", "bind"]);
+    return result.stdout.split("\n")[1]?.trim();
+  };
+  await waitFor(async () => (await servedBy()) === a.status!.podIP, {
+    description: "role-a behind the service",
+    timeoutMs: 10_000,
+  });
+  const relabel = (name: string, role: string) =>
+    cluster.client.patch(
+      { apiVersion: "v1", kind: "Pod", namespace: ns, name },
+      { metadata: { labels: { role } } },
+      "merge",
+    );
+  await relabel("role-a", "replica");
+  await relabel("role-b", "primary");
+  await waitFor(async () => (await servedBy()) === b.status!.podIP, {
+    description: "role-b behind the service",
+    timeoutMs: 10_000,
+  });
+});
