@@ -79,6 +79,15 @@ test("kubectl exec and execInPod run commands with their output and exit codes, 
     timeoutMs: 20_000,
   });
   assert.deepEqual(result, { exitCode: 4, stdout: "shell\n", stderr: "oops\n" });
+  const fed = await execInPod(cluster.client, {
+    namespace: ns,
+    pod: "shell",
+    container: "main",
+    command: ["head", "-c", "5"],
+    stdin: "abcdefgh",
+    timeoutMs: 20_000,
+  });
+  assert.equal(fed.stdout, "abcde", "stdin over the WebSocket channel protocol");
   await assert.rejects(
     execInPod(cluster.client, {
       namespace: ns,
