@@ -1,14 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { isDeepStrictEqual } from "node:util";
-import type {
-  V1Container,
-  V1ContainerStatus,
-  V1Pod,
-  V1PodCondition,
-  V1PodStatus,
-  V1Service,
-} from "@kubernetes/client-node";
+import type { V1Container, V1Pod, V1PodStatus, V1Service } from "@kubernetes/client-node";
 import { errorMessage, type EventRecorder, type KubeClient, type Logger } from "@tessera/kube";
 import type { ImageCatalog } from "../images/catalog.js";
 import type { Ipam } from "../network/ipam.js";
@@ -20,13 +13,8 @@ import { SandboxProcess, type ExitStatus } from "../runtime/sandbox-process.js";
 import type { SandboxExecOptions } from "../runtime/exec.js";
 import { PodVolumes, VolumeError } from "../volumes/pod-volumes.js";
 import type { ObjectSource } from "../volumes/object-source.js";
-import {
-  fromApiTerminated,
-  now,
-  toApiState,
-  type ContainerState,
-  type Terminated,
-} from "./container-state.js";
+import { fromApiTerminated, now, type ContainerState, type Terminated } from "./container-state.js";
+import { computePodStatus } from "./pod-status.js";
 import { EnvResolutionError, expandCommand, resolveEnvironment } from "./env.js";
 import { ProbeLoop, type ProbeKind } from "./probes.js";
 import { parseQuantity } from "./quantity.js";
@@ -784,87 +772,24 @@ export class PodWorker {
   }
 
   private computeStatus(): V1PodStatus {
-    const records = [...this.records.values()];
-    const inits = records.filter((r) => r.init);
-    const mains = records.filter((r) => !r.init);
-    const policy = this.pod.spec?.restartPolicy ?? "Always";
-    const initialized = inits.every((r) => r.state.kind === "terminated" && r.state.exitCode === 0);
-    const initFailed =
-      policy === "Never" && inits.some((r) => r.state.kind === "terminated" && r.state.exitCode !== 0);
-    const containersReady = mains.every((r) => r.state.kind === "running" && r.started && r.ready);
-    const willRestart = (r: ContainerRecord) =>
-      r.state.kind !== "terminated" ||
-      policy === "Always" ||
-      (policy === "OnFailure" && r.state.exitCode !== 0);
-    let phase: string;
-    if (initFailed) phase = "Failed";
-    else if (!initialized) phase = "Pending";
-    else if (mains.every((r) => r.state.kind === "terminated") && !mains.some(willRestart)) {
-      phase = mains.every((r) => r.state.kind === "terminated" && r.state.exitCode === 0)
-        ? "Succeeded"
-        : "Failed";
-    } else if (
-      mains.some((r) => r.state.kind === "running" || r.lastTerminated || r.state.kind === "terminated")
-    ) {
-      phase = "Running";
-    } else phase = "Pending";
-
-    const previous = new Map((this.pod.status?.conditions ?? []).map((c) => [c.type, c]));
-    const condition = (type: string, ok: boolean, reason?: string, message?: string): V1PodCondition => {
-      const status = ok ? "True" : "False";
-      const before = previous.get(type);
-      const lastTransitionTime = (before?.status === status ? before.lastTransitionTime : now()) as Date;
-      return {
-        type,
-        status,
-        lastTransitionTime,
-        ...(reason && !ok ? { reason } : {}),
-        ...(message && !ok ? { message } : {}),
-      };
-    };
-    const notReady = mains
-      .filter((r) => !(r.state.kind === "running" && r.started && r.ready))
-      .map((r) => r.spec.name);
-    const containersMessage = `containers with unready status: [${notReady.join(" ")}]`;
-    const conditions: V1PodCondition[] = [
-      condition(
-        "Initialized",
-        initialized,
-        "ContainersNotInitialized",
-        `containers with incomplete status: [${inits
-          .filter((r) => !(r.state.kind === "terminated" && r.state.exitCode === 0))
-          .map((r) => r.spec.name)
-          .join(" ")}]`,
-      ),
-      condition("Ready", containersReady && phase === "Running", "ContainersNotReady", containersMessage),
-      condition("ContainersReady", containersReady, "ContainersNotReady", containersMessage),
-      ...(previous.has("PodScheduled") ? [previous.get("PodScheduled")!] : [condition("PodScheduled", true)]),
-    ];
-    const toStatus = (r: ContainerRecord): V1ContainerStatus => ({
-      name: r.spec.name,
-      image: r.spec.image ?? "",
-      imageID: r.imageID,
-      ready: r.state.kind === "running" && r.started && r.ready,
-      started: r.state.kind === "running" && r.started,
-      restartCount: r.restartCount,
-      state: toApiState(r.state),
-      lastState: toApiState(r.lastTerminated),
-      ...(r.process ? { containerID: `hostlet://${this.uid}/${r.spec.name}/${r.restartCount}` } : {}),
-    });
-    const status: V1PodStatus = {
-      phase,
-      conditions,
+    return computePodStatus({
+      pod: this.pod,
       hostIP: this.ctx.hostIP,
-      startTime: this.startTime as unknown as Date,
-      containerStatuses: mains.map(toStatus),
-      ...(inits.length > 0 ? { initContainerStatuses: inits.map(toStatus) } : {}),
-      ...(this.podIP ? { podIP: this.podIP, podIPs: [{ ip: this.podIP }] } : {}),
-    };
-    if (this.prepareError) {
-      for (const s of status.containerStatuses ?? []) {
-        if (s.state?.waiting) s.state.waiting = { reason: "ContainerCreating", message: this.prepareError };
-      }
-    }
-    return status;
+      podIP: this.podIP,
+      startTime: this.startTime,
+      prepareError: this.prepareError,
+      containers: [...this.records.values()].map((r) => ({
+        name: r.spec.name,
+        image: r.spec.image ?? "",
+        imageID: r.imageID,
+        init: r.init,
+        state: r.state,
+        lastTerminated: r.lastTerminated,
+        restartCount: r.restartCount,
+        started: r.started,
+        ready: r.ready,
+        containerID: r.process ? `hostlet://${this.uid}/${r.spec.name}/${r.restartCount}` : undefined,
+      })),
+    });
   }
 }
