@@ -1,0 +1,4 @@
+import { conformance } from "./suite.js";
+import { etcd } from "./engines/etcd.js";
+
+conformance(etcd);

@@ -1,0 +1,222 @@
+import { execFile } from "node:child_process";
+import { setTimeout as delay } from "node:timers/promises";
+import type { V1Pod, V1Secret, V1Service } from "@kubernetes/client-node";
+import { labels, type TerminationPolicy } from "@tessera/api";
+import type { KubeClient } from "@tessera/kube";
+
+/**
+ * Runs a real database client (psql, redis-cli, etcdctl) on the host. Secrets
+ * travel in the environment, never on the command line. Rejects on a
+ * non-zero exit or on timeout (the client is killed), with its stderr.
+ */
+export function runClient(
+  command: string,
+  args: string[],
+  options: { env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      command,
+      args,
+      {
+        env: { ...process.env, ...options.env },
+        timeout: options.timeoutMs ?? 10_000,
+        killSignal: "SIGKILL",
+        maxBuffer: 16 << 20,
+      },
+      (error, stdout, stderr) => {
+        if (error) reject(new Error(`${command} ${args.join(" ")}: ${stderr.trim() || error.message}`));
+        else resolve(stdout);
+      },
+    );
+    child.stdin?.end();
+  });
+}
+
+/** One instance of a component as the scenarios see it. */
+export interface Instance {
+  name: string;
+  uid: string;
+  ip: string;
+  ready: boolean;
+  /** The `tessera.dev/role` label Tessera put on the pod. */
+  role?: string;
+}
+
+function toInstance(pod: V1Pod): Instance {
+  return {
+    name: pod.metadata!.name!,
+    uid: pod.metadata!.uid!,
+    ip: pod.status?.podIP ?? "",
+    ready: pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false,
+    ...(pod.metadata?.labels?.[labels.role] ? { role: pod.metadata.labels[labels.role] } : {}),
+  };
+}
+
+/** A Tessera Cluster under test: its services, account Secrets and instances, read from the API. */
+export class ClusterHandle {
+  constructor(
+    readonly client: KubeClient,
+    readonly namespace: string,
+    readonly name: string,
+  ) {}
+
+  /** The full name of one of the cluster's components. */
+  component(shortName: string): string {
+    return `${this.name}-${shortName}`;
+  }
+
+  /** ClusterIP of the component service `<cluster>-<component>-<service>`, reachable from the host. */
+  async serviceIP(component: string, service: string): Promise<string> {
+    const found = await this.client.get<V1Service>({
+      apiVersion: "v1",
+      kind: "Service",
+      namespace: this.namespace,
+      name: `${this.component(component)}-${service}`,
+    });
+    return found.spec!.clusterIP!;
+  }
+
+  /** Username and password of a system account, from the Secret Tessera generated. */
+  async account(component: string, account: string): Promise<{ username: string; password: string }> {
+    const secret = await this.client.get<V1Secret>({
+      apiVersion: "v1",
+      kind: "Secret",
+      namespace: this.namespace,
+      name: `${this.component(component)}-account-${account}`,
+    });
+    const decode = (key: string) => Buffer.from(secret.data?.[key] ?? "", "base64").toString("utf8");
+    return { username: decode("username"), password: decode("password") };
+  }
+
+  /** Live (not terminating) pods of the cluster, or of one of its components, by name. */
+  async pods(component?: string): Promise<V1Pod[]> {
+    const selector = component
+      ? `${labels.component}=${this.component(component)}`
+      : `${labels.cluster}=${this.name}`;
+    const list = await this.client.list<V1Pod>("v1", "Pod", {
+      namespace: this.namespace,
+      labelSelector: selector,
+    });
+    return list.items
+      .filter((p) => !p.metadata?.deletionTimestamp)
+      .sort((a, b) => a.metadata!.name!.localeCompare(b.metadata!.name!));
+  }
+
+  async instances(component: string): Promise<Instance[]> {
+    return (await this.pods(component)).map(toInstance);
+  }
+}
+
+/** A real client session of an engine, bound to a cluster's services and credentials. */
+export interface EngineClient {
+  /** Writes key = value through the writable service; resolves once the engine acknowledged it. */
+  write(key: string, value: string): Promise<void>;
+  /** Reads a key through the read service (possibly from a replica). */
+  read(key: string): Promise<string | undefined>;
+  /** Keys starting with prefix, read through the writable service. */
+  keys(prefix: string): Promise<string[]>;
+}
+
+export interface ManifestOptions {
+  name: string;
+  namespace: string;
+  /** Instances of the main component. */
+  replicas: number;
+  terminationPolicy: TerminationPolicy;
+}
+
+/**
+ * What an addon tells the conformance suite about its engine: how to
+ * declare a cluster, how to talk to it with the engine's own client, how to
+ * ask the engine about roles and membership, and what it promises.
+ */
+export interface EngineDescriptor {
+  /** The engine, as in `npm run conformance -- <name>`. */
+  name: string;
+  /** The addon directory to install. */
+  addon: string;
+  /** Short name of the component the scenarios scale, restart and kill. */
+  component: string;
+  /** Its main container (the one whose processes are killed). */
+  container: string;
+  /** The role that accepts writes, as the addon names it. */
+  writableRole: string;
+  replicas: { initial: number; scaled: number };
+  /** A Cluster manifest (YAML) for the engine's replicated topology. */
+  manifest(options: ManifestOptions): string;
+  /** Opens a client session through the cluster's services with the account Secret's credentials. */
+  connect(cluster: ClusterHandle): Promise<EngineClient>;
+  /** The engine's own answer to "what role does this instance have?", in the addon's role names. */
+  roleOf(cluster: ClusterHandle, instance: Instance): Promise<string>;
+  /** The instances the engine itself counts as serving members (pod names). */
+  members(cluster: ClusterHandle, instances: Instance[]): Promise<string[]>;
+  /** An engine invariant that must hold at every moment of a scale-out and scale-in. */
+  scalingInvariant?: { description: string; holds(cluster: ClusterHandle): Promise<boolean> };
+  guarantees: {
+    /** The writable role is moved away (switchover) before its instance restarts. */
+    switchover: boolean;
+    /** Killing the writable instance hands the writable role to another instance. */
+    failoverMovesWritableRole: boolean;
+    /** No acknowledged write is lost when the writable instance is killed. */
+    failoverKeepsAcknowledgedWrites: boolean;
+    /** No acknowledged write is lost across a switchover (rolling restart, scale-in). */
+    switchoverKeepsAcknowledgedWrites: boolean;
+  };
+}
+
+/**
+ * Writes sequential keys through an engine client as a steady stream,
+ * retrying after failures, and remembers exactly which writes were
+ * acknowledged.
+ */
+export class Writer {
+  private running = false;
+  private loop?: Promise<void>;
+  private readonly acknowledged: string[] = [];
+  failures = 0;
+  lastError = "";
+
+  constructor(
+    private readonly db: EngineClient,
+    readonly prefix: string,
+  ) {}
+
+  start(): this {
+    this.running = true;
+    this.loop = this.run();
+    return this;
+  }
+
+  get count(): number {
+    return this.acknowledged.length;
+  }
+
+  private async run(): Promise<void> {
+    for (let n = 1; this.running; n++) {
+      const key = `${this.prefix}/${String(n).padStart(6, "0")}`;
+      try {
+        await this.db.write(key, String(n));
+        this.acknowledged.push(key);
+      } catch (error) {
+        this.failures++;
+        this.lastError = (error as Error).message;
+      }
+      // Pacing, not waiting: leaves the two shared cores to the cluster under test.
+      await delay(20);
+    }
+  }
+
+  /** Stops writing and returns the acknowledged keys. */
+  async stop(): Promise<string[]> {
+    this.running = false;
+    await this.loop;
+    return [...this.acknowledged];
+  }
+
+  /** Acknowledged keys the engine no longer has. */
+  async lost(keys: string[]): Promise<string[]> {
+    const present = new Set(await this.db.keys(`${this.prefix}/`));
+    return keys.filter((k) => !present.has(k));
+  }
+}

@@ -1,0 +1,395 @@
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { setTimeout as delay } from "node:timers/promises";
+import type { V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
+import { API_VERSION, annotations, labels, type Cluster, type TerminationPolicy } from "@tessera/api";
+import { Informer, waitFor } from "@tessera/kube";
+import { TestPlatform } from "../support/platform.js";
+import { ClusterHandle, Writer, type EngineClient, type EngineDescriptor, type Instance } from "./harness.js";
+
+const MAIN = "db";
+const SCRATCH = "scratch";
+
+/**
+ * The addon conformance scenarios, in sequence on one cluster of the engine
+ * (plus a small second one for WipeOut): create, write/read through the
+ * services, role labels against the engine's own view, a rolling restart
+ * under writes (with switchover), scale out and in, killing the writable
+ * instance, and deletion under each termination policy.
+ */
+export function conformance(engine: EngineDescriptor): void {
+  let platform: TestPlatform;
+  let ns: string;
+  let cluster: ClusterHandle;
+  let db: EngineClient;
+  let replicas = engine.replicas.initial;
+
+  const manifest = (policy: TerminationPolicy = "Delete", name = MAIN, count = replicas) =>
+    engine.manifest({ name, namespace: ns, replicas: count, terminationPolicy: policy });
+
+  async function apply(yaml: string): Promise<void> {
+    const result = await platform.apply(yaml);
+    assert.equal(result.code, 0, result.stderr);
+  }
+
+  const instances = () => cluster.instances(engine.component);
+
+  /** Waits until every instance carries the role the engine itself reports, with one writable instance. */
+  async function rolesMatchEngine(description: string): Promise<Instance[]> {
+    let mismatch = "";
+    return waitFor(
+      async () => {
+        const current = await instances();
+        const problems: string[] = [];
+        for (const instance of current) {
+          const actual = await engine.roleOf(cluster, instance).catch((e: Error) => `unknown (${e.message})`);
+          if (instance.role !== actual)
+            problems.push(`${instance.name}: label ${instance.role}, engine ${actual}`);
+        }
+        const writable = current.filter((i) => i.role === engine.writableRole);
+        if (writable.length !== 1)
+          problems.push(`${writable.length} instances labelled ${engine.writableRole}`);
+        mismatch = problems.join("; ");
+        return problems.length === 0 ? current : undefined;
+      },
+      { description: `${description}: role labels to match the engine`, timeoutMs: 60_000 },
+    ).catch((error: Error) => {
+      error.message = `${error.message}; last mismatch: ${mismatch}`;
+      throw error;
+    });
+  }
+
+  async function membersMatch(count: number): Promise<void> {
+    let seen = "";
+    await waitFor(
+      async () => {
+        const current = await instances();
+        if (current.length !== count || !current.every((i) => i.ready)) return false;
+        const members = (await engine.members(cluster, current)).sort();
+        seen = members.join(", ");
+        return members.join() === current.map((i) => i.name).join();
+      },
+      { description: `${count} instances, all members of the ${engine.name} cluster`, timeoutMs: 240_000 },
+    ).catch((error: Error) => {
+      error.message = `${error.message}; engine members: ${seen}`;
+      throw error;
+    });
+  }
+
+  async function waitRunning(name = MAIN): Promise<void> {
+    await platform.waitForPhase(ns, name, "Running", 300_000);
+  }
+
+  /** Waits for a writer to acknowledge `more` writes beyond its current count. */
+  async function progresses(writer: Writer, more: number, what: string): Promise<void> {
+    const target = writer.count + more;
+    await waitFor(() => writer.count >= target, {
+      description: `${more} acknowledged writes ${what} (last error: ${writer.lastError})`,
+      timeoutMs: 90_000,
+    });
+  }
+
+  /** A scenario; when it fails, what the cluster looked like is printed with the error. */
+  function scenario(name: string, body: () => Promise<void>): void {
+    test(name, async () => {
+      try {
+        await body();
+      } catch (error) {
+        console.log(`--- ${engine.name}: state after "${name}" failed\n${await diagnostics()}`);
+        throw error;
+      }
+    });
+  }
+
+  async function diagnostics(): Promise<string> {
+    const kubectl = async (args: string[]) => {
+      const result = await platform.cluster.kubectl(args);
+      return (result.stdout + result.stderr).trimEnd();
+    };
+    const sections = [
+      await kubectl(["get", "clusters,components,pods", "-n", ns, "-L", labels.role]),
+      await kubectl(["get", "events", "-n", ns, "--sort-by=.lastTimestamp"]).then((e) =>
+        e.split("\n").slice(-25).join("\n"),
+      ),
+    ];
+    for (const pod of await cluster.pods()) {
+      const name = pod.metadata!.name!;
+      for (const container of pod.spec?.containers ?? [])
+        sections.push(
+          `${name}/${container.name}:\n${await kubectl(["logs", "-n", ns, name, "-c", container.name, "--tail=15"])}`,
+        );
+    }
+    sections.push(`operator:\n${platform.operator.logTail(30)}`);
+    return sections.join("\n\n");
+  }
+
+  before(async () => {
+    platform = await TestPlatform.start({ addons: [engine.addon] });
+    ns = await platform.cluster.createNamespace(engine.name);
+    cluster = new ClusterHandle(platform.client, ns, MAIN);
+  });
+
+  after(async () => {
+    await platform?.stop();
+  });
+
+  scenario("create: every instance runs and one holds the writable role", async () => {
+    await apply(manifest());
+    await waitRunning();
+    const current = await instances();
+    assert.equal(current.length, replicas);
+    assert.ok(
+      current.every((i) => i.ready),
+      "every instance is ready",
+    );
+    db = await engine.connect(cluster);
+  });
+
+  scenario("data: written through the writable service, read through the read service", async () => {
+    await db.write("hello/1", "world");
+    await waitFor(async () => (await db.read("hello/1")) === "world", {
+      description: "the value to be readable through the read service",
+      timeoutMs: 30_000,
+    });
+    assert.deepEqual(await db.keys("hello/"), ["hello/1"]);
+  });
+
+  scenario("roles: every role label matches the engine's own view", async () => {
+    await rolesMatchEngine("after creation");
+  });
+
+  scenario(
+    "rolling restart under writes: each instance restarts once, the writable one last after a switchover",
+    async () => {
+      const before = await cluster.pods();
+      const writableBefore = (await instances()).find((i) => i.role === engine.writableRole)!;
+      const deletions: { pod: string; role?: string }[] = [];
+      const informer = new Informer<V1Pod>(platform.client, {
+        apiVersion: "v1",
+        kind: "Pod",
+        namespace: ns,
+        labelSelector: `${labels.component}=${cluster.component(engine.component)}`,
+      });
+      informer.addHandlers({
+        update: (old, pod) => {
+          if (!old.metadata?.deletionTimestamp && pod.metadata?.deletionTimestamp)
+            deletions.push({ pod: pod.metadata.name!, role: old.metadata?.labels?.[labels.role] });
+        },
+      });
+      informer.start();
+      const writer = new Writer(db, "restart").start();
+      let acknowledged: string[];
+      try {
+        await progresses(writer, 10, "before the restart");
+        await platform.client.patch(
+          { apiVersion: API_VERSION, kind: "Cluster", namespace: ns, name: MAIN },
+          { metadata: { annotations: { [annotations.restartedAt]: new Date().toISOString() } } },
+          "merge",
+        );
+        await waitFor(
+          async () => {
+            const now = new Map((await cluster.pods()).map((p) => [p.metadata!.name!, p]));
+            return before.every((old) => {
+              const pod = now.get(old.metadata!.name!);
+              return pod && pod.metadata!.uid !== old.metadata!.uid;
+            });
+          },
+          { description: "every instance of the cluster to be replaced", timeoutMs: 300_000 },
+        );
+        await waitRunning();
+        await progresses(writer, 10, "after the restart");
+      } finally {
+        await informer.stop();
+        acknowledged = await writer.stop();
+      }
+      console.log(
+        `${engine.name} rolling restart: ${acknowledged.length} writes acknowledged, ${writer.failures} failed`,
+      );
+      const order = deletions.map((d) => d.pod);
+      assert.equal(
+        new Set(order).size,
+        replicas,
+        `each instance replaced once: ${JSON.stringify(deletions)}`,
+      );
+      assert.equal(order.length, replicas, `no instance replaced twice: ${JSON.stringify(deletions)}`);
+      if (engine.guarantees.switchover) {
+        assert.equal(order.at(-1), writableBefore.name, "the writable instance is replaced last");
+        assert.ok(
+          deletions.every((d) => d.role !== engine.writableRole),
+          `no instance was replaced while ${engine.writableRole}: ${JSON.stringify(deletions)}`,
+        );
+      }
+      if (engine.guarantees.switchoverKeepsAcknowledgedWrites)
+        assert.deepEqual(await writer.lost(acknowledged), [], "acknowledged writes lost");
+      await rolesMatchEngine("after the rolling restart");
+    },
+  );
+
+  scenario("scale out and in under writes: the engine's membership follows the instances", async () => {
+    let violations = 0;
+    let sampling = true;
+    // The engine's invariant (e.g. a Raft quorum) is sampled throughout; a
+    // failed sample counts only if an immediate second look confirms it.
+    const sampler = (async () => {
+      const invariant = engine.scalingInvariant;
+      while (invariant && sampling) {
+        if (!(await invariant.holds(cluster)) && !(await invariant.holds(cluster))) violations++;
+        await delay(250);
+      }
+    })();
+    const writer = new Writer(db, "scale").start();
+    let acknowledged: string[];
+    try {
+      await progresses(writer, 10, "before scaling");
+      replicas = engine.replicas.scaled;
+      await apply(manifest());
+      await membersMatch(replicas);
+      await waitRunning();
+      await progresses(writer, 10, `with ${replicas} instances`);
+      replicas = engine.replicas.initial;
+      await apply(manifest());
+      await membersMatch(replicas);
+      await waitRunning();
+      await progresses(writer, 10, `back at ${replicas} instances`);
+    } finally {
+      sampling = false;
+      await sampler;
+      acknowledged = await writer.stop();
+    }
+    console.log(
+      `${engine.name} scaling: ${acknowledged.length} writes acknowledged, ${writer.failures} failed`,
+    );
+    if (engine.scalingInvariant)
+      assert.equal(
+        violations,
+        0,
+        `${engine.scalingInvariant.description} was violated ${violations} time(s)`,
+      );
+    if (engine.guarantees.switchoverKeepsAcknowledgedWrites)
+      assert.deepEqual(await writer.lost(acknowledged), [], "acknowledged writes lost");
+    const kept = new Set((await instances()).map((i) => i.name));
+    await waitFor(
+      async () => {
+        const list = await platform.client.list<V1PersistentVolumeClaim>("v1", "PersistentVolumeClaim", {
+          namespace: ns,
+          labelSelector: `${labels.component}=${cluster.component(engine.component)}`,
+        });
+        return list.items.every((c) => kept.has(c.metadata!.labels![labels.podName]!));
+      },
+      { description: "the volumes of removed instances to be deleted", timeoutMs: 60_000 },
+    );
+    await rolesMatchEngine("after scaling");
+  });
+
+  scenario("failover: the writable instance is killed and the cluster takes writes again", async () => {
+    const victim = (await rolesMatchEngine("before the fault")).find((i) => i.role === engine.writableRole)!;
+    const writer = new Writer(db, "failover").start();
+    let acknowledged: string[];
+    try {
+      await progresses(writer, 10, "before the fault");
+      const faults = await platform.hostlet.faults();
+      await faults.killContainer(ns, victim.name, engine.container);
+      const killedAt = writer.count;
+      await waitFor(
+        async () => {
+          const holder = (await instances()).find((i) => i.role === engine.writableRole && i.ready);
+          if (!holder) return false;
+          if (engine.guarantees.failoverMovesWritableRole && holder.name === victim.name) return false;
+          return (await engine.roleOf(cluster, holder)) === engine.writableRole;
+        },
+        { description: `an instance to hold the ${engine.writableRole} role again`, timeoutMs: 90_000 },
+      );
+      await waitFor(() => writer.count > killedAt, {
+        description: "writes to be acknowledged after the fault",
+        timeoutMs: 90_000,
+      });
+      await progresses(writer, 10, "after the failover");
+    } finally {
+      acknowledged = await writer.stop();
+    }
+    console.log(
+      `${engine.name} failover: ${acknowledged.length} writes acknowledged, ${writer.failures} failed`,
+    );
+    await waitRunning();
+    const after = await rolesMatchEngine("after the failover");
+    if (engine.guarantees.failoverMovesWritableRole)
+      assert.notEqual(after.find((i) => i.role === engine.writableRole)?.name, victim.name);
+    const lost = await writer.lost(acknowledged);
+    if (engine.guarantees.failoverKeepsAcknowledgedWrites)
+      assert.deepEqual(lost, [], "acknowledged writes lost");
+    else console.log(`${engine.name} failover: ${lost.length} acknowledged writes lost (not guaranteed)`);
+    assert.equal(await db.read("hello/1"), "world", "data written before the fault survives");
+  });
+
+  scenario(
+    "termination policy DoNotTerminate: deletion is refused and the cluster keeps serving",
+    async () => {
+      await apply(manifest("DoNotTerminate"));
+      const result = await platform.cluster.kubectl(["delete", "cluster", MAIN, "-n", ns, "--wait=false"]);
+      if (result.code !== 0) {
+        assert.match(result.stderr, /DoNotTerminate/);
+      } else {
+        await waitFor(
+          async () =>
+            (await findCluster(MAIN))?.status?.conditions?.some(
+              (c) => c.type === "DeletionBlocked" && c.status === "True",
+            ),
+          { description: "the deletion to be blocked", timeoutMs: 30_000 },
+        );
+      }
+      assert.ok(await findCluster(MAIN), "the cluster still exists");
+      assert.equal((await instances()).length, replicas, "every instance still runs");
+      assert.equal(await db.read("hello/1"), "world", "the cluster still serves its data");
+    },
+  );
+
+  scenario("termination policy Delete: the cluster goes with its pods and volumes", async () => {
+    await apply(manifest("Delete"));
+    const result = await platform.cluster.kubectl(["delete", "cluster", MAIN, "-n", ns, "--wait=false"]);
+    assert.equal(result.code, 0, result.stderr);
+    await gone(MAIN);
+  });
+
+  scenario("termination policy WipeOut: the cluster goes with its pods and volumes", async () => {
+    await apply(manifest("WipeOut", SCRATCH, 1));
+    await waitRunning(SCRATCH);
+    const scratch = await engine.connect(new ClusterHandle(platform.client, ns, SCRATCH));
+    await scratch.write("hello/1", "world");
+    const result = await platform.cluster.kubectl(["delete", "cluster", SCRATCH, "-n", ns, "--wait=false"]);
+    assert.equal(result.code, 0, result.stderr);
+    await gone(SCRATCH);
+  });
+
+  function findCluster(name: string): Promise<Cluster | undefined> {
+    return platform.client.find<Cluster>({ apiVersion: API_VERSION, kind: "Cluster", namespace: ns, name });
+  }
+
+  /** Waits until the cluster, its pods and its volumes are all gone. */
+  async function gone(name: string): Promise<void> {
+    const selector = `${labels.cluster}=${name}`;
+    let left = "";
+    await waitFor(
+      async () => {
+        const pods = await platform.client.list<V1Pod>("v1", "Pod", {
+          namespace: ns,
+          labelSelector: selector,
+        });
+        const claims = await platform.client.list<V1PersistentVolumeClaim>("v1", "PersistentVolumeClaim", {
+          namespace: ns,
+          labelSelector: selector,
+        });
+        const remaining = [
+          ...((await findCluster(name)) ? [`cluster ${name}`] : []),
+          ...pods.items.map((p) => `pod ${p.metadata?.name}`),
+          ...claims.items.map((c) => `pvc ${c.metadata?.name}`),
+        ];
+        left = remaining.join(", ");
+        return remaining.length === 0;
+      },
+      { description: `cluster ${name} with its pods and volumes to be deleted`, timeoutMs: 180_000 },
+    ).catch((error: Error) => {
+      error.message = `${error.message}; left: ${left}`;
+      throw error;
+    });
+  }
+}
