@@ -91,11 +91,12 @@ function localManifests(): Map<string, LocalManifest> {
 export class AddonCatalog {
   readonly catalog: DefinitionCatalog;
 
-  private constructor(
+  /** Definitions as listed from a cluster; CLI facts from this checkout's addon.yaml files. */
+  constructor(
     readonly clusterDefinitions: ClusterDefinition[],
     readonly componentDefinitions: ComponentDefinition[],
     readonly componentVersions: ComponentVersion[],
-    private readonly manifests: Map<string, LocalManifest>,
+    private readonly manifests = localManifests(),
   ) {
     this.catalog = new DefinitionCatalog({
       clusterDefinitions: () => clusterDefinitions,
@@ -111,7 +112,7 @@ export class AddonCatalog {
         client.list<ComponentDefinition>(API_VERSION, "ComponentDefinition"),
         client.list<ComponentVersion>(API_VERSION, "ComponentVersion"),
       ]);
-      return new AddonCatalog(clusterDefs.items, compDefs.items, versions.items, localManifests());
+      return new AddonCatalog(clusterDefs.items, compDefs.items, versions.items);
     } catch (error) {
       if (error instanceof ApiError && error.statusCode === 404) throw notInstalled(server);
       throw error;
