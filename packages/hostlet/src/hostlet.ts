@@ -282,6 +282,14 @@ export class Hostlet implements KubeletBackend {
     );
   }
 
+  portForwardTarget(namespace: string, pod: string): { podIP: string } | string {
+    const worker = this.worker(namespace, pod);
+    if (!worker?.ip) return `pod ${namespace}/${pod} is not running on node ${this.nodeName}`;
+    if (this.isolated.get(worker.uid)?.refuseKubeletApi)
+      return `node ${this.nodeName} is unreachable (fault injected)`;
+    return { podIP: worker.ip };
+  }
+
   logFile(namespace: string, pod: string, container: string | undefined, previous: boolean) {
     const worker = this.worker(namespace, pod);
     if (!worker) return `pod ${namespace}/${pod} is not on node ${this.nodeName}`;

@@ -6,6 +6,7 @@ import { errorMessage, type Logger } from "@tessera/kube";
 import type { SandboxExecOptions } from "../runtime/exec.js";
 import { WebSocketExec } from "./exec-websocket.js";
 import { handleSpdyExec } from "./exec-spdy.js";
+import { handleSpdyPortForward } from "./portforward-spdy.js";
 import { streamLog } from "./logs.js";
 
 export interface KubeletBackend {
@@ -23,6 +24,8 @@ export interface KubeletBackend {
     container: string | undefined,
     previous: boolean,
   ): { file: string; running: () => boolean } | string;
+  /** Where `kubectl port-forward` connects, or an error message. */
+  portForwardTarget(namespace: string, pod: string): { podIP: string } | string;
   fault(action: string, namespace: string, pod: string, params: URLSearchParams): Promise<string>;
 }
 
@@ -152,6 +155,7 @@ export class KubeletServer {
     res.end(text.endsWith("\n") ? text : `${text}\n`);
   }
 
+  /** Connection upgrades: exec (WebSocket or SPDY) and port-forward (SPDY). */
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on("error", () => socket.destroy());
     if (!authorized(req)) {
@@ -160,6 +164,10 @@ export class KubeletServer {
     }
     const url = new URL(req.url ?? "/", "https://kubelet");
     const parts = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
+    if (parts[0] === "portForward" && parts.length >= 3) {
+      const target = this.options.backend.portForwardTarget(parts[1]!, parts[2]!);
+      return handleSpdyPortForward(req, socket, target);
+    }
     if (parts[0] !== "exec" || parts.length < 4) {
       socket.end("HTTP/1.1 404 Not Found\r\n\r\n");
       return;

@@ -1,8 +1,10 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { join } from "node:path";
 import type { V1Deployment, V1Pod, V1Service } from "@kubernetes/client-node";
 import { waitFor } from "@tessera/kube";
-import { runCommand } from "@tessera/playground";
+import { kubeBinDir, runCommand } from "@tessera/playground";
 import { TestCluster } from "@tessera/playground/testing";
 import type { FaultClient } from "../../src/index.js";
 import { getPod, isReady, redisCli, redisContainer, waitForPod } from "./helpers.js";
@@ -301,4 +303,29 @@ test("moving a role label moves the Service to the newly labelled pod", async ()
     description: "role-b behind the service",
     timeoutMs: 10_000,
   });
+});
+
+test("kubectl port-forward reaches a pod's port", async () => {
+  await waitForPod(cluster, ns, "peer", "ready", isReady);
+  const forward = spawn(join(kubeBinDir(), "kubectl"), [
+    "--kubeconfig",
+    cluster.kubeconfig,
+    "port-forward",
+    "-n",
+    ns,
+    "pod/peer",
+    ":6379",
+  ]);
+  let output = "";
+  forward.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  try {
+    const port = await waitFor(() => /Forwarding from 127\.0\.0\.1:(\d+) -> 6379/.exec(output)?.[1], {
+      description: "kubectl port-forward to listen",
+      timeoutMs: 20_000,
+    });
+    const result = await redisCli("127.0.0.1", ["ping"], Number(port));
+    assert.equal(result.stdout.trim(), "PONG", result.stderr);
+  } finally {
+    forward.kill();
+  }
 });
