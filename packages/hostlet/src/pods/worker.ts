@@ -454,6 +454,8 @@ export class PodWorker {
       (record.state.kind === "waiting" && record.state.reason === "CrashLoopBackOff");
     if (record.state.kind === "terminated") record.lastTerminated = record.state;
     if (restarting) record.restartCount += 1;
+    // Setting up took awaits: the hostlet may have begun to shut down meanwhile.
+    if (this.stopped) return;
     const logFile = this.logFile(spec.name, record.restartCount);
     this.pruneLogs(spec.name, record.restartCount);
     const process = SandboxProcess.start({ bwrapArgs: args, env, cgroupProcs, logFile });
