@@ -67,10 +67,12 @@ describe("tessera on a playground it starts", () => {
   });
 
   after(async () => {
-    await playgroundDown(join(home, "playground"), true);
-    await cleanupNode(slot.nodeName);
-    slot.release();
-    rmSync(home, { recursive: true, force: true });
+    if (home) await playgroundDown(join(home, "playground"), true);
+    if (slot) {
+      await cleanupNode(slot.nodeName);
+      slot.release();
+    }
+    if (home) rmSync(home, { recursive: true, force: true });
   });
 
   test("up --demo starts the playground and a running demo cluster, and prints a psql command that works", async () => {
@@ -357,8 +359,8 @@ describe("tessera install into a Kubernetes cluster", () => {
 
   after(async () => {
     await operator?.stop();
-    await cluster.stop();
-    rmSync(home, { recursive: true, force: true });
+    await cluster?.stop();
+    if (home) rmSync(home, { recursive: true, force: true });
   });
 
   test("installs CRDs, RBAC, the operator Deployment and Service, and the bundled addons, idempotently", async () => {

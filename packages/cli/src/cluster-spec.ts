@@ -12,7 +12,7 @@ import { primaryComponent, type AddonCatalog } from "./addons.js";
 import { UsageError, quoteList } from "./errors.js";
 
 /** Each definition volume gets a claim of this size unless --storage says otherwise. */
-export const DEFAULT_STORAGE = "1Gi";
+const DEFAULT_STORAGE = "1Gi";
 
 /** What `cluster create` takes from flags; every value is checked against the installed definitions. */
 export interface ClusterFlags {

@@ -41,7 +41,7 @@ export interface WordContext {
 }
 
 /** Supplies candidates that live in the cluster (engines, clusters, addons, topologies, versions). */
-export type DynamicCandidates = (context: WordContext, target: "argument" | Option) => Promise<string[]>;
+type DynamicCandidates = (context: WordContext, target: "argument" | Option) => Promise<string[]>;
 
 function optionsInScope(command: Command): Option[] {
   const options: Option[] = [];
@@ -54,7 +54,7 @@ function findOption(command: Command, flag: string): Option | undefined {
 }
 
 /** Walks the words before the one being completed. */
-export function readWords(program: Command, words: string[]): WordContext {
+function readWords(program: Command, words: string[]): WordContext {
   let command = program;
   const positionals: string[] = [];
   const values = new Map<string, string>();

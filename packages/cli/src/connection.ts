@@ -18,7 +18,7 @@ export interface ClientInvocation {
 }
 
 /** Fills {host} {port} {username} {password} in one template. */
-export function fill(template: string, values: Record<string, string>): string {
+function fill(template: string, values: Record<string, string>): string {
   return template.replace(/\{(host|port|username|password)\}/g, (whole, key: string) => values[key] ?? whole);
 }
 

@@ -3,7 +3,7 @@ import { InvalidArgumentError, Option } from "commander";
 // Options shared by several commands. This module stays free of heavy
 // imports: it is loaded for every invocation, including help and completion.
 
-export const OUTPUT_FORMATS = ["table", "json", "yaml"] as const;
+const OUTPUT_FORMATS = ["table", "json", "yaml"] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
 export function outputOption(): Option {

@@ -84,6 +84,7 @@ export class Session {
       );
     }
     const context = config.getContextObject(config.getCurrentContext());
+    this.opened?.close();
     this.opened = new KubeClient(config);
     const server = config.getCurrentCluster()!.server;
     this.target.server = server;

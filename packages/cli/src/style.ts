@@ -18,7 +18,6 @@ export class Style {
   red = (text: string) => this.paint(31, 39, text);
   green = (text: string) => this.paint(32, 39, text);
   yellow = (text: string) => this.paint(33, 39, text);
-  cyan = (text: string) => this.paint(36, 39, text);
 
   /** Green for a healthy state, red for a broken one, yellow for anything in between. */
   state(text: string, health: "good" | "bad" | "pending"): string {

@@ -69,7 +69,7 @@ interface EventView {
 }
 
 /** Everything `cluster describe` shows; also its JSON/YAML output. */
-export interface ClusterDescription {
+interface ClusterDescription {
   name: string;
   namespace: string;
   engine?: string;

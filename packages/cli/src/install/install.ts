@@ -24,7 +24,7 @@ export interface InstallOptions {
 }
 
 /** The manifests under deploy/ (CRDs aside), with the operator image replaced when one is given. */
-export function operatorManifests(image?: string): KubernetesObject[] {
+function operatorManifests(image?: string): KubernetesObject[] {
   const files = MANIFEST_PATHS.flatMap((path) =>
     path.endsWith(".yaml")
       ? [join(DEPLOY, path)]

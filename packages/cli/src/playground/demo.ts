@@ -21,7 +21,7 @@ import type { Session } from "../session.js";
 import { Spinner } from "../spinner.js";
 
 /** The cluster `tessera up --demo` creates: highly available PostgreSQL from the bundled addon. */
-export const DEMO = { engine: "postgresql", name: "demo", namespace: "default", replicas: 3 } as const;
+const DEMO = { engine: "postgresql", name: "demo", namespace: "default", replicas: 3 } as const;
 
 /**
  * Creates the demo cluster unless it exists, waits until it runs and its
