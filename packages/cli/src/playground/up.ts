@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { defaultPlaygroundDir, kubeBinDir, playgroundUp, KUBE_VERSION } from "@tessera/playground";
 import { shellQuote } from "../connection.js";
@@ -28,6 +29,11 @@ const SUPERVISOR_STEPS: Record<string, string | undefined> = {
  * sure the demo cluster runs and prints how to connect to it.
  */
 export async function up(session: Session, options: UpOptions): Promise<void> {
+  if (!existsSync(join(kubeBinDir(), "kube-apiserver"))) {
+    throw new Error(
+      `the Kubernetes control plane is not built yet (no kube-apiserver in ${kubeBinDir()}); run scripts/setup once (about 5 minutes), or use the repository's ./tessera, which does`,
+    );
+  }
   const dir = defaultPlaygroundDir();
   const style = session.style;
   let spinner: Spinner | undefined;
