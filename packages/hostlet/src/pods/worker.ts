@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import type { V1Container, V1Pod, V1PodStatus, V1Service } from "@kubernetes/client-node";
@@ -15,13 +15,18 @@ import { PodVolumes, VolumeError } from "../volumes/pod-volumes.js";
 import type { ObjectSource } from "../volumes/object-source.js";
 import { fromApiTerminated, now, type ContainerState, type Terminated } from "./container-state.js";
 import { computePodStatus } from "./pod-status.js";
-import { EnvResolutionError, expandCommand, resolveEnvironment } from "./env.js";
+import { ContainerLogs } from "./container-logs.js";
+import {
+  containerCommand,
+  containerEnvironment,
+  containerLimits,
+  podFileMounts,
+} from "./container-launch.js";
+import { containerUser, type ContainerUser } from "./container-user.js";
+import { EnvResolutionError, resolveEnvironment } from "./env.js";
 import { ProbeLoop, type ProbeKind } from "./probes.js";
-import { parseQuantity } from "./quantity.js";
 import { RestartBackoff, type RestartBackoffOptions } from "./restart-backoff.js";
 import { runInContainer } from "./run-in-container.js";
-
-const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 export interface WorkerContext {
   nodeName: string;
@@ -55,7 +60,7 @@ interface ContainerRecord {
   cgroup?: ContainerCgroup;
   oomKillsAtStart: number;
   env: Record<string, string>;
-  user?: { uid: number; gid: number; groups: number[] };
+  user?: ContainerUser;
   started: boolean;
   ready: boolean;
   probes: ProbeLoop[];
@@ -76,6 +81,7 @@ interface ContainerRecord {
 export class PodWorker {
   private readonly records = new Map<string, ContainerRecord>();
   private readonly podDir: string;
+  private readonly logs: ContainerLogs;
   private readonly volumes: PodVolumes;
   private readonly cgroup?: PodCgroup;
   private podIP?: string;
@@ -100,6 +106,7 @@ export class PodWorker {
   ) {
     const uid = pod.metadata!.uid!;
     this.podDir = join(ctx.stateDir, "pods", uid);
+    this.logs = new ContainerLogs(this.podDir);
     this.log = ctx.logger.child({ pod: `${pod.metadata!.namespace}/${pod.metadata!.name}` });
     this.cgroup = ctx.cgroups?.pod(uid);
     this.startTime = (pod.status?.startTime as unknown as string | undefined) ?? now();
@@ -294,7 +301,7 @@ export class PodWorker {
     mkdirSync(join(this.podDir, "etc"), { recursive: true });
     this.podIP = pod.spec?.hostNetwork ? this.ctx.hostIP : this.ctx.ipam.allocate(this.uid);
     this.ctx.networkChanged();
-    const users = [...this.records.values()].map((r) => this.userOf(r.spec));
+    const users = [...this.records.values()].map((r) => containerUser(this.pod, r.spec));
     const uids = users.filter(Boolean).map((u) => u!);
     const hostPasswd = readFileSync("/etc/passwd", "utf8");
     const passwd = uids.reduce((text, u) => renderPasswd(text, u.uid, u.gid), hostPasswd);
@@ -331,18 +338,6 @@ export class PodWorker {
     if (!existsSync(join(this.podDir, "etc"))) return;
     writeFileSync(file, content);
     this.hostsContent = content;
-  }
-
-  private userOf(spec: V1Container): { uid: number; gid: number; groups: number[] } | undefined {
-    const podContext = this.pod.spec?.securityContext;
-    const uid = spec.securityContext?.runAsUser ?? podContext?.runAsUser;
-    const gid = spec.securityContext?.runAsGroup ?? podContext?.runAsGroup;
-    const groups = [
-      ...(podContext?.fsGroup !== undefined ? [podContext.fsGroup] : []),
-      ...(podContext?.supplementalGroups ?? []),
-    ];
-    if (uid === undefined && gid === undefined && groups.length === 0) return undefined;
-    return { uid: uid ?? 0, gid: gid ?? 0, groups };
   }
 
   private async startIfDue(record: ContainerRecord): Promise<void> {
@@ -389,18 +384,7 @@ export class PodWorker {
         getSecret: this.ctx.objects.getSecret,
         services: this.ctx.services(),
       });
-      const kubernetes = this.ctx
-        .services()
-        .find((s) => s.metadata?.namespace === "default" && s.metadata?.name === "kubernetes");
-      env = {
-        PATH: [...(image.entry.path ?? []), DEFAULT_PATH].join(":"),
-        HOSTNAME: this.hostname,
-        ...(kubernetes?.spec?.clusterIP
-          ? { KUBERNETES_SERVICE_HOST: kubernetes.spec.clusterIP, KUBERNETES_SERVICE_PORT: "443" }
-          : {}),
-        ...(image.entry.env ?? {}),
-        ...resolved,
-      };
+      env = containerEnvironment(image.entry, this.hostname, this.ctx.services(), resolved);
       mounts = this.volumes.mountsFor(spec, env);
     } catch (error) {
       if (!(error instanceof EnvResolutionError) && !(error instanceof VolumeError)) throw error;
@@ -409,9 +393,7 @@ export class PodWorker {
       this.kick(5000);
       return;
     }
-    const command = spec.command?.length
-      ? [...expandCommand(spec.command, env), ...expandCommand(spec.args, env)]
-      : [...(image.entry.command ?? []), ...expandCommand(spec.args ?? image.entry.args, env)];
+    const command = containerCommand(spec, image.entry, env);
     if (command.length === 0) {
       record.state = {
         kind: "waiting",
@@ -420,19 +402,11 @@ export class PodWorker {
       };
       return;
     }
-    const etc = join(this.podDir, "etc");
     const terminationFile = join(this.podDir, "termination", spec.name);
     mkdirSync(join(this.podDir, "termination"), { recursive: true });
     writeFileSync(terminationFile, "");
-    const user = this.userOf(spec);
-    const sandboxMounts: Mount[] = [
-      ...mounts,
-      { source: join(etc, "hosts"), target: "/etc/hosts" },
-      { source: join(etc, "passwd"), target: "/etc/passwd", readOnly: true },
-      { source: join(etc, "group"), target: "/etc/group", readOnly: true },
-      { source: join(etc, "hostname"), target: "/etc/hostname", readOnly: true },
-      { source: terminationFile, target: spec.terminationMessagePath ?? "/dev/termination-log" },
-    ];
+    const user = containerUser(this.pod, spec);
+    const sandboxMounts = [...mounts, ...podFileMounts(this.podDir, spec, terminationFile)];
     const args = bwrapArgs({
       hostname: this.hostname,
       mounts: sandboxMounts,
@@ -441,14 +415,7 @@ export class PodWorker {
       command,
     });
     const cgroup = this.cgroup?.container(spec.name);
-    const limits = spec.resources?.limits ?? {};
-    const requests = spec.resources?.requests ?? {};
-    const cgroupProcs =
-      cgroup?.create({
-        memoryBytes: limits.memory !== undefined ? parseQuantity(limits.memory) : undefined,
-        cpuMillis: limits.cpu !== undefined ? parseQuantity(limits.cpu) * 1000 : undefined,
-        cpuRequestMillis: requests.cpu !== undefined ? parseQuantity(requests.cpu) * 1000 : undefined,
-      }) ?? [];
+    const cgroupProcs = cgroup?.create(containerLimits(spec)) ?? [];
     const restarting =
       record.state.kind === "terminated" ||
       (record.state.kind === "waiting" && record.state.reason === "CrashLoopBackOff");
@@ -456,8 +423,7 @@ export class PodWorker {
     if (restarting) record.restartCount += 1;
     // Setting up took awaits: the hostlet may have begun to shut down meanwhile.
     if (this.stopped) return;
-    const logFile = this.logFile(spec.name, record.restartCount);
-    this.pruneLogs(spec.name, record.restartCount);
+    const logFile = this.logs.forRun(spec.name, record.restartCount);
     const process = SandboxProcess.start({ bwrapArgs: args, env, cgroupProcs, logFile });
     record.process = process;
     record.cgroup = cgroup;
@@ -508,7 +474,7 @@ export class PodWorker {
       status.exitCode !== 0 &&
       record.spec.terminationMessagePolicy === "FallbackToLogsOnError"
     ) {
-      message = this.tailLog(record.spec.name, record.restartCount, 80);
+      message = this.logs.tail(record.spec.name, record.restartCount, 80);
     }
     record.state = {
       kind: "terminated",
@@ -714,40 +680,14 @@ export class PodWorker {
     return this.pod.spec?.containers[0]?.name;
   }
 
-  logFile(container: string, restartCount: number): string {
-    const dir = join(this.podDir, "logs", container);
-    mkdirSync(dir, { recursive: true });
-    return join(dir, `${restartCount}.log`);
-  }
-
   /** The current and previous log files of a container. */
   logFiles(container: string): { current?: string; previous?: string } {
     const record = this.records.get(container);
-    if (!record) return {};
-    const current = join(this.podDir, "logs", container, `${record.restartCount}.log`);
-    const previous = join(this.podDir, "logs", container, `${record.restartCount - 1}.log`);
-    return {
-      current: existsSync(current) ? current : undefined,
-      previous: record.restartCount > 0 && existsSync(previous) ? previous : undefined,
-    };
+    return record ? this.logs.files(container, record.restartCount) : {};
   }
 
   isRunning(container: string): boolean {
     return this.records.get(container)?.process?.running ?? false;
-  }
-
-  private pruneLogs(container: string, keepFrom: number): void {
-    const dir = join(this.podDir, "logs", container);
-    for (const entry of existsSync(dir) ? readdirSync(dir) : []) {
-      const n = Number(entry.replace(/\.log$/, ""));
-      if (Number.isInteger(n) && n < keepFrom - 1) rmSync(join(dir, entry), { force: true });
-    }
-  }
-
-  private tailLog(container: string, restartCount: number, lines: number): string {
-    const file = join(this.podDir, "logs", container, `${restartCount}.log`);
-    if (!existsSync(file)) return "";
-    return readFileSync(file, "utf8").split("\n").slice(-lines).join("\n");
   }
 
   private async publish(): Promise<void> {
