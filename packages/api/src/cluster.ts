@@ -36,7 +36,7 @@ const componentSpecFields = {
 };
 
 export const clusterComponentSpec = z.object({
-  /** Component name, as in the topology (e.g. `postgresql`). */
+  /** Component name, as in the topology. */
   name: dnsLabel,
   /** ComponentDefinition (name or prefix); required without a ClusterDefinition topology. */
   componentDef: z.string().optional(),

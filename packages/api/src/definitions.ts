@@ -5,7 +5,7 @@ import { action, objectMeta, preserved, probeAction, condition, dnsLabel } from 
 // ClusterDefinition: the topologies an engine offers.
 
 export const topologyComponent = z.object({
-  /** Component name inside the cluster, e.g. `postgresql`. */
+  /** Component name inside the cluster, e.g. `db` or `proxy`. */
   name: dnsLabel,
   /** ComponentDefinition name, or a prefix of one (the newest matching wins). */
   compDef: z.string().min(1),
@@ -176,7 +176,7 @@ export type LifecycleActionName = keyof LifecycleActions;
 export const componentDefinitionSpec = z.object({
   provider: z.string().optional(),
   description: z.string().optional(),
-  /** The engine, e.g. `postgresql`; shown in `kubectl get`. */
+  /** The engine this component runs; shown in `kubectl get`. */
   serviceKind: z.string().min(1),
   /** Pod template of an instance (a core/v1 PodSpec). */
   runtime: preserved(

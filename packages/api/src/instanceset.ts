@@ -54,7 +54,13 @@ export const instanceSetStatus = z.object({
   instances: z.array(instanceStatus).optional(),
   /** A switchover the InstanceSet started (before updating or removing the writable instance). */
   switchover: z
-    .object({ pod: z.string(), candidate: z.string().optional(), startedAt: z.string() })
+    .object({
+      pod: z.string(),
+      candidate: z.string().optional(),
+      startedAt: z.string(),
+      /** Set once the candidate was promoted, which also wakes the HA loop to adopt it at once. */
+      promotedAt: z.string().optional(),
+    })
     .optional(),
   conditions: z.array(condition).optional(),
 });

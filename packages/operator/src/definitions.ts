@@ -23,8 +23,8 @@ export function compareVersions(a: string, b: string): number {
 }
 
 /**
- * A definition reference is an exact name or a version prefix: `postgresql-`
- * matches `postgresql-15` and `postgresql-16.1`, but not `postgresql-exporter`.
+ * A definition reference is an exact name or a version prefix: `mydb-`
+ * matches `mydb-15` and `mydb-16.1`, but not `mydb-exporter`.
  */
 export function matchesDefinition(name: string, reference: string): boolean {
   return name === reference || (name.startsWith(reference) && /^\d/.test(name.slice(reference.length)));
@@ -131,7 +131,7 @@ export class DefinitionCatalog {
 }
 
 export interface ResolvedComponent {
-  /** Component name in the cluster (e.g. `postgresql`). */
+  /** Component name in the cluster, as in the topology. */
   name: string;
   compDef: ComponentDefinition;
   release: Release;

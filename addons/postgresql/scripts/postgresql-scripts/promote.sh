@@ -7,9 +7,6 @@ if [ "$(psql_local -c 'select pg_is_in_recovery()')" = "t" ]; then
   log promote "promoting $TESSERA_POD_NAME (epoch ${TESSERA_EPOCH:-?})"
   [ "$(psql_local -c 'select pg_promote(true, 60)')" = "t" ]
 fi
-# The end-of-recovery checkpoint records the new timeline in the control
-# file; until then pg_rewind on the old primary would see no divergence.
-psql_local -c 'checkpoint' >/dev/null
 for pod in $(echo "$TESSERA_POD_NAME_LIST" | tr ',' ' '); do
   [ "$pod" = "$TESSERA_POD_NAME" ] || ensure_slot "$(slot_name "$pod")" >/dev/null
 done

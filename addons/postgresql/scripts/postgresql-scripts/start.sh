@@ -37,11 +37,10 @@ init_cluster() {
   initdb -D "$PGDATA" -U postgres --pwfile="$pwfile" --auth-local=trust --auth-host=scram-sha-256 \
     --encoding=UTF8 --locale=C.UTF-8 >/dev/null || exit 1
   rm -f "$pwfile"
-  pg_ctl -D "$PGDATA" -w -t 60 -o "-c listen_addresses='' -c unix_socket_directories=/tmp -c port=5432" start >/dev/null || exit 1
-  psql_local -v pw="$REPLICATION_PASSWORD" <<'SQL' || exit 1
-select format('CREATE ROLE replicator WITH REPLICATION LOGIN PASSWORD %L', :'pw') \gexec
-SQL
-  pg_ctl -D "$PGDATA" -w -t 60 stop -m fast >/dev/null || exit 1
+  # Single-user mode creates the replication role without starting a server.
+  escaped=$(printf '%s' "$REPLICATION_PASSWORD" | sed "s/'/''/g")
+  echo "CREATE ROLE replicator WITH REPLICATION LOGIN PASSWORD '$escaped';" |
+    postgres --single -D "$PGDATA" -j postgres >/dev/null || exit 1
 }
 
 clone_from_primary() {
@@ -70,7 +69,7 @@ bootstrap() {
     else
       log bootstrap "waiting for a primary at $PG_RW_SERVICE"
     fi
-    sleep 2
+    sleep 0.5
   done
 }
 
@@ -81,7 +80,8 @@ rejoin() {
     log rejoin "waiting for a primary at $PG_RW_SERVICE"
     sleep 1
   done
-  # A fresh checkpoint makes the primary's control file show its current timeline to pg_rewind.
+  # A fresh checkpoint makes a just-promoted primary's control file show its new
+  # timeline; without it pg_rewind would see no divergence.
   psql_remote "$PG_RW_SERVICE" -c 'checkpoint' >/dev/null 2>&1 || true
   log rejoin "rewinding to follow the primary at $PG_RW_SERVICE"
   if ! PGPASSFILE=$PASSFILE pg_rewind -D "$PGDATA" \

@@ -6,7 +6,7 @@ import { names } from "../naming.js";
 
 /** A component of the same cluster, as seen by var resolution. */
 export interface SiblingComponent {
-  /** Short name in the cluster, e.g. `redis-sentinel`. */
+  /** Short name in the cluster (the topology's component name). */
   shortName: string;
   component: Pick<Component, "metadata" | "spec">;
   compDef: ComponentDefinition;

@@ -73,7 +73,10 @@ export class HaController {
       reconcile: (req) => this.reconcile(req.key),
       concurrency: 8,
       logger: ctx.logger,
-    }).watches(this.components);
+    })
+      .watches(this.components)
+      // A switchover's progress (recorded on the InstanceSet) calls for a probe round now, not at the next tick.
+      .owns(this.sets, "Component");
   }
 
   private stateOf(key: string): ComponentState {

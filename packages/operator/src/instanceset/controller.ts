@@ -393,6 +393,12 @@ export class InstanceSetController {
       const promote = set.spec.lifecycleActions?.promote;
       if (promote && candidateName) {
         await this.actions.run("promote", promote, { namespace: ns, pods, roles, pod: candidateName, env });
+        await this.setSwitchover(set, {
+          pod: podName,
+          candidate: candidateName,
+          startedAt,
+          promotedAt: new Date().toISOString(),
+        });
       }
       await this.ctx.recorder.record(
         set,
