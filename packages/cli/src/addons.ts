@@ -13,8 +13,9 @@ import {
 } from "@tessera/api";
 import { ApiError, type KubeClient } from "@tessera/kube";
 import { DefinitionCatalog, findAddons, matchesDefinition } from "@tessera/operator";
-import { BUNDLED_ADDONS } from "@tessera/playground";
+import { BUNDLED_ADDONS } from "@tessera/playground/lifecycle";
 import { UsageError, quoteList } from "./errors.js";
+import { notInstalled } from "./not-installed.js";
 
 /** How to reach an engine with its own client; from the `cli.connect` section of addon.yaml. */
 const connectFacts = z.object({
@@ -199,10 +200,4 @@ export function primaryComponent(addon: Addon, topology: Topology): string {
 
 function addonNameOf(definition: ClusterDefinition): string {
   return definition.metadata.labels?.[labels.addon] ?? definition.metadata.name!;
-}
-
-export function notInstalled(server: string): Error {
-  return new Error(
-    `Tessera is not installed on the cluster at ${server} (no ${API_VERSION} API); install it with \`tessera install\`, or start a playground with \`tessera up\``,
-  );
 }

@@ -61,7 +61,7 @@ export class Session {
     const flag = this.globals().kubeconfig;
     if (flag) return { kubeconfig: flag, source: "--kubeconfig" };
     if (process.env.KUBECONFIG) return { source: "$KUBECONFIG" };
-    const { defaultPlaygroundDir, playgroundState } = await import("@tessera/playground");
+    const { defaultPlaygroundDir, playgroundState } = await import("@tessera/playground/lifecycle");
     const playground = playgroundState(defaultPlaygroundDir());
     if (playground.running && playground.progress?.kubeconfig)
       return { kubeconfig: playground.progress.kubeconfig, source: "the playground" };

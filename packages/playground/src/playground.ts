@@ -1,18 +1,15 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { homedir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { KubeClient, loadKubeConfig } from "@tessera/kube";
 import { installHostletPrerequisites } from "@tessera/hostlet";
 import { findAddons, installAddon, installCrds, loadAddon, DEFAULT_ADDON_NAMESPACE } from "@tessera/operator";
 import { ControlPlane, SERVICE_CIDR } from "./control-plane.js";
 import { HostletProcess } from "./hostlet-process.js";
+import { BUNDLED_ADDONS } from "./paths.js";
 import { OperatorProcess } from "./operator-process.js";
 
 export const PLAYGROUND_NODE = "tessera-node";
 export const PLAYGROUND_POD_CIDR = "127.1.0.0/16";
-/** The addons shipped in this repository. */
-export const BUNDLED_ADDONS = fileURLToPath(new URL("../../../addons/", import.meta.url));
 
 /** Where the playground's node runs pods and routes services; fixed for the life of a state directory. */
 export interface PlaygroundNetwork {
@@ -55,12 +52,6 @@ function settlePlaygroundNetwork(dir: string, requested: Partial<PlaygroundNetwo
   };
   writeFileSync(join(dir, "network.json"), JSON.stringify(network));
   return network;
-}
-
-export function defaultPlaygroundDir(): string {
-  return process.env.TESSERA_HOME
-    ? join(process.env.TESSERA_HOME, "playground")
-    : join(homedir(), ".tessera", "playground");
 }
 
 export const PLAYGROUND_STEPS = [

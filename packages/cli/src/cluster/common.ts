@@ -1,6 +1,6 @@
 import { API_VERSION, labels, type Cluster, type ClusterPhase } from "@tessera/api";
 import { ApiError, StopWaiting, WaitTimeoutError, waitFor, type KubeClient } from "@tessera/kube";
-import { notInstalled } from "../addons.js";
+import { notInstalled } from "../not-installed.js";
 import { duration } from "../output.js";
 import type { KubeConnection } from "../session.js";
 import type { Spinner } from "../spinner.js";

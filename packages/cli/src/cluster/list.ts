@@ -1,6 +1,6 @@
 import { API_VERSION, labels, type Cluster, type Component, type InstanceSet } from "@tessera/api";
 import { ApiError } from "@tessera/kube";
-import { notInstalled } from "../addons.js";
+import { notInstalled } from "../not-installed.js";
 import type { OutputFormat } from "../options.js";
 import { age, print, serialize, table, withoutManagedFields } from "../output.js";
 import type { Session } from "../session.js";

@@ -5,7 +5,7 @@ import type { V1Deployment } from "@kubernetes/client-node";
 import { parseAllDocuments } from "yaml";
 import { WaitTimeoutError, waitFor, type KubeClient, type KubernetesObject } from "@tessera/kube";
 import { findAddons, installAddon, installCrds, loadAddon } from "@tessera/operator";
-import { BUNDLED_ADDONS } from "@tessera/playground";
+import { BUNDLED_ADDONS } from "@tessera/playground/lifecycle";
 import { tesseraCommand } from "../invocation.js";
 import { duration, print } from "../output.js";
 import type { Session } from "../session.js";

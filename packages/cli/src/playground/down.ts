@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { defaultPlaygroundDir, playgroundDown, playgroundState } from "@tessera/playground";
+import { defaultPlaygroundDir, playgroundDown, playgroundState } from "@tessera/playground/lifecycle";
 import { tesseraCommand } from "../invocation.js";
 import { print } from "../output.js";
 import type { Session } from "../session.js";

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import type { V1Lease, V1Node } from "@kubernetes/client-node";
-import { defaultPlaygroundDir, playgroundState } from "@tessera/playground";
+import { defaultPlaygroundDir, playgroundState } from "@tessera/playground/lifecycle";
 import { AddonCatalog } from "../addons.js";
 import { tesseraCommand } from "../invocation.js";
 import type { OutputFormat } from "../options.js";

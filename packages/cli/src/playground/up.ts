@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { defaultPlaygroundDir, kubeBinDir, playgroundUp, KUBE_VERSION } from "@tessera/playground";
+import { defaultPlaygroundDir, kubeBinDir, playgroundUp, KUBE_VERSION } from "@tessera/playground/lifecycle";
 import { shellQuote } from "../connection.js";
 import { duration, print } from "../output.js";
 import type { Session } from "../session.js";
