@@ -521,8 +521,7 @@ export class ComponentController {
     const cluster = this.clusters.get(
       `${component.metadata.namespace}/${component.metadata.labels?.[labels.cluster]}`,
     );
-    const clusterGoing = !cluster || Boolean(cluster.metadata.deletionTimestamp);
-    if (clusterGoing && component.spec.terminationPolicy !== "DoNotTerminate") {
+    if (volumesGo(component, cluster)) {
       const claims = await this.ctx.client.list<V1PersistentVolumeClaim>("v1", "PersistentVolumeClaim", {
         namespace: component.metadata.namespace,
         labelSelector: Object.entries(
@@ -542,6 +541,20 @@ export class ComponentController {
     }
     await removeFinalizer(this.ctx.client, ref(component), finalizers.component);
   }
+}
+
+/**
+ * Whether a deleted component takes its volumes with it: only when its whole
+ * cluster is going, under a policy that allows it. The Cluster's policy wins
+ * over the component's copy, which may not have caught up with a change made
+ * just before the deletion.
+ */
+export function volumesGo(
+  component: Pick<Component, "spec">,
+  cluster: Pick<Cluster, "metadata" | "spec"> | undefined,
+): boolean {
+  if (cluster && !cluster.metadata.deletionTimestamp) return false;
+  return (cluster?.spec.terminationPolicy ?? component.spec.terminationPolicy) !== "DoNotTerminate";
 }
 
 class MissingTemplateError extends Error {
