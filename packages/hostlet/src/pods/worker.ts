@@ -68,6 +68,8 @@ interface ContainerRecord {
   restartAt: number;
   /** Set when the hostlet killed the container (liveness failure, fault injection): restart regardless of exit code. */
   killedForRestart?: string;
+  /** Set when the container was stopped for a new definition: restart at once, whatever the policy. */
+  replaced?: boolean;
   imageID: string;
 }
 
@@ -180,12 +182,35 @@ export class PodWorker {
       !isDeepStrictEqual(pod.metadata?.labels, this.pod.metadata?.labels) ||
       !isDeepStrictEqual(pod.metadata?.annotations, this.pod.metadata?.annotations);
     this.pod = pod;
+    this.applySpecChanges(pod);
     if (labelsChanged && this.prepared) {
       this.volumes
         .refresh()
         .catch((error) => this.log.warn({ err: errorMessage(error) }, "volume refresh failed"));
     }
     this.kick();
+  }
+
+  /**
+   * A container whose definition changed (the API allows a new image in
+   * place) is stopped and started again with it, whatever the restart
+   * policy, like the kubelet does.
+   */
+  private applySpecChanges(pod: V1Pod): void {
+    for (const spec of [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])]) {
+      const record = this.records.get(spec.name);
+      if (!record || isDeepStrictEqual(record.spec, spec)) continue;
+      record.spec = spec;
+      if (record.init || !record.process?.running) continue;
+      record.replaced = true;
+      void this.ctx.events.record(
+        pod,
+        "Normal",
+        "Killing",
+        `Container ${spec.name} definition changed, will be restarted`,
+      );
+      void this.stopContainer(record, this.graceMs());
+    }
   }
 
   /** The pod object is gone from the API (deleted with grace 0 or force-deleted). */
@@ -269,8 +294,9 @@ export class PodWorker {
       if (record.init || record.state.kind === "running") continue;
       if (record.state.kind === "terminated") {
         const exitCode = record.state.exitCode;
-        const restart =
-          record.killedForRestart !== undefined
+        const restart = record.replaced
+          ? true
+          : record.killedForRestart !== undefined
             ? policy !== "Never"
             : policy === "Always" || (policy === "OnFailure" && exitCode !== 0);
         if (!restart) continue;
@@ -431,6 +457,7 @@ export class PodWorker {
     record.env = env;
     record.user = user;
     record.killedForRestart = undefined;
+    record.replaced = false;
     record.imageID = `hostlet://${image.entry.package}`;
     const startedAt = now();
     record.state = { kind: "running", startedAt };
@@ -484,7 +511,8 @@ export class PodWorker {
       startedAt,
       finishedAt: now(),
     };
-    record.restartAt = Date.now() + record.backoff.next(Date.now() - startedMs);
+    // A new definition starts at once; a crash waits out the back-off.
+    record.restartAt = record.replaced ? 0 : Date.now() + record.backoff.next(Date.now() - startedMs);
     this.log.info({ container: record.spec.name, exitCode: status.exitCode, reason }, "container exited");
     if (!this.stopped) {
       record.cgroup?.remove();

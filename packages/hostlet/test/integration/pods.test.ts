@@ -356,3 +356,21 @@ test("startup and httpGet probes gate readiness; deletion runs preStop, then SIG
   );
   assert.equal(readFileSync(join(out, "log"), "utf8"), "prestop\nterm\n");
 });
+
+test("changing a container's image in place restarts it with the new definition", async () => {
+  await createPod("inplace", {
+    restartPolicy: "Never",
+    containers: [{ name: "main", image: "busybox:1.36", command: ["sh", "-c", "exec sleep 3600"] }],
+  });
+  await waitForPod(cluster, ns, "inplace", "ready", isReady);
+  await cluster.client.patch(
+    { apiVersion: "v1", kind: "Pod", namespace: ns, name: "inplace" },
+    { spec: { containers: [{ name: "main", image: "debian:12" }] } },
+    "strategic",
+  );
+  const pod = await waitForPod(cluster, ns, "inplace", "restarted with the new image", (p) => {
+    const status = p.status?.containerStatuses?.[0];
+    return isReady(p) && status?.image === "debian:12" && status.restartCount === 1;
+  });
+  assert.equal(pod.status!.phase, "Running", "restarted even under restartPolicy Never");
+});
