@@ -227,6 +227,17 @@ describe("tessera on a playground it starts", () => {
         await tessera(["--kubeconfig", kubeconfig, "cluster", "list"], { home: elsewhere, env }),
       );
       assert.match(listed.stdout, /^demo\s+/m);
+      const withContext = ["--kubeconfig", kubeconfig, "--context", "tessera", "cluster", "list"];
+      assert.match(succeeded(await tessera(withContext, { home: elsewhere, env })).stdout, /^demo\s+/m);
+      const noContext = await tessera(["--kubeconfig", kubeconfig, "--context", "nope", "cluster", "list"], {
+        home: elsewhere,
+        env,
+      });
+      assert.equal(noContext.code, 1);
+      assert.match(
+        noContext.stderr,
+        /^error: context "nope" is not in kubeconfig .*; contexts: "tessera"\n$/,
+      );
     } finally {
       rmSync(elsewhere, { recursive: true, force: true });
     }
@@ -285,8 +296,12 @@ describe("tessera on a playground it starts", () => {
       [["cluster", "frobnicate"], 2, /unknown command 'frobnicate'/],
       [["addon", "describe", "mongodb"], 2, /unknown addon "mongodb"/],
     ];
-    for (const [args, code, message] of cases) {
-      const result = await run(args);
+    // Three at a time: independent invocations, and the machine has few cores.
+    const results: CommandResult[] = [];
+    for (let i = 0; i < cases.length; i += 3)
+      results.push(...(await Promise.all(cases.slice(i, i + 3).map(([args]) => run(args)))));
+    for (const [i, [args, code, message]] of cases.entries()) {
+      const result = results[i]!;
       const what = `tessera ${args.join(" ")}`;
       assert.equal(result.code, code, `${what}: exit ${result.code}, stderr: ${result.stderr}`);
       assert.equal(result.stderr.trim().split("\n").length, 1, `${what}: one line, got:\n${result.stderr}`);

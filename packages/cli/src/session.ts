@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import type { KubeClient } from "@tessera/kube";
+import { quoteList } from "./errors.js";
 import { colorEnabled, Style } from "./style.js";
 
 export interface GlobalOptions {
@@ -84,16 +85,23 @@ export class Session {
       );
     }
     const context = config.getContextObject(config.getCurrentContext());
+    const cluster = config.getCurrentCluster();
+    if (!context || !cluster) {
+      const known = config.getContexts().map((c) => c.name);
+      throw new Error(
+        `context "${config.getCurrentContext()}" is not in kubeconfig ${kubeconfig ?? "$KUBECONFIG"} (or names no cluster); contexts: ${quoteList(known)}`,
+      );
+    }
     this.opened?.close();
     this.opened = new KubeClient(config);
-    const server = config.getCurrentCluster()!.server;
+    const server = cluster.server;
     this.target.server = server;
     return {
       client: this.opened,
       kubeconfig,
       source,
       server,
-      namespace: context?.namespace || "default",
+      namespace: context.namespace || "default",
     };
   }
 
