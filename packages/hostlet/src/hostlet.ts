@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import type { V1Pod, V1Service } from "@kubernetes/client-node";
@@ -207,6 +207,10 @@ export class Hostlet implements KubeletBackend {
         .map((p) => p.metadata!.uid!),
     );
     this.context.ipam.retain(mine);
+    // Pods deleted while the hostlet was down leave directories nobody will finalize.
+    for (const uid of readdirSync(join(options.stateDir, "pods"))) {
+      if (!mine.has(uid)) rmSync(join(options.stateDir, "pods", uid), { recursive: true, force: true });
+    }
     this.context.cgroups?.sweep(new Set([...mine, "hostlet"]));
     this.provisioner.start();
     this.registration.start();

@@ -1,7 +1,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { V1ConfigMap, V1Pod } from "@kubernetes/client-node";
 import { ExecTimeoutError, execInPod, waitFor } from "@tessera/kube";
@@ -70,6 +70,14 @@ test("kubectl exec and execInPod run commands with their output and exit codes, 
   assert.match(interactive.stdout, /tty-42/);
   assert.match(interactive.stdout, /\/dev\/pts\//, "the command runs under a terminal");
   assert.equal(interactive.code, 7);
+
+  const local = join(cluster.dir, "copied.txt");
+  writeFileSync(local, "copied through kubectl cp\n");
+  const copy = await cluster.kubectl(["cp", local, `${ns}/shell:/tmp/copied.txt`]);
+  assert.equal(copy.code, 0, copy.stderr);
+  const back = join(cluster.dir, "back.txt");
+  assert.equal((await cluster.kubectl(["cp", `${ns}/shell:/tmp/copied.txt`, back])).code, 0);
+  assert.equal(readFileSync(back, "utf8"), "copied through kubectl cp\n");
 
   const result = await execInPod(cluster.client, {
     namespace: ns,
