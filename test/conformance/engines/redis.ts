@@ -1,0 +1,87 @@
+import { fileURLToPath } from "node:url";
+import { runClient, type ClusterHandle, type EngineDescriptor, type Instance } from "../harness.js";
+
+/** redis-cli from the host as the `default` user; error replies fail (-e). */
+function redisCli(host: string, password: string, args: string[]): Promise<string> {
+  return runClient("redis-cli", ["-h", host, "-p", "6379", "--no-auth-warning", "-e", ...args], {
+    env: { REDISCLI_AUTH: password },
+  });
+}
+
+const password = async (cluster: ClusterHandle) => (await cluster.account("redis", "default")).password;
+
+async function role(instance: Instance, secret: string): Promise<string> {
+  return (await redisCli(instance.ip, secret, ["ROLE"])).split("\n")[0]!;
+}
+
+export const redis: EngineDescriptor = {
+  name: "redis",
+  addon: fileURLToPath(new URL("../../../addons/redis/", import.meta.url)),
+  component: "redis",
+  container: "redis",
+  writableRole: "primary",
+  replicas: { initial: 3, scaled: 4 },
+
+  manifest: ({ name, namespace, replicas, terminationPolicy }) => `apiVersion: tessera.dev/v1alpha1
+kind: Cluster
+metadata: { name: ${name}, namespace: ${namespace} }
+spec:
+  clusterDef: redis
+  topology: replication
+  terminationPolicy: ${terminationPolicy}
+  componentSpecs:
+    - name: redis
+      replicas: ${replicas}
+      resources: { limits: { memory: 256Mi } }
+      volumeClaimTemplates:
+        - name: data
+          spec: { storageClassName: tessera-local, resources: { requests: { storage: 1Gi } } }
+    - name: redis-sentinel
+      replicas: 3
+      volumeClaimTemplates:
+        - name: data
+          spec: { storageClassName: tessera-local, resources: { requests: { storage: 100Mi } } }
+`,
+
+  async connect(cluster) {
+    const secret = await password(cluster);
+    const primary = await cluster.serviceIP("redis", "redis");
+    const replicas = await cluster.serviceIP("redis", "redis-ro");
+    return {
+      write: async (key, value) => void (await redisCli(primary, secret, ["SET", key, value])),
+      read: async (key) => {
+        const value = (await redisCli(replicas, secret, ["GET", key])).replace(/\n$/, "");
+        return value === "" ? undefined : value;
+      },
+      keys: async (prefix) =>
+        (await redisCli(primary, secret, ["KEYS", `${prefix}*`])).split("\n").filter(Boolean),
+    };
+  },
+
+  async roleOf(cluster, instance) {
+    return (await role(instance, await password(cluster))) === "master" ? "primary" : "secondary";
+  },
+
+  /** The primary and the replicas it reports online (announced by pod FQDN). */
+  async members(cluster, instances) {
+    const secret = await password(cluster);
+    for (const instance of instances) {
+      if ((await role(instance, secret).catch(() => "")) !== "master") continue;
+      const info = await redisCli(instance.ip, secret, ["INFO", "replication"]);
+      const replicas = [...info.matchAll(/^slave\d+:ip=([^.,]+)[^,]*,port=\d+,state=online/gm)].map(
+        (m) => m[1]!,
+      );
+      return [instance.name, ...replicas];
+    }
+    return [];
+  },
+
+  guarantees: {
+    switchover: true,
+    failoverMovesWritableRole: true,
+    // Replication is asynchronous: writes the killed primary acknowledged but had not sent are lost.
+    failoverKeepsAcknowledgedWrites: false,
+    // A switchover pauses writes until a replica has them all.
+    switchoverKeepsAcknowledgedWrites: true,
+  },
+};

@@ -1,0 +1,4 @@
+import { conformance } from "./suite.js";
+import { redis } from "./engines/redis.js";
+
+conformance(redis);
