@@ -214,6 +214,17 @@ export class HaController {
       TESSERA_OLD_PRIMARY_POD_NAME: oldPrimary ?? "",
       TESSERA_OLD_PRIMARY_POD_FQDN: fqdn(oldPrimary),
     };
+    if (decision.fence) {
+      await this.runRoleAction(
+        component,
+        compDef,
+        pods,
+        "demote",
+        decision.fence,
+        roleEnv,
+        async () => undefined,
+      );
+    }
     if (decision.promote && this.mayAttempt(state, decision.promote)) {
       await this.runRoleAction(component, compDef, pods, "promote", decision.promote, roleEnv, async () => {
         await this.writeHa(component, { ...ha!, promotePending: false });

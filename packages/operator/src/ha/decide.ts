@@ -62,6 +62,8 @@ export interface Decision {
   /** Role label per pod; pods not in the map keep their label, undefined removes it. */
   labels: Map<string, string | undefined>;
   promote?: string;
+  /** A lost primary that still serves (e.g. restarted): demote it now, promote a replica next round. */
+  fence?: string;
   demote: string[];
   events: { type: EventType; reason: string; message: string }[];
   /** Why failover cannot happen right now. */
@@ -213,6 +215,16 @@ export function decide(input: DecideInput): Decision {
         } else if (ahead) {
           decision.blocked = `${writable} ${primary} ${why}; waiting for ${ahead[0]}, last at position ${ahead[1]}, ahead of ${candidate.pod} at ${candidate.position ?? "unknown"}`;
           decision.events.push({ type: "Warning", reason: "FailoverBlocked", message: decision.blocked });
+        } else if (current?.ok && current.role === writable) {
+          // It still serves: existing connections (clients, standbys) bypass the service, so it
+          // could acknowledge writes the new primary never gets. Stop it first; promote next round.
+          decision.fence = primary;
+          decision.labels.set(primary, undefined);
+          decision.events.push({
+            type: "Warning",
+            reason: "Fencing",
+            message: `${writable} ${primary} ${why}; stopping it before a replica is promoted`,
+          });
         } else {
           change({
             primary: candidate.pod,

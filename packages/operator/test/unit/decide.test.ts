@@ -75,12 +75,18 @@ test("primary loss below the threshold waits; at the threshold the most advanced
   assert.equal(failover.events[0]?.reason, "Failover");
 });
 
-test("a restarted primary fails over at once", () => {
+test("a restarted primary that serves again is fenced first, and a replica promoted in the next round", () => {
   const d = decide(
     input({ reports: [report("pg-0", "primary", 9, { restarted: true }), report("pg-1", "secondary", 9)] }),
   );
-  assert.equal(d.promote, "pg-1");
-  assert.equal(d.demote.includes("pg-0"), true, "the restarted old primary is demoted");
+  assert.equal(d.fence, "pg-0");
+  assert.equal(d.promote, undefined, "no promotion while the old primary may still acknowledge writes");
+  assert.equal(d.labels.get("pg-0"), undefined);
+  assert.ok(d.labels.has("pg-0"));
+  const next = decide(
+    input({ primaryFailures: d.primaryFailures, reports: [report("pg-0"), report("pg-1", "secondary", 12)] }),
+  );
+  assert.equal(next.promote, "pg-1");
 });
 
 test("no failover without a healthy ready replica; the reason is reported", () => {
