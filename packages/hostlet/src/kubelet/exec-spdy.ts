@@ -1,7 +1,7 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { SandboxExecOptions } from "../runtime/exec.js";
-import { startExec, type ExecHandle } from "./exec-session.js";
+import { resizeFrom, startExec, type ExecHandle } from "./exec-session.js";
 import { errorStatus, type ExecStatus } from "./exec-status.js";
 import { SpdyServerConnection, type SpdyStream } from "./spdy.js";
 
@@ -59,7 +59,11 @@ export function handleSpdyExec(
     session?.abort();
   });
   connection.on("stream", (stream: SpdyStream) => {
-    streams.set(stream.headers["streamtype"] ?? "", stream);
+    const type = stream.headers["streamtype"] ?? "";
+    streams.set(type, stream);
+    // The resize stream may come after the command started.
+    if (type === "resize")
+      stream.on("data", (data: Buffer) => session && resizeFrom(data.toString("utf8"), session));
     if (session || !expected.every((name) => streams.has(name))) return;
     clearTimeout(timeout);
     if (typeof target === "string") return finish(errorStatus(target));

@@ -2,7 +2,7 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { SandboxExecOptions } from "../runtime/exec.js";
-import { startExec } from "./exec-session.js";
+import { resizeFrom, startExec } from "./exec-session.js";
 import { errorStatus, type ExecStatus } from "./exec-status.js";
 
 const PROTOCOLS = ["v5.channel.k8s.io", "v4.channel.k8s.io"];
@@ -10,6 +10,7 @@ const STDIN = 0;
 const STDOUT = 1;
 const STDERR = 2;
 const ERROR = 3;
+const RESIZE = 4;
 const CLOSE = 255;
 
 /**
@@ -57,6 +58,7 @@ export class WebSocketExec {
       const data = isBinary ? message : Buffer.from(message.toString(), "utf8");
       if (data.length === 0) return;
       if (data[0] === STDIN) session.stdin(data.subarray(1));
+      else if (data[0] === RESIZE) resizeFrom(data.subarray(1).toString("utf8"), session);
       else if (data[0] === CLOSE && data[1] === STDIN) session.closeStdin();
     });
     ws.on("close", () => session.abort());

@@ -64,11 +64,21 @@ test("kubectl exec and execInPod run commands with their output and exit codes, 
   const kubectl = join(kubeBinDir(), "kubectl");
   const interactive = await runCommand(
     "script",
-    ["-qec", `${kubectl} --kubeconfig ${cluster.kubeconfig} exec -it -n ${ns} shell -- sh`, "/dev/null"],
-    { input: "echo tty-$((6*7)); tty; exit 7\n", timeoutMs: 30_000 },
+    [
+      "-qec",
+      `stty cols 123 rows 45; ${kubectl} --kubeconfig ${cluster.kubeconfig} exec -it -n ${ns} shell -- sh`,
+      "/dev/null",
+    ],
+    {
+      // The window size arrives on its own channel: wait (bounded) until the shell sees it.
+      input:
+        'echo tty-$((6*7)); tty; i=0; until [ "$(stty size)" = "45 123" ] || [ $i -gt 100 ]; do i=$((i+1)); sleep 0.1; done; stty size; exit 7\n',
+      timeoutMs: 30_000,
+    },
   );
   assert.match(interactive.stdout, /tty-42/);
   assert.match(interactive.stdout, /\/dev\/pts\//, "the command runs under a terminal");
+  assert.match(interactive.stdout, /^45 123\r?$/m, "the client's window size reaches the terminal");
   assert.equal(interactive.code, 7);
 
   const local = join(cluster.dir, "copied.txt");
