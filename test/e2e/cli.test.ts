@@ -201,6 +201,8 @@ describe("tessera on a playground it starts", () => {
     assert.equal(viaUrl.stdout.trim(), "postgres");
     const viaConnect = succeeded(await run(["cluster", "connect", "solo"], { input: "select 'connected';" }));
     assert.match(viaConnect.stdout, /connected/);
+    const withArgs = succeeded(await run(["cluster", "connect", "solo", "--", "-Atc", "select 6 * 7"]));
+    assert.equal(withArgs.stdout.trim(), "42");
 
     const deleted = succeeded(await run(["cluster", "delete", "solo", "--wait"], { timeoutMs: 360_000 }));
     assert.match(deleted.stdout, /being deleted \(termination policy Delete/);

@@ -30,7 +30,12 @@ export interface ConnectionTarget {
  * the addon names, or one instance with -i); with --show prints the URL
  * and command instead, password included, because the user asked.
  */
-export async function connectCluster(session: Session, name: string, options: ConnectOptions): Promise<void> {
+export async function connectCluster(
+  session: Session,
+  name: string,
+  clientArgs: string[],
+  options: ConnectOptions,
+): Promise<void> {
   const conn = await session.kube();
   const namespace = options.namespace ?? conn.namespace;
   const cluster = await findCluster(conn, namespace, name);
@@ -41,7 +46,8 @@ export async function connectCluster(session: Session, name: string, options: Co
   }
   const target = await connectionTarget(conn, cluster, options.instance);
   const credentials = target.account && (await readCredentials(conn, namespace, target.account));
-  const invocation = renderInvocation(target.facts, target.endpoint, credentials);
+  const rendered = renderInvocation(target.facts, target.endpoint, credentials);
+  const invocation = { ...rendered, command: [...rendered.command, ...clientArgs] };
   if (options.show) {
     if (options.output !== "table") print(serialize(invocation, options.output));
     else

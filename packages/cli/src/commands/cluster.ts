@@ -67,6 +67,7 @@ export function registerClusterCommands(program: Command, session: Session): voi
     .command("connect")
     .description("open the engine's client on the cluster, as its administrative account")
     .argument("<name>", "cluster name")
+    .argument("[client-args...]", "more arguments for the client, after -- (e.g. -- -c 'select 1')")
     .addOption(namespaceOption())
     .option(
       "-i, --instance <instance>",
@@ -74,8 +75,8 @@ export function registerClusterCommands(program: Command, session: Session): voi
     )
     .option("--show", "print the connection URL and command, password included, instead of connecting")
     .addOption(outputOption().hideHelp())
-    .action(async (name: string, options: ConnectOptions) =>
-      (await import("../cluster/connect.js")).connectCluster(session, name, options),
+    .action(async (name: string, clientArgs: string[], options: ConnectOptions) =>
+      (await import("../cluster/connect.js")).connectCluster(session, name, clientArgs, options),
     );
 
   cluster
