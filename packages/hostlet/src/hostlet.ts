@@ -15,7 +15,7 @@ import {
   type KeyPairPem,
   type Logger,
 } from "@tessera/kube";
-import { freePort } from "@tessera/playground";
+import { freePort, isListening } from "@tessera/playground";
 import { ImageCatalog } from "./images/catalog.js";
 import { KubeletServer, type KubeletBackend } from "./kubelet/server.js";
 import { Ipam } from "./network/ipam.js";
@@ -368,8 +368,12 @@ export class Hostlet implements KubeletBackend {
   }
 }
 
+/** The kubelet port kept in the state directory; a new one when something else has taken it meanwhile. */
 async function persistentPort(file: string): Promise<number> {
-  if (existsSync(file)) return Number(readFileSync(file, "utf8"));
+  if (existsSync(file)) {
+    const kept = Number(readFileSync(file, "utf8"));
+    if (!(await isListening("127.0.0.1", kept))) return kept;
+  }
   const port = await freePort();
   writeFileSync(file, String(port));
   return port;
