@@ -43,6 +43,8 @@ export class Controller {
       maxRetryMs: options.maxRetryMs,
       onDepthChange: (depth) => queueDepth.set({ controller: options.name }, depth),
     });
+    // Exported from the start, so a scrape shows every controller even before its first event.
+    queueDepth.set({ controller: options.name }, 0);
   }
 
   get name(): string {

@@ -197,3 +197,15 @@ test("a DoNotTerminate cluster cannot be deleted; with Delete everything but not
     });
   }
 });
+
+test("the operator exposes reconcile and queue metrics per controller", async () => {
+  const text = await env.operator.metrics();
+  for (const controller of ["cluster", "component", "instanceset", "ha"]) {
+    assert.match(
+      text,
+      new RegExp(`tessera_reconcile_total\\{controller="${controller}",result="\\w+"\\} \\d+`),
+    );
+  }
+  assert.match(text, /tessera_workqueue_depth\{controller="instanceset"\} \d+/);
+  assert.match(text, /tessera_reconcile_duration_seconds_bucket\{le="0.1",controller="component"\} \d+/);
+});
