@@ -19,7 +19,11 @@ const program = new Command()
     Number,
   )
   .option("--image-catalog <file...>", "extra image catalog files, consulted first")
-  .option("--restart-backoff <ms>", "CrashLoopBackOff base delay (default 10000)", Number)
+  .option(
+    "--restart-backoff <ms>",
+    "CrashLoopBackOff base delay, capped at 30 times it (default 10000)",
+    Number,
+  )
   .parse();
 
 const flags = program.opts<{
