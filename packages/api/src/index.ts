@@ -3,3 +3,4 @@ export * from "./cluster.js";
 export * from "./definitions.js";
 export * from "./instanceset.js";
 export * from "./crds.js";
+export * from "./names.js";

@@ -1,4 +1,5 @@
 import { Command, Option } from "commander";
+import { OPERATOR_NAMESPACE } from "@tessera/api";
 import { createLogger, errorMessage } from "@tessera/kube";
 import { Operator } from "./operator.js";
 
@@ -9,7 +10,7 @@ const program = new Command("tessera-operator")
   .option(
     "--namespace <ns>",
     "namespace of the operator's Lease and webhook certificate",
-    process.env.TESSERA_NAMESPACE ?? "tessera-system",
+    process.env.TESSERA_NAMESPACE ?? OPERATOR_NAMESPACE,
   )
   .option("--no-leader-elect", "run controllers without leader election (a single replica only)")
   .option(

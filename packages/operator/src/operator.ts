@@ -4,6 +4,7 @@ import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import {
   API_VERSION,
+  OPERATOR_LEASE,
   type ClusterDefinition,
   type ComponentDefinition,
   type ComponentVersion,
@@ -98,7 +99,7 @@ export class Operator {
       const leaseDurationMs = options.leaderElection.leaseDurationMs ?? 15_000;
       this.elector = new LeaderElector(this.client, {
         namespace: options.namespace,
-        name: "tessera-operator",
+        name: OPERATOR_LEASE,
         leaseDurationMs,
         renewDeadlineMs: Math.round(leaseDurationMs * (2 / 3)),
         retryPeriodMs: Math.max(200, Math.round(leaseDurationMs / 7.5)),

@@ -1,5 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
+import { OPERATOR_NAMESPACE } from "@tessera/api";
 import { waitFor, StopWaiting } from "@tessera/kube";
 import { ManagedProcess } from "./managed-process.js";
 import { freePort } from "./ports.js";
@@ -45,7 +46,7 @@ export class OperatorProcess {
       "--kubeconfig",
       options.kubeconfig,
       "--namespace",
-      options.namespace ?? "tessera-system",
+      options.namespace ?? OPERATOR_NAMESPACE,
       "--metrics-bind-address",
       `127.0.0.1:${metricsPort}`,
       ...(options.leaderElect === false ? ["--no-leader-elect"] : []),

@@ -5,18 +5,6 @@ import { duration } from "../output.js";
 import type { KubeConnection } from "../session.js";
 import type { Spinner } from "../spinner.js";
 
-/**
- * Names of the objects the operator creates for a cluster, as the operator
- * builds them: components `<cluster>-<component>`, services
- * `<component>-<service>`, account Secrets `<component>-account-<account>`.
- */
-export const objectNames = {
-  component: (cluster: string, component: string) => `${cluster}-${component}`,
-  service: (component: string, service: string) => `${component}-${service}`,
-  accountSecret: (component: string, account: string) => `${component}-account-${account}`,
-  instance: (component: string, ordinal: number) => `${component}-${ordinal}`,
-};
-
 export function clusterRef(namespace: string, name: string) {
   return { apiVersion: API_VERSION, kind: "Cluster", namespace, name };
 }

@@ -1,12 +1,12 @@
 import { spawn } from "node:child_process";
 import type { V1Pod, V1Secret, V1Service } from "@kubernetes/client-node";
-import { labels, type Cluster } from "@tessera/api";
+import { labels, type Cluster, names } from "@tessera/api";
 import { AddonCatalog, primaryComponent, type ConnectFacts } from "../addons.js";
 import { renderInvocation, shellLine, type Credentials, type Endpoint } from "../connection.js";
 import type { OutputFormat } from "../options.js";
 import { fields, print, serialize } from "../output.js";
 import type { KubeConnection, Session } from "../session.js";
-import { findCluster, objectNames } from "./common.js";
+import { findCluster } from "./common.js";
 
 export interface ConnectOptions {
   namespace?: string;
@@ -87,12 +87,12 @@ export async function connectionTarget(
         ),
       )
     : (addon.cli.component ?? cluster.spec.componentSpecs[0]!.name);
-  const component = objectNames.component(name, shortName);
+  const component = names.component(name, shortName);
   const endpoint = instance
     ? await instanceEndpoint(conn, cluster, component, instance, facts.port)
-    : await serviceEndpoint(conn, cluster, objectNames.service(component, facts.service), facts.port);
+    : await serviceEndpoint(conn, cluster, names.service(component, facts.service), facts.port);
   const account = facts.account
-    ? { username: facts.account, secret: objectNames.accountSecret(component, facts.account) }
+    ? { username: facts.account, secret: names.accountSecret(component, facts.account) }
     : undefined;
   return { facts, component, endpoint, account };
 }
@@ -123,7 +123,7 @@ async function instanceEndpoint(
   portName: string,
 ): Promise<Endpoint> {
   const { name: clusterName, namespace } = cluster.metadata;
-  const podName = /^\d+$/.test(instance) ? objectNames.instance(component, Number(instance)) : instance;
+  const podName = /^\d+$/.test(instance) ? names.instance(component, Number(instance)) : instance;
   const pod = await conn.client.find<V1Pod>({ apiVersion: "v1", kind: "Pod", namespace, name: podName });
   if (!pod || pod.metadata?.labels?.[labels.component] !== component) {
     throw new Error(

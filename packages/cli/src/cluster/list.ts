@@ -1,10 +1,10 @@
-import { API_VERSION, labels, type Cluster, type Component, type InstanceSet } from "@tessera/api";
+import { API_VERSION, labels, type Cluster, type Component, type InstanceSet, names } from "@tessera/api";
 import { ApiError } from "@tessera/kube";
 import { notInstalled } from "../not-installed.js";
 import type { OutputFormat } from "../options.js";
 import { age, print, serialize, table, withoutManagedFields } from "../output.js";
 import type { Session } from "../session.js";
-import { objectNames, phaseHealth } from "./common.js";
+import { phaseHealth } from "./common.js";
 
 export interface ListOptions {
   namespace?: string;
@@ -50,7 +50,7 @@ export async function listClusters(session: Session, options: ListOptions): Prom
       const desired = ownSets.reduce((sum, s) => sum + s.spec.replicas, 0);
       const first = cluster.spec.componentSpecs[0]!;
       const version = own(components.items).find(
-        (c) => c.metadata.name === objectNames.component(name!, first.name),
+        (c) => c.metadata.name === names.component(name!, first.name),
       )?.status?.serviceVersion;
       const phase = cluster.status?.phase;
       const row = [

@@ -1,3 +1,4 @@
+import { OPERATOR_LEASE, OPERATOR_NAMESPACE } from "@tessera/api";
 import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
@@ -21,7 +22,6 @@ interface Check {
 }
 
 /** The operator's leader Lease: the operator's default namespace and its Lease name. */
-const OPERATOR_LEASE = { namespace: "tessera-system", name: "tessera-operator" };
 
 /**
  * Health of the playground supervisor (when the playground is the target),
@@ -109,9 +109,10 @@ async function operatorCheck(conn: KubeConnection): Promise<Check> {
   const lease = await conn.client.find<V1Lease>({
     apiVersion: "coordination.k8s.io/v1",
     kind: "Lease",
-    ...OPERATOR_LEASE,
+    namespace: OPERATOR_NAMESPACE,
+    name: OPERATOR_LEASE,
   });
-  const where = `${OPERATOR_LEASE.namespace}/${OPERATOR_LEASE.name}`;
+  const where = `${OPERATOR_NAMESPACE}/${OPERATOR_LEASE}`;
   if (!lease) return { name, healthy: false, detail: `no operator has run here (no leader Lease ${where})` };
   const holder = lease.spec?.holderIdentity;
   const renewed = lease.spec?.renewTime ? new Date(lease.spec.renewTime).getTime() : 0;

@@ -4,6 +4,7 @@ import { parseAllDocuments } from "yaml";
 import type { z } from "zod";
 import {
   FIELD_MANAGER,
+  OPERATOR_NAMESPACE,
   MANAGED_BY,
   clusterDefinition,
   componentDefinition,
@@ -15,7 +16,7 @@ import type { KubeClient, KubernetesObject } from "@tessera/kube";
 import { fieldPath } from "../webhook/validate.js";
 
 /** Where addon templates are installed unless told otherwise. */
-export const DEFAULT_ADDON_NAMESPACE = "tessera-system";
+export const DEFAULT_ADDON_NAMESPACE = OPERATOR_NAMESPACE;
 
 export interface AddonManifest {
   name: string;
