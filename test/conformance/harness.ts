@@ -124,6 +124,13 @@ export interface ManifestOptions {
   /** Instances of the main component. */
   replicas: number;
   terminationPolicy: TerminationPolicy;
+  /** Engine parameters of the main component (render with `parametersField`). */
+  parameters: Record<string, string>;
+}
+
+/** The `parameters:` line of a component spec (JSON is YAML), or nothing. */
+export function parametersField(parameters: Record<string, string>, indent = "      "): string {
+  return Object.keys(parameters).length ? `${indent}parameters: ${JSON.stringify(parameters)}\n` : "";
 }
 
 /**
@@ -151,6 +158,12 @@ export interface EngineDescriptor {
   roleOf(cluster: ClusterHandle, instance: Instance): Promise<string>;
   /** The instances the engine itself counts as serving members (pod names). */
   members(cluster: ClusterHandle, instances: Instance[]): Promise<string[]>;
+  /** A parameter the engine applies in place (the reconfigure action), with a value and how to read it back. */
+  dynamicParameter?: {
+    name: string;
+    value: string;
+    read(cluster: ClusterHandle, instance: Instance): Promise<string>;
+  };
   /** An engine invariant that must hold at every moment of a scale-out and scale-in. */
   scalingInvariant?: { description: string; holds(cluster: ClusterHandle): Promise<boolean> };
   guarantees: {

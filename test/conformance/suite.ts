@@ -23,9 +23,10 @@ export function conformance(engine: EngineDescriptor): void {
   let cluster: ClusterHandle;
   let db: EngineClient;
   let replicas = engine.replicas.initial;
+  let parameters: Record<string, string> = {};
 
   const manifest = (policy: TerminationPolicy = "Delete", name = MAIN, count = replicas) =>
-    engine.manifest({ name, namespace: ns, replicas: count, terminationPolicy: policy });
+    engine.manifest({ name, namespace: ns, replicas: count, terminationPolicy: policy, parameters });
 
   async function apply(yaml: string): Promise<void> {
     const result = await platform.apply(yaml);
@@ -157,6 +158,36 @@ export function conformance(engine: EngineDescriptor): void {
   scenario("roles: every role label matches the engine's own view", async () => {
     await rolesMatchEngine("after creation");
   });
+
+  const dynamic = engine.dynamicParameter;
+  if (dynamic) {
+    scenario("reconfigure: a dynamic parameter reaches every instance without a restart", async () => {
+      const before = await instances();
+      parameters = { [dynamic.name]: dynamic.value };
+      await apply(manifest());
+      let seen: string[] = [];
+      await waitFor(
+        async () => {
+          seen = await Promise.all(before.map((i) => dynamic.read(cluster, i)));
+          return seen.every((value) => value === dynamic.value);
+        },
+        { description: `${dynamic.name} = ${dynamic.value} on every instance`, timeoutMs: 60_000 },
+      ).catch((error: Error) => {
+        error.message = `${error.message}; instances have ${seen.join(", ")}`;
+        throw error;
+      });
+      const after = await instances();
+      assert.deepEqual(
+        after.map((i) => i.uid),
+        before.map((i) => i.uid),
+        "no instance was restarted",
+      );
+    });
+  } else {
+    test("reconfigure: a dynamic parameter reaches every instance without a restart", {
+      skip: `${engine.name} has no dynamic parameters`,
+    });
+  }
 
   scenario(
     "rolling restart under writes: each instance restarts once, the writable one last after a switchover",

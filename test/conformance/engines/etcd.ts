@@ -1,5 +1,11 @@
 import { fileURLToPath } from "node:url";
-import { runClient, type ClusterHandle, type EngineDescriptor, type Instance } from "../harness.js";
+import {
+  parametersField,
+  runClient,
+  type ClusterHandle,
+  type EngineDescriptor,
+  type Instance,
+} from "../harness.js";
 
 /** etcdctl from the host against one endpoint (a member's pod IP or the client service). */
 function etcdctl(host: string, args: string[]): Promise<string> {
@@ -49,7 +55,13 @@ export const etcd: EngineDescriptor = {
   writableRole: "leader",
   replicas: { initial: 3, scaled: 5 },
 
-  manifest: ({ name, namespace, replicas, terminationPolicy }) => `apiVersion: tessera.dev/v1alpha1
+  manifest: ({
+    name,
+    namespace,
+    replicas,
+    terminationPolicy,
+    parameters,
+  }) => `apiVersion: tessera.dev/v1alpha1
 kind: Cluster
 metadata: { name: ${name}, namespace: ${namespace} }
 spec:
@@ -59,7 +71,7 @@ spec:
   componentSpecs:
     - name: etcd
       replicas: ${replicas}
-      volumeClaimTemplates:
+${parametersField(parameters)}      volumeClaimTemplates:
         - name: data
           spec: { storageClassName: tessera-local, resources: { requests: { storage: 1Gi } } }
 `,

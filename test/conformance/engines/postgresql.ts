@@ -1,5 +1,5 @@
 import { fileURLToPath } from "node:url";
-import { runClient, type ClusterHandle, type EngineDescriptor } from "../harness.js";
+import { parametersField, runClient, type ClusterHandle, type EngineDescriptor } from "../harness.js";
 
 /** One statement through psql from the host, as the `postgres` superuser; prints bare rows. */
 function psql(host: string, password: string, sql: string): Promise<string> {
@@ -31,7 +31,13 @@ export const postgresql: EngineDescriptor = {
   writableRole: "primary",
   replicas: { initial: 3, scaled: 4 },
 
-  manifest: ({ name, namespace, replicas, terminationPolicy }) => `apiVersion: tessera.dev/v1alpha1
+  manifest: ({
+    name,
+    namespace,
+    replicas,
+    terminationPolicy,
+    parameters,
+  }) => `apiVersion: tessera.dev/v1alpha1
 kind: Cluster
 metadata: { name: ${name}, namespace: ${namespace} }
 spec:
@@ -41,7 +47,7 @@ spec:
   componentSpecs:
     - name: postgresql
       replicas: ${replicas}
-      resources: { limits: { memory: 512Mi } }
+${parametersField(parameters)}      resources: { limits: { memory: 512Mi } }
       volumeClaimTemplates:
         - name: data
           spec: { storageClassName: tessera-local, resources: { requests: { storage: 1Gi } } }
@@ -85,6 +91,13 @@ spec:
   async roleOf(cluster, instance) {
     const standby = (await psql(instance.ip, await password(cluster), "select pg_is_in_recovery()")).trim();
     return standby === "t" ? "secondary" : "primary";
+  },
+
+  dynamicParameter: {
+    name: "work_mem",
+    value: "8MB",
+    read: async (cluster, instance) =>
+      (await psql(instance.ip, await password(cluster), "show work_mem")).trim(),
   },
 
   /** The primary and the standbys streaming from it (by application_name, the pod name). */

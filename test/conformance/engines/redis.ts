@@ -1,5 +1,11 @@
 import { fileURLToPath } from "node:url";
-import { runClient, type ClusterHandle, type EngineDescriptor, type Instance } from "../harness.js";
+import {
+  parametersField,
+  runClient,
+  type ClusterHandle,
+  type EngineDescriptor,
+  type Instance,
+} from "../harness.js";
 
 /** redis-cli from the host as the `default` user; error replies fail (-e). */
 function redisCli(host: string, password: string, args: string[]): Promise<string> {
@@ -22,7 +28,13 @@ export const redis: EngineDescriptor = {
   writableRole: "primary",
   replicas: { initial: 3, scaled: 4 },
 
-  manifest: ({ name, namespace, replicas, terminationPolicy }) => `apiVersion: tessera.dev/v1alpha1
+  manifest: ({
+    name,
+    namespace,
+    replicas,
+    terminationPolicy,
+    parameters,
+  }) => `apiVersion: tessera.dev/v1alpha1
 kind: Cluster
 metadata: { name: ${name}, namespace: ${namespace} }
 spec:
@@ -32,7 +44,7 @@ spec:
   componentSpecs:
     - name: redis
       replicas: ${replicas}
-      resources: { limits: { memory: 256Mi } }
+${parametersField(parameters)}      resources: { limits: { memory: 256Mi } }
       volumeClaimTemplates:
         - name: data
           spec: { storageClassName: tessera-local, resources: { requests: { storage: 1Gi } } }
@@ -60,6 +72,15 @@ spec:
 
   async roleOf(cluster, instance) {
     return (await role(instance, await password(cluster))) === "master" ? "primary" : "secondary";
+  },
+
+  dynamicParameter: {
+    name: "maxmemory-policy",
+    value: "allkeys-lru",
+    read: async (cluster, instance) =>
+      (await redisCli(instance.ip, await password(cluster), ["CONFIG", "GET", "maxmemory-policy"])).split(
+        "\n",
+      )[1]!,
   },
 
   /** The primary and the replicas it reports online (announced by pod FQDN). */

@@ -5,9 +5,12 @@
 set -eu
 . /scripts/common.sh
 self=$TESSERA_POD_IP
-# Redis's own Lua decodes the JSON into alternating name and value lines.
-pairs=$(rcli "$self" EVAL_RO "local out = {} for k, v in pairs(cjson.decode(ARGV[1])) do out[#out + 1] = k; out[#out + 1] = tostring(v) end return out" 0 "${TESSERA_CONFIG_PARAMETERS:-{\}}")
-printf '%s\n' "$pairs" | while read -r name && read -r value; do
+# Redis's own Lua decodes the JSON into name=value lines.
+pairs=$(rcli "$self" EVAL_RO "local out = {} for k, v in pairs(cjson.decode(ARGV[1])) do out[#out + 1] = k .. \"=\" .. tostring(v) end return out" 0 "${TESSERA_CONFIG_PARAMETERS:-{\}}")
+printf '%s\n' "$pairs" | while IFS= read -r pair; do
+  [ -n "$pair" ] || continue
+  name=${pair%%=*}
+  value=${pair#*=}
   if [ -z "$value" ]; then
     value=$(sed -n "s/^$name //p" /etc/redis/redis.conf | head -n 1 | sed 's/^"\(.*\)"$/\1/')
   fi

@@ -10,6 +10,8 @@ primary=$(sentinel_primary "$others") || primary=""
 [ -n "$primary" ] || exit 0
 quorum=$((TESSERA_COMP_REPLICAS / 2 + 1))
 sentinel_monitor "$TESSERA_JOIN_MEMBER_POD_FQDN" "$primary" "$quorum"
+# Sentinels joining at the same time and not configured yet get the quorum from their own memberJoin.
 for sentinel in $(echo "$others" | tr ',' ' '); do
+  [ -n "$(scli "$sentinel" SENTINEL get-master-addr-by-name "$MASTER_NAME" | head -n 1)" ] || continue
   scli "$sentinel" SENTINEL SET "$MASTER_NAME" quorum "$quorum" >/dev/null
 done
