@@ -95,7 +95,8 @@ ${parametersField(parameters)}      volumeClaimTemplates:
   },
 
   async members(_cluster, instances) {
-    return (await memberList(instances)).filter((m) => m.started).map((m) => m.name);
+    // Every member counts: one added but never started would show up as a mismatch.
+    return (await memberList(instances)).map((m) => (m.started ? m.name : `unstarted member ${m.id}`));
   },
 
   scalingInvariant: {
