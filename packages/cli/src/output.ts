@@ -6,7 +6,7 @@ import type { Style } from "./style.js";
 /** A borderless, left-aligned table in the style of `kubectl get`. */
 export function table(style: Style, head: string[], rows: string[][]): string {
   const t = new Table({
-    head: head.map((h) => h.toUpperCase()),
+    head: head.map((h) => style.bold(h.toUpperCase())),
     chars: {
       top: "",
       "top-mid": "",
@@ -24,7 +24,7 @@ export function table(style: Style, head: string[], rows: string[][]): string {
       "right-mid": "",
       middle: "   ",
     },
-    style: { head: style.color ? ["bold"] : [], border: [], "padding-left": 0, "padding-right": 0 },
+    style: { head: [], border: [], "padding-left": 0, "padding-right": 0 },
   });
   t.push(...rows);
   return t
