@@ -35,10 +35,8 @@ hand_over() {
   for sentinel in $(echo "$SENTINEL_POD_FQDNS" | tr ',' ' '); do
     reply=$(scli "$sentinel" SENTINEL FAILOVER "$MASTER_NAME" 2>&1) && requested=1 && break
     log start "Sentinel $sentinel: $reply"
-    case "$reply" in
-      *INPROG*) requested=1 && break ;;
-      *NOGOODSLAVE*) return 1 ;;
-    esac
+    # NOGOODSLAVE from one Sentinel: another may know a replica it does not.
+    case "$reply" in *INPROG*) requested=1 && break ;; esac
   done
   [ -n "$requested" ] || return 1
   # Sentinel gives up a failover after its failover-timeout (30 s).
