@@ -278,6 +278,16 @@ test("scale 3 → 5 → 2 with chosen instances; replication slots follow the me
       await query<{ slot_name: string }>(await rw(), "select slot_name from pg_replication_slots order by 1")
     ).map((r) => r.slot_name);
   const slotOf = (pod: string) => `tessera_${pod.replace(/-/g, "_")}`;
+  const waitSlotsFor = (replicas: string[], description: string) =>
+    waitFor(
+      async () => {
+        const want = replicas.map(slotOf).sort().join();
+        const got = (await slots()).join();
+        if (got !== want) throw new Error(`slots on the primary: [${got}], expected [${want}]`);
+        return true;
+      },
+      { description, timeoutMs: 60_000 },
+    );
   await apply(manifest(5, '      parameters: { max_connections: "250" }'));
   await waitRunning();
   let primary = (await component()).status!.ha!.primary!;
@@ -287,19 +297,11 @@ test("scale 3 → 5 → 2 with chosen instances; replication slots follow the me
     members.filter((m) => m !== primary),
     "four streaming replicas",
   );
-  await waitFor(
-    async () =>
-      (await slots()).join() ===
-      members
-        .filter((m) => m !== primary)
-        .map(slotOf)
-        .sort()
-        .join(),
-    {
-      description: "a slot per replica",
-      timeoutMs: 60_000,
-    },
+  await waitSlotsFor(
+    members.filter((m) => m !== primary),
+    "a slot per replica",
   );
+
   // Take the primary and two others offline: the primary is switched over before it goes.
   const offline = [primary, ...members.filter((m) => m !== primary).slice(0, 2)];
   const keep = members.filter((m) => !offline.includes(m));
@@ -321,18 +323,11 @@ test("scale 3 → 5 → 2 with chosen instances; replication slots follow the me
     members.filter((m) => m !== primary),
     "the remaining replica to stream",
   );
-  await waitFor(
-    async () =>
-      (await slots()).join() ===
-      members
-        .filter((m) => m !== primary)
-        .map(slotOf)
-        .join(),
-    {
-      description: "slots of removed instances dropped",
-      timeoutMs: 60_000,
-    },
+  await waitSlotsFor(
+    members.filter((m) => m !== primary),
+    "slots of removed instances dropped",
   );
+
   const claims = await platform.client.list<V1PersistentVolumeClaim>("v1", "PersistentVolumeClaim", {
     namespace: ns,
   });

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Runs on the primary: the joining instance gets its replication slot.
+# Runs on the primary: the joining instance gets its replication slot (and
+# every other member's slot is checked too).
 set -e
 . /scripts/common.sh
-ensure_slot "$(slot_name "$TESSERA_JOIN_MEMBER_POD_NAME")" >/dev/null
+sync_slots "$TESSERA_JOIN_MEMBER_POD_NAME"

@@ -130,6 +130,11 @@ while :; do
   if [ -f "$REJOIN_MARKER" ]; then
     rejoin || { sleep 2; continue; }
   fi
+  if [ -f "$PGDATA/standby.signal" ]; then
+    # A standby serves no replication; slots kept from a term as primary
+    # (a clean step-down needs no rewind) would pin WAL here for good.
+    rm -rf "${PGDATA:?}"/pg_replslot/*
+  fi
   slot=$(slot_name "$TESSERA_POD_NAME")
   postgres -D "$PGDATA" -c config_file=/etc/postgresql/postgresql.conf \
     -c listen_addresses="$TESSERA_POD_IP" \
