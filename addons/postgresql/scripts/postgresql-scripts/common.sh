@@ -37,26 +37,20 @@ slot_name() {
   echo "tessera_$1" | tr -- '-.' '__'
 }
 
-# Idempotently creates a physical replication slot on the local primary.
-ensure_slot() {
-  psql_local -v slot="$1" <<'SQL'
-select pg_create_physical_replication_slot(:'slot')
-where not exists (select 1 from pg_replication_slots where slot_name = :'slot');
-SQL
-}
-
-# Makes the local primary's slots follow the membership: one per other member,
-# and none for instances that left or for this one (e.g. kept from an earlier
-# term), since an unused slot pins WAL until the disk fills. A slot in use is
-# never dropped. Arguments name further instances whose slots are kept.
+# Makes the local primary's slots follow the membership, in one session: one
+# per other member, and none for instances that left or for this one (e.g.
+# kept from an earlier term), since an unused slot pins WAL until the disk
+# fills. A slot in use is never dropped. Arguments name further instances
+# whose slots are kept.
 sync_slots() {
   keep=""
   for pod in $(echo "$TESSERA_POD_NAME_LIST" | tr ',' ' ') "$@"; do
-    [ "$pod" = "$TESSERA_POD_NAME" ] && continue
-    ensure_slot "$(slot_name "$pod")" >/dev/null
-    keep="$keep${keep:+,}$(slot_name "$pod")"
+    [ "$pod" = "$TESSERA_POD_NAME" ] || keep="$keep${keep:+,}$(slot_name "$pod")"
   done
   psql_local -v keep="$keep" >/dev/null <<'SQL'
+select pg_create_physical_replication_slot(wanted)
+from (select distinct unnest(string_to_array(:'keep', ',')) as wanted) w
+where not exists (select 1 from pg_replication_slots where slot_name = wanted);
 select pg_drop_replication_slot(slot_name) from pg_replication_slots
 where slot_type = 'physical' and not active and slot_name like 'tessera\_%'
   and slot_name <> all (string_to_array(:'keep', ','));
