@@ -22,7 +22,7 @@ import {
   type ReconcileResult,
 } from "@tessera/kube";
 import { isWritable } from "../instanceset/plan.js";
-import { setCondition } from "../conditions.js";
+import { getCondition, setCondition } from "../conditions.js";
 import type { OperatorContext } from "../context.js";
 import { DefinitionError, type DefinitionCatalog } from "../definitions.js";
 import { finalizers, names } from "../naming.js";
@@ -265,15 +265,19 @@ export class ComponentController {
     // The cache may not have the InstanceSet just written yet: compare with the generation that write produced.
     const observed =
       set !== undefined && status?.observedGeneration === (setGeneration ?? set.metadata.generation);
-    const settled = observed && ready === desired && updated === desired && (!needsWritable || hasWritable);
-    const readyMessage = set?.status?.conditions?.find((c) => c.type === "Ready")?.message ?? "";
+    const setReady = getCondition(status?.conditions, "Ready");
+    // All wanted instances ready and updated, yet the set is not settled: instances are still being removed.
+    const removing = observed && ready === desired && updated === desired && setReady?.status !== "True";
+    const settled =
+      observed && !removing && ready === desired && updated === desired && (!needsWritable || hasWritable);
+    const readyMessage = setReady?.message ?? "";
     if (settled) return { phase: "Running", message: `${ready}/${desired} instances ready` };
     const provisioned = component.status?.completedActions?.includes(PROVISIONED);
     if (!provisioned)
       return { phase: "Creating", message: readyMessage || `${ready}/${desired} instances ready` };
     if (ready === 0) return { phase: "Failed", message: "no instance is ready" };
-    if (!observed || updated < desired || ready < desired) {
-      const phase: ClusterPhase = updated < desired || !observed ? "Updating" : "Abnormal";
+    if (!observed || removing || updated < desired || ready < desired) {
+      const phase: ClusterPhase = updated < desired || !observed || removing ? "Updating" : "Abnormal";
       return { phase, message: readyMessage || `${ready}/${desired} ready, ${updated} updated` };
     }
     return {

@@ -519,7 +519,9 @@ export class InstanceSetController {
     }
     const wanted = new Set(desired.map((d) => d.name));
     instances.push(...leavingMembers(set.status?.instances ?? [], wanted, pods.map(observe)));
-    const settled = updated === desired.length && ready === desired.length;
+    // Instances being removed (scale-in, offlineInstances) keep the set from being settled until they are gone.
+    const leaving = pods.filter((p) => !wanted.has(p.metadata!.name!)).length;
+    const settled = updated === desired.length && ready === desired.length && leaving === 0;
     await updateStatus<InstanceSet>(this.ctx.client, setRef(set), (s) => {
       s.status = {
         ...s.status,
@@ -538,7 +540,9 @@ export class InstanceSetController {
             reason: settled ? "AllInstancesReady" : "Progressing",
             message: settled
               ? `${ready}/${desired.length} instances ready and updated`
-              : (message ?? `${ready}/${desired.length} instances ready, ${updated} updated`),
+              : (message ??
+                `${ready}/${desired.length} instances ready, ${updated} updated` +
+                  (leaving ? `, ${leaving} being removed` : "")),
           },
           set.metadata.generation,
         ),
