@@ -265,19 +265,20 @@ export class ComponentController {
     // The cache may not have the InstanceSet just written yet: compare with the generation that write produced.
     const observed =
       set !== undefined && status?.observedGeneration === (setGeneration ?? set.metadata.generation);
+    // The set is Ready once every wanted instance is ready and updated and no removed one is left.
     const setReady = getCondition(status?.conditions, "Ready");
-    // All wanted instances ready and updated, yet the set is not settled: instances are still being removed.
-    const removing = observed && ready === desired && updated === desired && setReady?.status !== "True";
-    const settled =
-      observed && !removing && ready === desired && updated === desired && (!needsWritable || hasWritable);
+    const setSettled = observed && setReady?.status === "True";
+    const settled = setSettled && (!needsWritable || hasWritable);
     const readyMessage = setReady?.message ?? "";
     if (settled) return { phase: "Running", message: `${ready}/${desired} instances ready` };
     const provisioned = component.status?.completedActions?.includes(PROVISIONED);
     if (!provisioned)
       return { phase: "Creating", message: readyMessage || `${ready}/${desired} instances ready` };
     if (ready === 0) return { phase: "Failed", message: "no instance is ready" };
-    if (!observed || removing || updated < desired || ready < desired) {
-      const phase: ClusterPhase = updated < desired || !observed || removing ? "Updating" : "Abnormal";
+    if (!setSettled) {
+      // Every instance updated yet one not ready is abnormal; otherwise the set is still changing.
+      const phase: ClusterPhase =
+        observed && updated === desired && ready < desired ? "Abnormal" : "Updating";
       return { phase, message: readyMessage || `${ready}/${desired} ready, ${updated} updated` };
     }
     return {
