@@ -108,7 +108,7 @@ spec:
     const before = (await component()).status!.ha!;
     switchovers.push(
       await measure(
-        () => platform.apply(manifest(110 + i)).then(() => undefined),
+        () => platform.apply(manifest(110 + i)),
         async () => (await component()).status?.ha?.primary !== before.primary && (await running()),
       ),
     );

@@ -28,11 +28,6 @@ export function conformance(engine: EngineDescriptor): void {
   const manifest = (policy: TerminationPolicy = "Delete", name = MAIN, count = replicas) =>
     engine.manifest({ name, namespace: ns, replicas: count, terminationPolicy: policy, parameters });
 
-  async function apply(yaml: string): Promise<void> {
-    const result = await platform.apply(yaml);
-    assert.equal(result.code, 0, result.stderr);
-  }
-
   const instances = () => cluster.instances(engine.component);
 
   /** Waits until every instance carries the role the engine itself reports, with one writable instance. */
@@ -135,7 +130,7 @@ export function conformance(engine: EngineDescriptor): void {
   });
 
   scenario("create: every instance runs and one holds the writable role", async () => {
-    await apply(manifest());
+    await platform.apply(manifest());
     await waitRunning();
     const current = await instances();
     assert.equal(current.length, replicas);
@@ -164,7 +159,7 @@ export function conformance(engine: EngineDescriptor): void {
     scenario("reconfigure: a dynamic parameter reaches every instance without a restart", async () => {
       const before = await instances();
       parameters = { [dynamic.name]: dynamic.value };
-      await apply(manifest());
+      await platform.apply(manifest());
       let seen: string[] = [];
       await waitFor(
         async () => {
@@ -273,12 +268,12 @@ export function conformance(engine: EngineDescriptor): void {
     try {
       await progresses(writer, 10, "before scaling");
       replicas = engine.replicas.scaled;
-      await apply(manifest());
+      await platform.apply(manifest());
       await membersMatch(replicas);
       await waitRunning();
       await progresses(writer, 10, `with ${replicas} instances`);
       replicas = engine.replicas.initial;
-      await apply(manifest());
+      await platform.apply(manifest());
       await membersMatch(replicas);
       await waitRunning();
       await progresses(writer, 10, `back at ${replicas} instances`);
@@ -364,7 +359,7 @@ export function conformance(engine: EngineDescriptor): void {
   scenario(
     "termination policy DoNotTerminate: deletion is refused and the cluster keeps serving",
     async () => {
-      await apply(manifest("DoNotTerminate"));
+      await platform.apply(manifest("DoNotTerminate"));
       const result = await platform.cluster.kubectl(["delete", "cluster", MAIN, "-n", ns, "--wait=false"]);
       if (result.code !== 0) {
         assert.match(result.stderr, /DoNotTerminate/);
@@ -384,14 +379,14 @@ export function conformance(engine: EngineDescriptor): void {
   );
 
   scenario("termination policy Delete: the cluster goes with its pods and volumes", async () => {
-    await apply(manifest("Delete"));
+    await platform.apply(manifest("Delete"));
     const result = await platform.cluster.kubectl(["delete", "cluster", MAIN, "-n", ns, "--wait=false"]);
     assert.equal(result.code, 0, result.stderr);
     await gone(MAIN);
   });
 
   scenario("termination policy WipeOut: the cluster goes with its pods and volumes", async () => {
-    await apply(manifest("WipeOut", SCRATCH, 1));
+    await platform.apply(manifest("WipeOut", SCRATCH, 1));
     await waitRunning(SCRATCH);
     const scratch = await engine.connect(new ClusterHandle(platform.client, ns, SCRATCH));
     await scratch.write("hello/1", "world");

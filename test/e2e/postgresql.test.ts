@@ -43,11 +43,6 @@ spec:
 ${extra}`;
 }
 
-async function apply(yaml: string) {
-  const result = await platform.apply(yaml);
-  assert.equal(result.code, 0, result.stderr);
-}
-
 async function component(): Promise<Component> {
   return platform.client.get<Component>({
     apiVersion: API_VERSION,
@@ -133,7 +128,7 @@ after(async () => {
 });
 
 test("a 3-instance replication cluster runs: rw writes, ro reads, two streaming replicas, labels match reality", async () => {
-  await apply(manifest(3));
+  await platform.apply(manifest(3));
   await waitRunning();
   await query(await rw(), "create table acked (id bigint primary key)");
   await query(await rw(), "insert into acked values (0)");
@@ -172,7 +167,7 @@ test("a static parameter change rolls replicas first, switches over, replaces th
   await query(await rw(), "create table rolling (id bigint primary key)");
   const writer = startWriter("rolling");
   try {
-    await apply(manifest(3, '      parameters: { max_connections: "250" }'));
+    await platform.apply(manifest(3, '      parameters: { max_connections: "250" }'));
     await waitFor(
       async () => {
         const c = await component();
@@ -288,7 +283,7 @@ test("scale 3 → 5 → 2 with chosen instances; replication slots follow the me
       },
       { description, timeoutMs: 60_000 },
     );
-  await apply(manifest(5, '      parameters: { max_connections: "250" }'));
+  await platform.apply(manifest(5, '      parameters: { max_connections: "250" }'));
   await waitRunning();
   let primary = (await component()).status!.ha!.primary!;
   let members = (await pods()).map((p) => p.metadata!.name!);
@@ -301,11 +296,10 @@ test("scale 3 → 5 → 2 with chosen instances; replication slots follow the me
     members.filter((m) => m !== primary),
     "a slot per replica",
   );
-
   // Take the primary and two others offline: the primary is switched over before it goes.
   const offline = [primary, ...members.filter((m) => m !== primary).slice(0, 2)];
   const keep = members.filter((m) => !offline.includes(m));
-  await apply(
+  await platform.apply(
     manifest(
       2,
       `      parameters: { max_connections: "250" }\n      offlineInstances: [${offline.join(", ")}]`,
@@ -327,7 +321,6 @@ test("scale 3 → 5 → 2 with chosen instances; replication slots follow the me
     members.filter((m) => m !== primary),
     "slots of removed instances dropped",
   );
-
   const claims = await platform.client.list<V1PersistentVolumeClaim>("v1", "PersistentVolumeClaim", {
     namespace: ns,
   });

@@ -1,5 +1,4 @@
 import { after, before, test } from "node:test";
-import assert from "node:assert/strict";
 import { waitFor } from "@tessera/kube";
 import { TestPlatform } from "../support/platform.js";
 import { ClusterHandle, runClient, type Instance } from "../conformance/harness.js";
@@ -31,11 +30,6 @@ spec:
         - name: data
           spec: { storageClassName: tessera-local, resources: { requests: { storage: 100Mi } } }
 `;
-}
-
-async function apply(yaml: string): Promise<void> {
-  const result = await platform.apply(yaml);
-  assert.equal(result.code, 0, result.stderr);
 }
 
 /** `SENTINEL MASTER <cluster>` of one Sentinel as a map (alternating name and value lines). */
@@ -94,7 +88,7 @@ after(async () => {
 });
 
 test("three Sentinels monitor the primary; the exporter reports Redis up with the monitor account", async () => {
-  await apply(manifest(3));
+  await platform.apply(manifest(3));
   await platform.waitForPhase(ns, CLUSTER, "Running", 240_000);
   await sentinelsAgree(3);
   const primary = (await cluster.instances("redis")).find((i) => i.role === "primary")!;
@@ -108,9 +102,9 @@ test("three Sentinels monitor the primary; the exporter reports Redis up with th
 });
 
 test("Sentinels scale 3 → 5 → 3: joiners monitor the primary, leavers are forgotten, quorum follows", async () => {
-  await apply(manifest(5));
+  await platform.apply(manifest(5));
   await sentinelsAgree(5);
-  await apply(manifest(3));
+  await platform.apply(manifest(3));
   await sentinelsAgree(3);
 });
 

@@ -58,8 +58,10 @@ export class TestPlatform {
   }
 
   /** `kubectl apply -f -` with the real kubectl. */
-  apply(manifest: string) {
-    return this.cluster.kubectl(["apply", "-f", "-"], { input: manifest });
+  /** `kubectl apply` of a manifest; a refusal fails with kubectl's message. */
+  async apply(manifest: string): Promise<void> {
+    const result = await this.cluster.kubectl(["apply", "-f", "-"], { input: manifest });
+    if (result.code !== 0) throw new Error(`kubectl apply failed (exit ${result.code}): ${result.stderr}`);
   }
 
   async waitForPhase(
