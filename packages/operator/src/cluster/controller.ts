@@ -264,7 +264,7 @@ export class ClusterController {
               ? problem.message
               : "topology and definitions resolved",
         },
-        c.metadata.generation,
+        cluster.metadata.generation,
       );
       conditions = setCondition(conditions, {
         type: "Ready",
@@ -284,7 +284,8 @@ export class ClusterController {
         ...c.status,
         phase,
         message,
-        observedGeneration: c.metadata.generation,
+        // The generation this status was computed from: the object re-read for the write may be newer.
+        observedGeneration: cluster.metadata.generation,
         ...(resolved?.components[0] ? { engine: resolved.components[0].compDef.spec.serviceKind } : {}),
         components: Object.fromEntries(
           components.map((x) => [

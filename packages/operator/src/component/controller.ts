@@ -315,7 +315,7 @@ export class ComponentController {
           reason: "Resolved",
           message: `${resolved.compDef.metadata.name} ${resolved.release.serviceVersion}`,
         },
-        c.metadata.generation,
+        component.metadata.generation,
       );
       conditions = setCondition(conditions, {
         type: "VarsResolved",
@@ -341,7 +341,8 @@ export class ComponentController {
         ...c.status,
         phase,
         message,
-        observedGeneration: c.metadata.generation,
+        // The generation this status was computed from: the object re-read for the write may be newer.
+        observedGeneration: component.metadata.generation,
         serviceVersion: resolved.release.serviceVersion,
         completedActions: [...completed].sort(),
         conditions,
@@ -468,11 +469,11 @@ export class ComponentController {
         ...c.status,
         phase,
         message,
-        observedGeneration: c.metadata.generation,
+        observedGeneration: component.metadata.generation,
         conditions: setCondition(
           c.status?.conditions,
           { type, status: false, reason, message },
-          c.metadata.generation,
+          component.metadata.generation,
         ),
       };
     });
