@@ -205,8 +205,12 @@ export class ControlPlane {
       args,
       logFile: this.logFile("kube-apiserver"),
     });
-    await this.waitHealthy(this.apiserver, "kube-apiserver to become ready", () =>
-      this.probeApiserver("/readyz"),
+    // /readyz does not cover the bootstrap controller, which creates the default namespace shortly after;
+    // clients of a fresh control plane expect it to be there.
+    await this.waitHealthy(
+      this.apiserver,
+      "kube-apiserver to become ready",
+      async () => (await this.probeApiserver("/readyz")) && this.probeApiserver("/api/v1/namespaces/default"),
     );
   }
 

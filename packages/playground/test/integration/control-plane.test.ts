@@ -63,30 +63,34 @@ test("two full control planes run side by side and leave no process behind", asy
 
 test("a restarted control plane keeps its data, certificates and address", async () => {
   const dir = mkdtempSync(join(testRoot(), "tessera-cp-"));
+  let plane: ControlPlane | undefined;
   try {
-    let plane = await ControlPlane.start({ dir });
+    plane = await ControlPlane.start({ dir });
     const kubeconfig = plane.adminKubeconfigPath;
-    let client = new KubeClient(loadKubeConfig(kubeconfig));
-    await client.create({
-      apiVersion: "v1",
-      kind: "ConfigMap",
-      metadata: { name: "keep", namespace: "default" },
-    });
-    client.close();
     const server = plane.server;
+    const before = new KubeClient(loadKubeConfig(kubeconfig));
+    try {
+      await before.create({
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: { name: "keep", namespace: "default" },
+      });
+    } finally {
+      before.close();
+    }
     await plane.stop();
     plane = await ControlPlane.start({ dir });
+    assert.equal(plane.server, server);
+    const after = new KubeClient(loadKubeConfig(kubeconfig));
     try {
-      assert.equal(plane.server, server);
-      client = new KubeClient(loadKubeConfig(kubeconfig));
       assert.ok(
-        await client.find({ apiVersion: "v1", kind: "ConfigMap", namespace: "default", name: "keep" }),
+        await after.find({ apiVersion: "v1", kind: "ConfigMap", namespace: "default", name: "keep" }),
       );
-      client.close();
     } finally {
-      await plane.stop();
+      after.close();
     }
   } finally {
+    await plane?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 });
