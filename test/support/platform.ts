@@ -57,7 +57,6 @@ export class TestPlatform {
     return this.cluster.hostlet;
   }
 
-  /** `kubectl apply -f -` with the real kubectl. */
   /** `kubectl apply` of a manifest; a refusal fails with kubectl's message. */
   async apply(manifest: string): Promise<void> {
     const result = await this.cluster.kubectl(["apply", "-f", "-"], { input: manifest });
