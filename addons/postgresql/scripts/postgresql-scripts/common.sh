@@ -9,7 +9,7 @@ REJOIN_MARKER=/data/tessera-rejoin
 PASSFILE=/data/.pgpass
 
 log() {
-  echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) tessera[$1]: $2" >&2
+  echo "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ) tessera[$1]: $2" >&2
 }
 
 # psql as the superuser over the instance's own socket (trusted, sandbox-local).
@@ -37,6 +37,29 @@ slot_name() {
   echo "tessera_$1" | tr -- '-.' '__'
 }
 
+# SQL creating the physical slots named in the psql variable "slots"
+# (comma-separated) that do not exist yet. A clone and a memberJoin may create
+# the same slot at once, so one that appears meanwhile is not an error.
+ensure_slots_sql() {
+  cat <<'SQL'
+select set_config('tessera.slots', :'slots', false) \g /dev/null
+do $$
+declare
+  wanted text;
+begin
+  foreach wanted in array string_to_array(current_setting('tessera.slots'), ',') loop
+    continue when exists (select 1 from pg_replication_slots where slot_name = wanted);
+    begin
+      perform pg_create_physical_replication_slot(wanted);
+    exception when duplicate_object then
+      null;
+    end;
+  end loop;
+end
+$$;
+SQL
+}
+
 # Makes the local primary's slots follow the membership, in one session: one
 # per other member, and none for instances that left or for this one (e.g.
 # kept from an earlier term), since an unused slot pins WAL until the disk
@@ -47,14 +70,14 @@ sync_slots() {
   for pod in $(echo "$TESSERA_POD_NAME_LIST" | tr ',' ' ') "$@"; do
     [ "$pod" = "$TESSERA_POD_NAME" ] || keep="$keep${keep:+,}$(slot_name "$pod")"
   done
-  psql_local -v keep="$keep" >/dev/null <<'SQL'
-select pg_create_physical_replication_slot(wanted)
-from (select distinct unnest(string_to_array(:'keep', ',')) as wanted) w
-where not exists (select 1 from pg_replication_slots where slot_name = wanted);
+  {
+    ensure_slots_sql
+    cat <<'SQL'
 select pg_drop_replication_slot(slot_name) from pg_replication_slots
 where slot_type = 'physical' and not active and slot_name like 'tessera\_%'
-  and slot_name <> all (string_to_array(:'keep', ','));
+  and slot_name <> all (string_to_array(:'slots', ','));
 SQL
+  } | psql_local -v slots="$keep" >/dev/null
 }
 
 write_passfile() {

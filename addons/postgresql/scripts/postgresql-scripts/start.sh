@@ -46,30 +46,33 @@ init_cluster() {
 clone_from_primary() {
   slot=$(slot_name "$TESSERA_POD_NAME")
   log clone "cloning from the primary at $PG_RW_SERVICE"
-  psql_remote "$PG_RW_SERVICE" -v slot="$slot" >/dev/null <<'SQL' || return 1
-select pg_create_physical_replication_slot(:'slot')
-where not exists (select 1 from pg_replication_slots where slot_name = :'slot');
-SQL
+  ensure_slots_sql | psql_remote "$PG_RW_SERVICE" -v slots="$slot" >/dev/null || return 1
   rm -rf "${PGDATA:?}"/* "$PGDATA".clone
+  # One syncfs for the whole copy costs far less than pg_basebackup's fsync
+  # of every file; the copy only replaces the data directory once it is durable.
   PGPASSFILE=$PASSFILE pg_basebackup -h "$PG_RW_SERVICE" -p 5432 -U replicator -D "$PGDATA".clone \
-    -X stream -S "$slot" --checkpoint=fast >/dev/null || { rm -rf "$PGDATA".clone; return 1; }
+    -X stream -S "$slot" --checkpoint=fast --no-sync >/dev/null &&
+    touch "$PGDATA".clone/standby.signal &&
+    sync -f "$PGDATA".clone || { rm -rf "$PGDATA".clone; return 1; }
   rm -rf "$PGDATA"
   mv "$PGDATA".clone "$PGDATA"
-  touch "$PGDATA/standby.signal"
 }
 
 bootstrap() {
   [ -s "$PGDATA/PG_VERSION" ] && return 0
+  waiting=""
   while :; do
     if is_primary_at "$PG_RW_SERVICE"; then
       clone_from_primary && return 0
     elif [ "$ordinal" = "0" ] && ! peer_has_data; then
       init_cluster
       return 0
-    else
+    elif [ -z "$waiting" ]; then
       log bootstrap "waiting for a primary at $PG_RW_SERVICE"
+      waiting=1
     fi
-    sleep 0.5
+    # A refused connection costs little; a short period lets clones start as soon as the primary is routed.
+    sleep 0.2
   done
 }
 
