@@ -135,6 +135,7 @@ export class ProbeLoop {
   }
 
   private async tick(): Promise<void> {
+    const startedAt = Date.now();
     const result = await runProbe(this.probe, this.target);
     if (this.stopped) return;
     if (result.success) {
@@ -155,6 +156,7 @@ export class ProbeLoop {
       }
     }
     if (this.stopped) return;
-    this.schedule((this.probe.periodSeconds ?? 10) * 1000);
+    // Like the kubelet's ticker, the period runs from one probe's start to the next, not from its end.
+    this.schedule(Math.max(0, (this.probe.periodSeconds ?? 10) * 1000 - (Date.now() - startedAt)));
   }
 }
