@@ -17,7 +17,7 @@ import {
   type Informer,
   type ReconcileResult,
 } from "@tessera/kube";
-import { podIsReady, type ActionRunner } from "../actions/runner.js";
+import { podIsReady, selectTargets, type ActionRunner } from "../actions/runner.js";
 import { setCondition } from "../conditions.js";
 import type { OperatorContext } from "../context.js";
 import { names } from "../naming.js";
@@ -458,6 +458,13 @@ export class InstanceSetController {
     for (const pod of pods) {
       const name = pod.metadata!.name!;
       if (joined.has(name) || !podIsReady(pod)) continue;
+      // Typically the primary is not labelled yet: the label change brings the set back here.
+      if (selectTargets(join, { namespace: ns, pods, roles: set.spec.roles, env: {} }).length === 0) {
+        return {
+          result: { requeueAfterMs: POLL_MS },
+          message: `memberJoin for ${name} waits for a pod to run it in`,
+        };
+      }
       try {
         await this.actions.run("memberJoin", join, {
           namespace: ns,
