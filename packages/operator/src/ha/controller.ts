@@ -76,7 +76,16 @@ export class HaController {
     })
       .watches(this.components)
       // A switchover's progress (recorded on the InstanceSet) calls for a probe round now, not at the next tick.
-      .owns(this.sets, "Component");
+      .owns(this.sets, "Component")
+      // So does an instance becoming ready while there is no primary yet: provisioning waits for that label.
+      .watchesMapped(this.pods, (pod) => this.awaitedPrimaryCandidate(pod));
+  }
+
+  private awaitedPrimaryCandidate(pod: V1Pod): string[] {
+    const component = pod.metadata?.labels?.[labels.component];
+    if (!component || !podIsReady(pod)) return [];
+    const key = objectKey({ metadata: { name: component, namespace: pod.metadata?.namespace } });
+    return this.components.get(key)?.status?.ha?.primary ? [] : [key];
   }
 
   private stateOf(key: string): ComponentState {
