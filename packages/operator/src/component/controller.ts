@@ -1,4 +1,10 @@
-import type { V1ConfigMap, V1PersistentVolumeClaim, V1Pod, V1Service } from "@kubernetes/client-node";
+import type {
+  KubernetesObject,
+  V1ConfigMap,
+  V1PersistentVolumeClaim,
+  V1Pod,
+  V1Service,
+} from "@kubernetes/client-node";
 import {
   API_VERSION,
   FIELD_MANAGER,
@@ -21,6 +27,7 @@ import {
   type Informer,
   type ReconcileResult,
 } from "@tessera/kube";
+import { selectTargets } from "../actions/runner.js";
 import { isWritable } from "../instanceset/plan.js";
 import { getCondition, setCondition } from "../conditions.js";
 import type { OperatorContext } from "../context.js";
@@ -206,29 +213,27 @@ export class ComponentController {
     };
     const configTemplates: WorkloadInput["configTemplates"] = {};
     const restartingConfigs: WorkloadInput["restartingConfigs"] = {};
+    const parts: KubernetesObject[] = [];
     for (const config of compDef.spec.configs ?? []) {
       const files = this.templateFiles(config.namespace, config.template, `config ${config.name}`);
       const rendered = await renderFiles(files, templateContext, `${config.namespace}/${config.template}`);
       configTemplates[config.name] = files;
       if (config.restartOnChange) restartingConfigs[config.name] = rendered;
-      await client.apply(
+      parts.push(
         buildConfigMap(component, cluster, names.configMap(component.metadata.name!, config.name), rendered),
-        FIELD_MANAGER,
       );
     }
     for (const script of compDef.spec.scripts ?? []) {
       const files = this.templateFiles(script.namespace, script.template, `script ${script.name}`);
-      await client.apply(
+      parts.push(
         buildConfigMap(component, cluster, names.configMap(component.metadata.name!, script.name), files),
-        FIELD_MANAGER,
       );
     }
-    await client.apply(
-      buildConfigMap(component, cluster, names.envConfigMap(component.metadata.name!), vars.plain),
-      FIELD_MANAGER,
-    );
-    for (const service of buildServices({ component, compDef, cluster }))
-      await client.apply(service, FIELD_MANAGER);
+    parts.push(buildConfigMap(component, cluster, names.envConfigMap(component.metadata.name!), vars.plain));
+    parts.push(...buildServices({ component, compDef, cluster }));
+    // Independent of each other: one round trip per reconcile instead of one per object. The
+    // InstanceSet comes after them, so pods never start without their configuration.
+    await Promise.all(parts.map((part) => client.apply(part, FIELD_MANAGER)));
     const set = buildInstanceSet({
       component,
       compDef,
@@ -305,6 +310,8 @@ export class ComponentController {
     if (phase === "Running") {
       completed.add(PROVISIONED);
       actionError = await this.runOnceActions(component, resolved, completed);
+    } else if (phase === "Creating") {
+      actionError = await this.runOnceActions(component, resolved, completed, { accountsOnly: true });
     }
     await updateStatus<Component>(this.ctx.client, ref(component), (c) => {
       let conditions = setCondition(
@@ -352,11 +359,17 @@ export class ComponentController {
     return phase === "Running" || phase === "Stopped" ? undefined : { requeueAfterMs: 2000 };
   }
 
-  /** postProvision, accountProvision and reconfigure: each runs once per change, results recorded in status. */
+  /**
+   * postProvision, accountProvision and reconfigure: each runs once per change, results recorded in status.
+   * With `accountsOnly` (while the component is still being created) accounts are provisioned as soon as
+   * the instance they are created in is ready, so the other instances' start-up hides that time; an
+   * action that runs in every instance waits until all are ready.
+   */
   private async runOnceActions(
     component: Component,
     resolved: Resolved,
     completed: Set<string>,
+    { accountsOnly = false } = {},
   ): Promise<{ type: string; message: string } | undefined> {
     const actions = resolved.compDef.spec.lifecycleActions ?? {};
     const pods = this.podsOf(component);
@@ -373,7 +386,13 @@ export class ComponentController {
       }
     };
     const common = { namespace: component.metadata.namespace!, pods, roles: resolved.compDef.spec.roles };
-    if (actions.postProvision && !completed.has("postProvision")) {
+    if (accountsOnly) {
+      const action = actions.accountProvision;
+      const early =
+        action && action.targetPodSelector !== "All" && selectTargets(action, { ...common, env }).length > 0;
+      if (!early) return undefined;
+    }
+    if (!accountsOnly && actions.postProvision && !completed.has("postProvision")) {
       const failed = await run("postProvision", "PostProvisioned", () =>
         this.ctx.actions.run("postProvision", actions.postProvision!, { ...common, env }),
       );
@@ -399,6 +418,7 @@ export class ComponentController {
       if (failed) return failed;
       completed.add(marker);
     }
+    if (accountsOnly) return undefined;
     return this.reconfigure(component, resolved, { ...common, env });
   }
 
