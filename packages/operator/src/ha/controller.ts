@@ -76,16 +76,16 @@ export class HaController {
     })
       .watches(this.components)
       // A switchover's progress (recorded on the InstanceSet) calls for a probe round now, not at the next tick.
-      .owns(this.sets, "Component")
-      // So does an instance becoming ready while there is no primary yet: provisioning waits for that label.
-      .watchesMapped(this.pods, (pod) => this.awaitedPrimaryCandidate(pod));
-  }
-
-  private awaitedPrimaryCandidate(pod: V1Pod): string[] {
-    const component = pod.metadata?.labels?.[labels.component];
-    if (!component || !podIsReady(pod)) return [];
-    const key = objectKey({ metadata: { name: component, namespace: pod.metadata?.namespace } });
-    return this.components.get(key)?.status?.ha?.primary ? [] : [key];
+      .owns(this.sets, "Component");
+    // So does an instance turning ready while there is no primary yet: provisioning waits for that label.
+    this.pods.addHandlers({
+      update: (before, after) => {
+        const component = after.metadata?.labels?.[labels.component];
+        if (!component || podIsReady(before) || !podIsReady(after)) return;
+        const key = objectKey({ metadata: { name: component, namespace: after.metadata?.namespace } });
+        if (!this.components.get(key)?.status?.ha?.primary) this.controller.enqueue(key);
+      },
+    });
   }
 
   private stateOf(key: string): ComponentState {
