@@ -124,7 +124,8 @@ spec:
         - name: data
           spec: { storageClassName: tessera-local, resources: { requests: { storage: 1Gi } } }
 `);
-    await platform.waitForPhase(ns, "pg", "Running", 300_000);
+    // Polled as often as the baseline polls for its standbys.
+    await platform.waitForPhase(ns, "pg", "Running", 300_000, 50);
     tessera.push(Date.now() - start);
     console.log(`run ${i + 1}: baseline ${script.at(-1)} ms, tessera ${tessera.at(-1)} ms`);
     await platform.cluster.kubectl(["delete", "cluster", "pg", "-n", ns, "--timeout=120s"]);

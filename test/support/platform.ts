@@ -68,6 +68,7 @@ export class TestPlatform {
     name: string,
     phase: ClusterPhase,
     timeoutMs = 180_000,
+    intervalMs = 250,
   ): Promise<Cluster> {
     return waitFor(
       async () => {
@@ -82,7 +83,7 @@ export class TestPlatform {
           ? cluster
           : undefined;
       },
-      { description: `cluster ${namespace}/${name} to be ${phase}`, timeoutMs, intervalMs: 250 },
+      { description: `cluster ${namespace}/${name} to be ${phase}`, timeoutMs, intervalMs },
     ).catch((error: Error) => {
       error.message += `\noperator log:\n${this.operator.logTail(20)}`;
       throw error;
