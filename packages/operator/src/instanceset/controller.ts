@@ -41,12 +41,24 @@ const POLL_MS = 2_000;
 
 type Step = { result: ReconcileResult; message: string } | undefined;
 
+/** How long an instance may stay not ready before a rolling update treats it as broken. */
+const BROKEN_AFTER_MS = 15_000;
+
+function isBroken(pod: V1Pod, ready: boolean): boolean {
+  if (ready) return false;
+  const condition = pod.status?.conditions?.find((c) => c.type === "Ready");
+  const since = Date.parse(String(condition?.lastTransitionTime ?? pod.metadata?.creationTimestamp ?? ""));
+  return Number.isNaN(since) || Date.now() - since >= BROKEN_AFTER_MS;
+}
+
 function observe(pod: V1Pod): ObservedInstance {
+  const ready = podIsReady(pod);
   return {
     name: pod.metadata!.name!,
     ordinal: ordinalOf(pod.metadata!.name!),
     role: pod.metadata?.labels?.[labels.role] || undefined,
-    ready: podIsReady(pod),
+    ready,
+    broken: isBroken(pod, ready),
     revision: pod.metadata?.labels?.[labels.revision],
     terminating: Boolean(pod.metadata?.deletionTimestamp),
   };
@@ -482,14 +494,14 @@ export class InstanceSetController {
           message: `memberJoin for ${name} failed: ${errorMessage(error)}`,
         };
       }
-      await updateStatus<InstanceSet>(this.ctx.client, setRef(set), (s) => {
+      const stored = await updateStatus<InstanceSet>(this.ctx.client, setRef(set), (s) => {
         const instances = s.status?.instances ?? [];
         const entry = instances.find((i) => i.name === name);
         if (entry) entry.memberJoined = true;
         else instances.push({ name, ordinal: ordinalOf(name), ready: true, memberJoined: true });
         s.status = { ...s.status, instances };
       });
-      set.status = (await this.ctx.client.get<InstanceSet>(setRef(set))).status;
+      if (stored) set.status = stored.status;
     }
     return undefined;
   }

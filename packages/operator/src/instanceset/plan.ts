@@ -41,6 +41,8 @@ export interface ObservedInstance {
   ordinal: number;
   role?: string;
   ready: boolean;
+  /** Not ready for longer than a passing overload explains: waiting will not make it ready. */
+  broken: boolean;
   revision?: string;
   /** The pod is being deleted. */
   terminating: boolean;
@@ -85,8 +87,9 @@ export function nextUpdateStep(input: UpdateInput): UpdateStep {
     (a, b) => updateRank(a, input.roles) - updateRank(b, input.roles) || b.ordinal - a.ordinal,
   );
   if (input.strategy === "Parallel") return { kind: "recreate", pods: ordered.map((i) => i.name) };
-  // A broken outdated instance cannot get better by waiting: replace it first.
-  const broken = ordered.find((i) => !i.ready);
+  // A broken outdated instance cannot get better by waiting: replace it first. One that is only
+  // briefly not ready (a slow probe under load) is waited for, or a primary would lose its switchover.
+  const broken = ordered.find((i) => i.broken);
   if (broken) return { kind: "recreate", pods: [broken.name] };
   const notReady = input.instances.find((i) => !i.ready);
   if (notReady) return { kind: "wait", reason: `waiting for ${notReady.name} to become ready` };

@@ -40,11 +40,18 @@ test("instance templates get their own names and share the replica count", () =>
   );
 });
 
-const inst = (name: string, role: string | undefined, revision = "old", ready = true): ObservedInstance => ({
+const inst = (
+  name: string,
+  role: string | undefined,
+  revision = "old",
+  ready = true,
+  broken = false,
+): ObservedInstance => ({
   name,
   ordinal: Number(name.split("-").pop()),
   role,
   ready,
+  broken,
   revision,
   terminating: false,
 });
@@ -72,9 +79,21 @@ test("a serial update waits for readiness, but replaces a broken outdated instan
   assert.equal(waiting.kind, "wait");
   const broken = nextUpdateStep({
     ...base,
-    instances: [inst("pg-0", "primary"), inst("pg-1", "secondary", "old", false)],
+    instances: [inst("pg-0", "primary"), inst("pg-1", "secondary", "old", false, true)],
   });
   assert.deepEqual(broken, { kind: "recreate", pods: ["pg-1"] });
+});
+
+test("a primary that is only briefly not ready is waited for, then switched over, not replaced at once", () => {
+  const base = { desiredRevision: () => "new", roles, strategy: "Serial" as const, canSwitchover: true };
+  const secondaries = [inst("pg-1", "secondary", "new"), inst("pg-2", "secondary", "new")];
+  const blip = nextUpdateStep({
+    ...base,
+    instances: [inst("pg-0", "primary", "old", false), ...secondaries],
+  });
+  assert.equal(blip.kind, "wait");
+  const recovered = nextUpdateStep({ ...base, instances: [inst("pg-0", "primary"), ...secondaries] });
+  assert.deepEqual(recovered, { kind: "switchover", pod: "pg-0" });
 });
 
 test("a lone primary or one without a switchover action is replaced directly", () => {
@@ -104,11 +123,7 @@ test("a removed instance that joined keeps its status entry while its pod exists
     { name: "db-3", ordinal: 3, ready: true, memberJoined: true },
     { name: "db-4", ordinal: 4, ready: true },
   ];
-  const present = [
-    { name: "db-0", ordinal: 0, ready: true, terminating: false },
-    { name: "db-3", ordinal: 3, ready: true, terminating: false },
-    { name: "db-4", ordinal: 4, ready: true, terminating: false },
-  ];
+  const present = [inst("db-0", undefined), inst("db-3", undefined), inst("db-4", undefined)];
   assert.deepEqual(leavingMembers(previous, new Set(["db-0"]), present), [
     { name: "db-3", ordinal: 3, ready: true, memberJoined: true },
   ]);
