@@ -12,6 +12,7 @@ import {
   type Cluster,
   type ClusterPhase,
   type Component,
+  type Action,
   type ComponentDefinition,
   type InstanceSet,
   type Release,
@@ -27,7 +28,7 @@ import {
   type Informer,
   type ReconcileResult,
 } from "@tessera/kube";
-import { selectTargets } from "../actions/runner.js";
+import { selectTargets, type RunOptions } from "../actions/runner.js";
 import { isWritable } from "../instanceset/plan.js";
 import { getCondition, setCondition } from "../conditions.js";
 import type { OperatorContext } from "../context.js";
@@ -68,6 +69,12 @@ export class ComponentController {
   private readonly configMaps: Informer<V1ConfigMap>;
   private readonly pods: Informer<V1Pod>;
   private readonly clusters: Informer<Cluster>;
+  /**
+   * Run-once markers this process wrote, by component key and uid. They only ever grow, and a
+   * reconcile right after a status write may still see the older status in the cache: without
+   * them it would run those actions again.
+   */
+  private readonly completedWritten = new Map<string, { uid: string; markers: Set<string> }>();
 
   constructor(
     private readonly ctx: OperatorContext,
@@ -119,7 +126,10 @@ export class ComponentController {
 
   async reconcile(key: string): Promise<ReconcileResult | void> {
     const cached = this.components.get(key);
-    if (!cached) return;
+    if (!cached) {
+      this.completedWritten.delete(key);
+      return;
+    }
     const component = structuredClone(cached);
     if (component.metadata.deletionTimestamp) return this.finalize(component);
     if (!hasFinalizer(component, finalizers.component)) {
@@ -276,7 +286,7 @@ export class ComponentController {
     const settled = setSettled && (!needsWritable || hasWritable);
     const readyMessage = setReady?.message ?? "";
     if (settled) return { phase: "Running", message: `${ready}/${desired} instances ready` };
-    const provisioned = component.status?.completedActions?.includes(PROVISIONED);
+    const provisioned = this.completedActions(component).has(PROVISIONED);
     if (!provisioned)
       return { phase: "Creating", message: readyMessage || `${ready}/${desired} instances ready` };
     if (ready === 0) return { phase: "Failed", message: "no instance is ready" };
@@ -305,7 +315,7 @@ export class ComponentController {
   ): Promise<ReconcileResult | void> {
     const set = this.sets.get(objectKey(component));
     const { phase, message } = this.phaseOf(component, resolved.compDef, set, setGeneration);
-    const completed = new Set(component.status?.completedActions ?? []);
+    const completed = this.completedActions(component);
     let actionError: { type: string; message: string } | undefined;
     if (phase === "Running") {
       completed.add(PROVISIONED);
@@ -355,8 +365,19 @@ export class ComponentController {
         conditions,
       };
     });
+    this.completedWritten.set(objectKey(component), { uid: component.metadata.uid!, markers: completed });
     if (actionError) return { requeueAfterMs: 5000 };
     return phase === "Running" || phase === "Stopped" ? undefined : { requeueAfterMs: 2000 };
+  }
+
+  /** The run-once markers recorded in status, with those this process wrote that the cache may lack. */
+  private completedActions(component: Component): Set<string> {
+    const completed = new Set(component.status?.completedActions ?? []);
+    const written = this.completedWritten.get(objectKey(component));
+    if (written && written.uid === component.metadata.uid) {
+      for (const marker of written.markers) completed.add(marker);
+    }
+    return completed;
   }
 
   /**
@@ -386,12 +407,8 @@ export class ComponentController {
       }
     };
     const common = { namespace: component.metadata.namespace!, pods, roles: resolved.compDef.spec.roles };
-    if (accountsOnly) {
-      const action = actions.accountProvision;
-      const early =
-        action && action.targetPodSelector !== "All" && selectTargets(action, { ...common, env }).length > 0;
-      if (!early) return undefined;
-    }
+    if (accountsOnly && !this.accountTargetSettled(actions.accountProvision, { ...common, env }))
+      return undefined;
     if (!accountsOnly && actions.postProvision && !completed.has("postProvision")) {
       const failed = await run("postProvision", "PostProvisioned", () =>
         this.ctx.actions.run("postProvision", actions.postProvision!, { ...common, env }),
@@ -420,6 +437,20 @@ export class ComponentController {
     }
     if (accountsOnly) return undefined;
     return this.reconfigure(component, resolved, { ...common, env });
+  }
+
+  /**
+   * Whether accountProvision can run before the component is Running: it targets one instance (not
+   * `All`), that instance is ready, and, when the selector is `Any` and the definition has a writable
+   * role, it is the writable instance, as it would be once every instance is labelled.
+   */
+  private accountTargetSettled(action: Action | undefined, options: RunOptions): boolean {
+    if (!action || action.targetPodSelector === "All") return false;
+    const targets = selectTargets(action, options);
+    if (targets.length === 0) return false;
+    const roles = options.roles ?? [];
+    if ((action.targetPodSelector ?? "Any") !== "Any" || !roles.some((r) => r.writable)) return true;
+    return targets.every((pod) => isWritable(pod.metadata?.labels?.[labels.role], roles));
   }
 
   /** Dynamic parameter changes are applied in place by the reconfigure action, on every instance. */
