@@ -39,7 +39,7 @@ slot_name() {
 
 # SQL creating the physical slots named in the psql variable "slots"
 # (comma-separated) that do not exist yet. A clone and a memberJoin may create
-# the same slot at once, so one that appears meanwhile is not an error.
+# the same slot at once, so one that exists already is not an error.
 ensure_slots_sql() {
   cat <<'SQL'
 select set_config('tessera.slots', :'slots', false) \g /dev/null
@@ -48,7 +48,6 @@ declare
   wanted text;
 begin
   foreach wanted in array string_to_array(current_setting('tessera.slots'), ',') loop
-    continue when exists (select 1 from pg_replication_slots where slot_name = wanted);
     begin
       perform pg_create_physical_replication_slot(wanted);
     exception when duplicate_object then

@@ -49,6 +49,9 @@ import {
 const KIND = "Component";
 const PROVISIONED = "provisioned";
 
+/** A failed action, reported as a False condition of this type. */
+type ActionFailure = { type: string; message: string };
+
 interface Resolved {
   compDef: ComponentDefinition;
   release: Release;
@@ -316,12 +319,15 @@ export class ComponentController {
     const set = this.sets.get(objectKey(component));
     const { phase, message } = this.phaseOf(component, resolved.compDef, set, setGeneration);
     const completed = this.completedActions(component);
-    let actionError: { type: string; message: string } | undefined;
+    let actionError: ActionFailure | undefined;
     if (phase === "Running") {
       completed.add(PROVISIONED);
       actionError = await this.runOnceActions(component, resolved, completed);
     } else if (phase === "Creating") {
-      actionError = await this.runOnceActions(component, resolved, completed, { accountsOnly: true });
+      // Accounts need only their target instance: provisioned while the others start, they cost no time.
+      const scope = this.actionScope(component, resolved);
+      if (this.accountTargetSettled(resolved.compDef.spec.lifecycleActions?.accountProvision, scope))
+        actionError = await this.provisionAccounts(component, resolved, completed, scope);
     }
     await updateStatus<Component>(this.ctx.client, ref(component), (c) => {
       let conditions = setCondition(
@@ -380,52 +386,74 @@ export class ComponentController {
     return completed;
   }
 
-  /**
-   * postProvision, accountProvision and reconfigure: each runs once per change, results recorded in status.
-   * With `accountsOnly` (while the component is still being created) accounts are provisioned as soon as
-   * the instance they are created in is ready, so the other instances' start-up hides that time; an
-   * action that runs in every instance waits until all are ready.
-   */
+  /** postProvision, accountProvision and reconfigure: each runs once per change, results recorded in status. */
   private async runOnceActions(
     component: Component,
     resolved: Resolved,
     completed: Set<string>,
-    { accountsOnly = false } = {},
-  ): Promise<{ type: string; message: string } | undefined> {
-    const actions = resolved.compDef.spec.lifecycleActions ?? {};
-    const pods = this.podsOf(component);
-    const set = this.sets.get(objectKey(component));
-    const env = Object.fromEntries((set?.spec.actionEnv ?? []).map((e) => [e.name, e.value]));
-    const run = async (name: string, type: string, fn: () => Promise<unknown>) => {
-      try {
-        await fn();
-        await this.ctx.recorder.record(component, "Normal", `${name}Succeeded`, `action ${name} succeeded`);
-        return undefined;
-      } catch (error) {
-        await this.ctx.recorder.record(component, "Warning", `${name}Failed`, errorMessage(error));
-        return { type, message: errorMessage(error) };
-      }
-    };
-    const common = { namespace: component.metadata.namespace!, pods, roles: resolved.compDef.spec.roles };
-    if (accountsOnly && !this.accountTargetSettled(actions.accountProvision, { ...common, env }))
-      return undefined;
-    if (!accountsOnly && actions.postProvision && !completed.has("postProvision")) {
-      const failed = await run("postProvision", "PostProvisioned", () =>
-        this.ctx.actions.run("postProvision", actions.postProvision!, { ...common, env }),
+  ): Promise<ActionFailure | undefined> {
+    const postProvision = resolved.compDef.spec.lifecycleActions?.postProvision;
+    const scope = this.actionScope(component, resolved);
+    if (postProvision && !completed.has("postProvision")) {
+      const failed = await this.recordAction(component, "postProvision", "PostProvisioned", () =>
+        this.ctx.actions.run("postProvision", postProvision, scope),
       );
       if (failed) return failed;
       completed.add("postProvision");
     }
+    return (
+      (await this.provisionAccounts(component, resolved, completed, scope)) ??
+      this.reconfigure(component, resolved, scope)
+    );
+  }
+
+  /** Where the component's actions run: its pods, with the InstanceSet's action environment. */
+  private actionScope(component: Component, resolved: Resolved): RunOptions {
+    const set = this.sets.get(objectKey(component));
+    return {
+      namespace: component.metadata.namespace!,
+      pods: this.podsOf(component),
+      roles: resolved.compDef.spec.roles,
+      env: Object.fromEntries((set?.spec.actionEnv ?? []).map((e) => [e.name, e.value])),
+    };
+  }
+
+  /** Runs an action and records its outcome as an event; a failure is returned for the status. */
+  private async recordAction(
+    component: Component,
+    name: string,
+    type: string,
+    run: () => Promise<unknown>,
+  ): Promise<ActionFailure | undefined> {
+    try {
+      await run();
+      await this.ctx.recorder.record(component, "Normal", `${name}Succeeded`, `action ${name} succeeded`);
+      return undefined;
+    } catch (error) {
+      await this.ctx.recorder.record(component, "Warning", `${name}Failed`, errorMessage(error));
+      return { type, message: errorMessage(error) };
+    }
+  }
+
+  /** accountProvision for each system account not created at initialisation and not provisioned yet. */
+  private async provisionAccounts(
+    component: Component,
+    resolved: Resolved,
+    completed: Set<string>,
+    scope: RunOptions,
+  ): Promise<ActionFailure | undefined> {
+    const action = resolved.compDef.spec.lifecycleActions?.accountProvision;
+    if (!action) return undefined;
     for (const account of resolved.compDef.spec.systemAccounts ?? []) {
       const marker = `accountProvision:${account.name}`;
-      if (account.initAccount || !actions.accountProvision || completed.has(marker)) continue;
+      if (account.initAccount || completed.has(marker)) continue;
       const secret = names.accountSecret(component.metadata.name!, account.name);
       const password = await readAccountPassword(this.ctx.client, component.metadata.namespace!, secret);
-      const failed = await run("accountProvision", "AccountsProvisioned", () =>
-        this.ctx.actions.run("accountProvision", actions.accountProvision!, {
-          ...common,
+      const failed = await this.recordAction(component, "accountProvision", "AccountsProvisioned", () =>
+        this.ctx.actions.run("accountProvision", action, {
+          ...scope,
           env: {
-            ...env,
+            ...scope.env,
             TESSERA_ACCOUNT_NAME: account.name,
             TESSERA_ACCOUNT_PASSWORD: password,
             TESSERA_ACCOUNT_STATEMENT: account.statement ?? "",
@@ -435,8 +463,7 @@ export class ComponentController {
       if (failed) return failed;
       completed.add(marker);
     }
-    if (accountsOnly) return undefined;
-    return this.reconfigure(component, resolved, { ...common, env });
+    return undefined;
   }
 
   /**
@@ -457,13 +484,8 @@ export class ComponentController {
   private async reconfigure(
     component: Component,
     resolved: Resolved,
-    common: {
-      namespace: string;
-      pods: V1Pod[];
-      roles?: ComponentDefinition["spec"]["roles"];
-      env: Record<string, string>;
-    },
-  ): Promise<{ type: string; message: string } | undefined> {
+    scope: RunOptions,
+  ): Promise<ActionFailure | undefined> {
     const action = resolved.compDef.spec.lifecycleActions?.reconfigure;
     const wanted = splitParameters(resolved.compDef, component.spec.parameters).dynamic;
     const applied = component.status?.appliedParameters;
@@ -481,10 +503,7 @@ export class ComponentController {
       await this.ctx.actions.run(
         "reconfigure",
         { ...action, targetPodSelector: "All" },
-        {
-          ...common,
-          env: { ...common.env, TESSERA_CONFIG_PARAMETERS: JSON.stringify(changed) },
-        },
+        { ...scope, env: { ...scope.env, TESSERA_CONFIG_PARAMETERS: JSON.stringify(changed) } },
       );
     } catch (error) {
       await this.ctx.recorder.record(component, "Warning", "ReconfigureFailed", errorMessage(error));

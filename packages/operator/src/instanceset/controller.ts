@@ -467,11 +467,12 @@ export class InstanceSetController {
     if (!join) return undefined;
     const joined = new Set((set.status?.instances ?? []).filter((i) => i.memberJoined).map((i) => i.name));
     const ns = set.metadata.namespace!;
+    const hasTarget = selectTargets(join, { namespace: ns, pods, roles: set.spec.roles, env: {} }).length > 0;
     for (const pod of pods) {
       const name = pod.metadata!.name!;
       if (joined.has(name) || !podIsReady(pod)) continue;
       // Typically the primary is not labelled yet: the label change brings the set back here.
-      if (selectTargets(join, { namespace: ns, pods, roles: set.spec.roles, env: {} }).length === 0) {
+      if (!hasTarget) {
         return {
           result: { requeueAfterMs: POLL_MS },
           message: `memberJoin for ${name} waits for a pod to run it in`,
