@@ -26,6 +26,8 @@ export const annotations = {
   roleEpoch: "tessera.dev/role-epoch",
   /** Restart marker written by a Restart operation. */
   restartedAt: "tessera.dev/restarted-at",
+  /** Hash of the desired state the operator last applied to the object. */
+  appliedHash: "tessera.dev/applied-hash",
 } as const;
 
 export const dnsLabel = z

@@ -1,6 +1,5 @@
 import {
   API_VERSION,
-  FIELD_MANAGER,
   annotations,
   labels,
   type Cluster,
@@ -17,6 +16,7 @@ import {
   type Informer,
   type ReconcileResult,
 } from "@tessera/kube";
+import { applyUnlessCurrent } from "../apply.js";
 import { setCondition } from "../conditions.js";
 import type { OperatorContext } from "../context.js";
 import {
@@ -117,7 +117,12 @@ export class ClusterController {
     for (const stage of stages) {
       for (const name of stage) {
         const component = resolved.components.find((c) => c.name === name)!;
-        const applied = await this.ctx.client.apply(this.desiredComponent(cluster, component), FIELD_MANAGER);
+        const desired = this.desiredComponent(cluster, component);
+        const applied = await applyUnlessCurrent(
+          this.ctx.client,
+          desired,
+          existing.get(desired.metadata.name!),
+        );
         generations.set(applied.metadata.name!, applied.metadata.generation);
       }
       const pending = stage.find((name) => {

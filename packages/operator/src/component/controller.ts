@@ -1,13 +1,6 @@
-import type {
-  KubernetesObject,
-  V1ConfigMap,
-  V1PersistentVolumeClaim,
-  V1Pod,
-  V1Service,
-} from "@kubernetes/client-node";
+import type { V1ConfigMap, V1PersistentVolumeClaim, V1Pod, V1Service } from "@kubernetes/client-node";
 import {
   API_VERSION,
-  FIELD_MANAGER,
   labels,
   type Cluster,
   type ClusterPhase,
@@ -29,6 +22,7 @@ import {
   type ReconcileResult,
 } from "@tessera/kube";
 import { selectTargets, type RunOptions } from "../actions/runner.js";
+import { applyUnlessCurrent } from "../apply.js";
 import { isWritable } from "../instanceset/plan.js";
 import { getCondition, setCondition } from "../conditions.js";
 import type { OperatorContext } from "../context.js";
@@ -70,6 +64,7 @@ export class ComponentController {
   private readonly components: Informer<Component>;
   private readonly sets: Informer<InstanceSet>;
   private readonly configMaps: Informer<V1ConfigMap>;
+  private readonly services: Informer<V1Service>;
   private readonly pods: Informer<V1Pod>;
   private readonly clusters: Informer<Cluster>;
   /**
@@ -87,6 +82,7 @@ export class ComponentController {
     this.components = ctx.informers.get<Component>(API_VERSION, KIND);
     this.sets = ctx.informers.get<InstanceSet>(API_VERSION, "InstanceSet");
     this.configMaps = ctx.informers.get<V1ConfigMap>("v1", "ConfigMap", managed);
+    this.services = ctx.informers.get<V1Service>("v1", "Service", managed);
     this.pods = ctx.informers.get<V1Pod>("v1", "Pod", managed);
     this.clusters = ctx.informers.get<Cluster>(API_VERSION, "Cluster");
     this.controller = new Controller({
@@ -97,7 +93,7 @@ export class ComponentController {
     })
       .watches(this.components)
       .owns(this.sets, KIND)
-      .owns(ctx.informers.get<V1Service>("v1", "Service", managed), KIND)
+      .owns(this.services, KIND)
       .watchesMapped(this.configMaps, (cm) => this.usersOfTemplate(cm));
     // A new or changed definition may unblock objects waiting for it.
     catalog.onChange(() => {
@@ -226,27 +222,33 @@ export class ComponentController {
     };
     const configTemplates: WorkloadInput["configTemplates"] = {};
     const restartingConfigs: WorkloadInput["restartingConfigs"] = {};
-    const parts: KubernetesObject[] = [];
+    const configMaps: V1ConfigMap[] = [];
     for (const config of compDef.spec.configs ?? []) {
       const files = this.templateFiles(config.namespace, config.template, `config ${config.name}`);
       const rendered = await renderFiles(files, templateContext, `${config.namespace}/${config.template}`);
       configTemplates[config.name] = files;
       if (config.restartOnChange) restartingConfigs[config.name] = rendered;
-      parts.push(
+      configMaps.push(
         buildConfigMap(component, cluster, names.configMap(component.metadata.name!, config.name), rendered),
       );
     }
     for (const script of compDef.spec.scripts ?? []) {
       const files = this.templateFiles(script.namespace, script.template, `script ${script.name}`);
-      parts.push(
+      configMaps.push(
         buildConfigMap(component, cluster, names.configMap(component.metadata.name!, script.name), files),
       );
     }
-    parts.push(buildConfigMap(component, cluster, names.envConfigMap(component.metadata.name!), vars.plain));
-    parts.push(...buildServices({ component, compDef, cluster }));
+    configMaps.push(
+      buildConfigMap(component, cluster, names.envConfigMap(component.metadata.name!), vars.plain),
+    );
     // Independent of each other: one round trip per reconcile instead of one per object. The
     // InstanceSet comes after them, so pods never start without their configuration.
-    await Promise.all(parts.map((part) => client.apply(part, FIELD_MANAGER)));
+    await Promise.all([
+      ...configMaps.map((cm) => applyUnlessCurrent(client, cm, this.configMaps.get(objectKey(cm)))),
+      ...buildServices({ component, compDef, cluster }).map((service) =>
+        applyUnlessCurrent(client, service, this.services.get(objectKey(service))),
+      ),
+    ]);
     const set = buildInstanceSet({
       component,
       compDef,
@@ -258,7 +260,7 @@ export class ComponentController {
       configTemplates,
       restartingConfigs,
     });
-    return client.apply(set, FIELD_MANAGER);
+    return applyUnlessCurrent(client, set, this.sets.get(objectKey(set)));
   }
 
   private phaseOf(

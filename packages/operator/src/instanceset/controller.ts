@@ -1,7 +1,6 @@
 import type { V1PersistentVolumeClaim, V1Pod, V1Service, V1StorageClass } from "@kubernetes/client-node";
 import {
   API_VERSION,
-  FIELD_MANAGER,
   labels,
   type InstanceSet,
   type InstanceSetStatus,
@@ -18,6 +17,7 @@ import {
   type ReconcileResult,
 } from "@tessera/kube";
 import { podIsReady, selectTargets, type ActionRunner } from "../actions/runner.js";
+import { applyUnlessCurrent } from "../apply.js";
 import { setCondition } from "../conditions.js";
 import type { OperatorContext } from "../context.js";
 import { names } from "../naming.js";
@@ -75,6 +75,7 @@ export class InstanceSetController {
   private readonly sets: Informer<InstanceSet>;
   private readonly pods: Informer<V1Pod>;
   private readonly claims: Informer<V1PersistentVolumeClaim>;
+  private readonly services: Informer<V1Service>;
   private readonly storageClasses: Informer<V1StorageClass>;
 
   constructor(private readonly ctx: OperatorContext) {
@@ -83,7 +84,7 @@ export class InstanceSetController {
     this.pods = ctx.informers.get<V1Pod>("v1", "Pod", managed);
     this.claims = ctx.informers.get<V1PersistentVolumeClaim>("v1", "PersistentVolumeClaim", managed);
     this.storageClasses = ctx.informers.get<V1StorageClass>("storage.k8s.io/v1", "StorageClass");
-    ctx.informers.get<V1Service>("v1", "Service", managed);
+    this.services = ctx.informers.get<V1Service>("v1", "Service", managed);
     this.controller = new Controller({
       name: "instanceset",
       reconcile: (req) => this.reconcile(req.key),
@@ -152,7 +153,7 @@ export class InstanceSetController {
         ports: portsOf(set),
       },
     };
-    await this.ctx.client.apply(service, FIELD_MANAGER);
+    await applyUnlessCurrent(this.ctx.client, service, this.services.get(objectKey(service)));
     return undefined;
   }
 
