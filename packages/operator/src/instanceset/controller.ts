@@ -519,6 +519,7 @@ export class InstanceSetController {
     const instances: InstanceStatus[] = [];
     let updated = 0;
     let ready = 0;
+    let unjoined = 0;
     const revisions = new Set<string>();
     for (const d of desired) {
       const pod = byName.get(d.name);
@@ -528,6 +529,8 @@ export class InstanceSetController {
       const isReady = pod ? podIsReady(pod) && !pod.metadata?.deletionTimestamp : false;
       if (isReady) ready++;
       if (pod && podRevision === revision) updated++;
+      const joined = previous.get(d.name)?.memberJoined ?? false;
+      if (!joined) unjoined++;
       instances.push({
         name: d.name,
         ordinal: d.ordinal,
@@ -535,14 +538,16 @@ export class InstanceSetController {
         ...(pod?.metadata?.labels?.[labels.role] ? { role: pod.metadata.labels[labels.role] } : {}),
         ready: isReady,
         ...(podRevision ? { revision: podRevision } : {}),
-        ...(previous.get(d.name)?.memberJoined ? { memberJoined: true } : {}),
+        ...(joined ? { memberJoined: true } : {}),
       });
     }
     const wanted = new Set(desired.map((d) => d.name));
     instances.push(...leavingMembers(set.status?.instances ?? [], wanted, pods.map(observe)));
     // Instances being removed (scale-in, offlineInstances) keep the set from being settled until they are gone.
     const leaving = pods.filter((p) => !wanted.has(p.metadata!.name!)).length;
-    const settled = updated === desired.length && ready === desired.length && leaving === 0;
+    // With a memberJoin action, an instance counts as a member only once it ran for it.
+    const joining = set.spec.lifecycleActions?.memberJoin ? unjoined : 0;
+    const settled = updated === desired.length && ready === desired.length && leaving === 0 && joining === 0;
     await updateStatus<InstanceSet>(this.ctx.client, setRef(set), (s) => {
       s.status = {
         ...s.status,
@@ -563,6 +568,7 @@ export class InstanceSetController {
               ? `${ready}/${desired.length} instances ready and updated`
               : (message ??
                 `${ready}/${desired.length} instances ready, ${updated} updated` +
+                  (joining ? `, ${joining} not joined yet` : "") +
                   (leaving ? `, ${leaving} being removed` : "")),
           },
           set.metadata.generation,
