@@ -370,6 +370,9 @@ export class ComponentController {
         observedGeneration: component.metadata.generation,
         serviceVersion: resolved.release.serviceVersion,
         completedActions: [...completed].sort(),
+        ...(component.status?.appliedParameters
+          ? { appliedParameters: component.status.appliedParameters }
+          : {}),
         conditions,
       };
     });
@@ -493,7 +496,7 @@ export class ComponentController {
     const applied = component.status?.appliedParameters;
     if (!applied) {
       // Parameters present at creation were rendered into the config files from the start.
-      await this.recordApplied(component, wanted);
+      this.recordApplied(component, wanted);
       return undefined;
     }
     const changed: Record<string, string> = {};
@@ -517,14 +520,12 @@ export class ComponentController {
       "Reconfigured",
       `applied ${Object.keys(changed).join(", ")} without restart`,
     );
-    await this.recordApplied(component, wanted);
+    this.recordApplied(component, wanted);
     return undefined;
   }
 
-  private async recordApplied(component: Component, parameters: Record<string, string>): Promise<void> {
-    await updateStatus<Component>(this.ctx.client, ref(component), (c) => {
-      c.status = { ...c.status, appliedParameters: parameters };
-    });
+  /** Noted in the in-memory status, which the reconcile's status write stores. */
+  private recordApplied(component: Component, parameters: Record<string, string>): void {
     component.status = { ...component.status, appliedParameters: parameters };
   }
 
