@@ -1,9 +1,9 @@
 import { FIELD_MANAGER, annotations } from "@tessera/api";
-import type { KubeClient, KubernetesObject } from "@tessera/kube";
+import { objectKey, type Informer, type KubeClient, type KubernetesObject } from "@tessera/kube";
 import { stableHash } from "./hash.js";
 
 /**
- * Server-side apply of `desired`, unless the cached copy of the object shows
+ * Server-side apply of `desired`, unless the informer's copy of the object shows
  * the apply would change nothing. The desired object carries a hash of itself
  * in an annotation, so a cached object holding every desired field, that hash
  * included, was last applied with exactly this intent (no field to prune) and
@@ -13,8 +13,8 @@ import { stableHash } from "./hash.js";
  */
 export async function applyUnlessCurrent<T extends KubernetesObject>(
   client: KubeClient,
+  cache: Pick<Informer<T>, "get">,
   desired: T,
-  cached: T | undefined,
 ): Promise<T> {
   const stamped: T = {
     ...desired,
@@ -23,6 +23,7 @@ export async function applyUnlessCurrent<T extends KubernetesObject>(
       annotations: { ...desired.metadata?.annotations, [annotations.appliedHash]: stableHash(desired) },
     },
   };
+  const cached = cache.get(objectKey(desired));
   if (cached && contains(cached, stamped)) return cached;
   return client.apply(stamped, FIELD_MANAGER);
 }

@@ -117,11 +117,10 @@ export class ClusterController {
     for (const stage of stages) {
       for (const name of stage) {
         const component = resolved.components.find((c) => c.name === name)!;
-        const desired = this.desiredComponent(cluster, component);
         const applied = await applyUnlessCurrent(
           this.ctx.client,
-          desired,
-          existing.get(desired.metadata.name!),
+          this.components,
+          this.desiredComponent(cluster, component),
         );
         generations.set(applied.metadata.name!, applied.metadata.generation);
       }

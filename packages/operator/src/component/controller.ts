@@ -244,9 +244,9 @@ export class ComponentController {
     // Independent of each other: one round trip per reconcile instead of one per object. The
     // InstanceSet comes after them, so pods never start without their configuration.
     await Promise.all([
-      ...configMaps.map((cm) => applyUnlessCurrent(client, cm, this.configMaps.get(objectKey(cm)))),
+      ...configMaps.map((cm) => applyUnlessCurrent(client, this.configMaps, cm)),
       ...buildServices({ component, compDef, cluster }).map((service) =>
-        applyUnlessCurrent(client, service, this.services.get(objectKey(service))),
+        applyUnlessCurrent(client, this.services, service),
       ),
     ]);
     const set = buildInstanceSet({
@@ -260,7 +260,7 @@ export class ComponentController {
       configTemplates,
       restartingConfigs,
     });
-    return applyUnlessCurrent(client, set, this.sets.get(objectKey(set)));
+    return applyUnlessCurrent(client, this.sets, set);
   }
 
   private phaseOf(

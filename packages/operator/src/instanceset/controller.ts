@@ -153,7 +153,7 @@ export class InstanceSetController {
         ports: portsOf(set),
       },
     };
-    await applyUnlessCurrent(this.ctx.client, service, this.services.get(objectKey(service)));
+    await applyUnlessCurrent(this.ctx.client, this.services, service);
     return undefined;
   }
 
@@ -519,7 +519,6 @@ export class InstanceSetController {
     const instances: InstanceStatus[] = [];
     let updated = 0;
     let ready = 0;
-    let unjoined = 0;
     const revisions = new Set<string>();
     for (const d of desired) {
       const pod = byName.get(d.name);
@@ -530,7 +529,6 @@ export class InstanceSetController {
       if (isReady) ready++;
       if (pod && podRevision === revision) updated++;
       const joined = previous.get(d.name)?.memberJoined ?? false;
-      if (!joined) unjoined++;
       instances.push({
         name: d.name,
         ordinal: d.ordinal,
@@ -541,12 +539,14 @@ export class InstanceSetController {
         ...(joined ? { memberJoined: true } : {}),
       });
     }
+    // With a memberJoin action, an instance counts as a member only once it ran for it.
+    const joining = set.spec.lifecycleActions?.memberJoin
+      ? instances.filter((i) => !i.memberJoined).length
+      : 0;
     const wanted = new Set(desired.map((d) => d.name));
     instances.push(...leavingMembers(set.status?.instances ?? [], wanted, pods.map(observe)));
     // Instances being removed (scale-in, offlineInstances) keep the set from being settled until they are gone.
     const leaving = pods.filter((p) => !wanted.has(p.metadata!.name!)).length;
-    // With a memberJoin action, an instance counts as a member only once it ran for it.
-    const joining = set.spec.lifecycleActions?.memberJoin ? unjoined : 0;
     const settled = updated === desired.length && ready === desired.length && leaving === 0 && joining === 0;
     await updateStatus<InstanceSet>(this.ctx.client, setRef(set), (s) => {
       s.status = {

@@ -26,6 +26,11 @@ function recordingClient(): { client: KubeClient; applied: KubernetesObject[] } 
   return { client, applied };
 }
 
+/** An informer's cache holding at most the given object. */
+function cacheHolding<T>(object: T | undefined): { get: () => T | undefined } {
+  return { get: () => object };
+}
+
 const configMap = (value: string): KubernetesObject & { data: Record<string, string> } => ({
   apiVersion: "v1",
   kind: "ConfigMap",
@@ -35,28 +40,28 @@ const configMap = (value: string): KubernetesObject & { data: Record<string, str
 
 test("an object is applied with a hash of its desired state, and not again while the cache shows it", async () => {
   const { client, applied } = recordingClient();
-  const stored = await applyUnlessCurrent(client, configMap("1"), undefined);
+  const stored = await applyUnlessCurrent(client, cacheHolding(undefined), configMap("1"));
   assert.equal(applied.length, 1);
   assert.ok(stored.metadata?.annotations?.[annotations.appliedHash]);
   // What the server adds (status, defaults, other managers' fields) does not force an apply.
   const cached = { ...structuredClone(stored), metadata: { ...stored.metadata, resourceVersion: "7" } };
-  assert.equal(await applyUnlessCurrent(client, configMap("1"), cached), cached);
+  assert.equal(await applyUnlessCurrent(client, cacheHolding(cached), configMap("1")), cached);
   assert.equal(applied.length, 1);
 });
 
 test("a changed intent, a drifted field or a dropped field is applied again", async () => {
   const { client, applied } = recordingClient();
-  const stored = await applyUnlessCurrent(client, configMap("1"), undefined);
-  await applyUnlessCurrent(client, configMap("2"), stored);
+  const stored = await applyUnlessCurrent(client, cacheHolding(undefined), configMap("1"));
+  await applyUnlessCurrent(client, cacheHolding(stored), configMap("2"));
   assert.equal(applied.length, 2, "changed value");
   const drifted = structuredClone(stored);
   drifted.data.key = "edited";
-  await applyUnlessCurrent(client, configMap("1"), drifted);
+  await applyUnlessCurrent(client, cacheHolding(drifted), configMap("1"));
   assert.equal(applied.length, 3, "someone else changed a field this operator owns");
   // Dropping a label: the cached object still holds every desired field, but the hash differs,
   // and only an apply prunes the label the operator no longer wants.
   const withoutLabel = configMap("1");
   delete withoutLabel.metadata!.labels;
-  await applyUnlessCurrent(client, withoutLabel, stored);
+  await applyUnlessCurrent(client, cacheHolding(stored), withoutLabel);
   assert.equal(applied.length, 4, "dropped field");
 });
