@@ -109,7 +109,7 @@ export class Playground {
         "tessera-playground",
       );
       await installCrds(client);
-      await installHostletPrerequisites(client);
+      await installHostletPrerequisites(client, { soleNode: network.nodeName });
       step(PLAYGROUND_STEPS[2]);
       for (const addon of findAddons(options.addonsDir ?? BUNDLED_ADDONS))
         await installAddon(client, loadAddon(addon));

@@ -194,7 +194,7 @@ async function startTestHostlet(
   slot: NetworkSlot,
   settings: TestHostletOptions,
 ): Promise<TestHostlet> {
-  await installHostletPrerequisites(client);
+  await installHostletPrerequisites(client, { soleNode: slot.nodeName });
   const node = new HostletProcess(
     {
       nodeName: slot.nodeName,

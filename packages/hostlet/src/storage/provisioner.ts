@@ -16,14 +16,35 @@ import { parseQuantity } from "../pods/quantity.js";
 export const PROVISIONER = "tessera.dev/local-path";
 const SELECTED_NODE = "volume.kubernetes.io/selected-node";
 const PROVISIONED_BY = "pv.kubernetes.io/provisioned-by";
+const HOSTNAME = "kubernetes.io/hostname";
+
+/**
+ * The node a claim's volume belongs on: the one the scheduler picked for a
+ * WaitForFirstConsumer class (the selected-node annotation), or for an
+ * Immediate class the single node its allowedTopologies name (a class for a
+ * one-node cluster binds at once, without waiting for a pod).
+ */
+export function placementOf(
+  claim: V1PersistentVolumeClaim,
+  storageClass: V1StorageClass,
+): string | undefined {
+  if (storageClass.volumeBindingMode === "WaitForFirstConsumer")
+    return claim.metadata?.annotations?.[SELECTED_NODE];
+  const [term, ...otherTerms] = storageClass.allowedTopologies ?? [];
+  const [expression, ...otherExpressions] = term?.matchLabelExpressions ?? [];
+  const single = expression && !otherTerms.length && !otherExpressions.length;
+  return single && expression.key === HOSTNAME && expression.values.length === 1
+    ? expression.values[0]
+    : undefined;
+}
 
 /**
  * A local-path provisioner: for each claim of a StorageClass with this
- * provisioner that the scheduler placed on this node (WaitForFirstConsumer
- * sets the selected-node annotation), it creates a directory and a PV bound
- * to the claim; it deletes the directory and the PV when a Delete-policy
- * volume is released; and it expands volumes online by recording the new
- * capacity (the directory has no quota) on the PV and the claim.
+ * provisioner that belongs on this node, it creates a directory and a PV
+ * bound to the claim; it deletes the directory and the PV when a
+ * Delete-policy volume is released; and it expands volumes online by
+ * recording the new capacity (the directory has no quota) on the PV and the
+ * claim.
  */
 export class LocalPathProvisioner {
   private readonly claims: Informer<V1PersistentVolumeClaim>;
@@ -75,9 +96,7 @@ export class LocalPathProvisioner {
     if (volume.metadata?.annotations?.[PROVISIONED_BY] !== PROVISIONER) return false;
     const terms = volume.spec?.nodeAffinity?.required?.nodeSelectorTerms ?? [];
     return terms.some((t) =>
-      t.matchExpressions?.some(
-        (e) => e.key === "kubernetes.io/hostname" && e.values?.includes(this.nodeName),
-      ),
+      t.matchExpressions?.some((e) => e.key === HOSTNAME && e.values?.includes(this.nodeName)),
     );
   }
 
@@ -91,7 +110,7 @@ export class LocalPathProvisioner {
     const storageClass = this.classes.get(claim.spec?.storageClassName ?? "");
     if (storageClass?.provisioner !== PROVISIONER) return;
     if (claim.spec?.volumeName) return this.expand(claim);
-    if (claim.metadata?.annotations?.[SELECTED_NODE] !== this.nodeName) return;
+    if (placementOf(claim, storageClass) !== this.nodeName) return;
     const name = `pvc-${claim.metadata!.uid}`;
     if (this.volumes.get(name)) return;
     const dir = this.directoryOf(name);
@@ -120,9 +139,7 @@ export class LocalPathProvisioner {
           required: {
             nodeSelectorTerms: [
               {
-                matchExpressions: [
-                  { key: "kubernetes.io/hostname", operator: "In", values: [this.nodeName] },
-                ],
+                matchExpressions: [{ key: HOSTNAME, operator: "In", values: [this.nodeName] }],
               },
             ],
           },

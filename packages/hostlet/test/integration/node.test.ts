@@ -33,7 +33,7 @@ async function sandboxProcesses(): Promise<string[]> {
   return result.stdout.split("\n").filter((line) => line && !line.includes("pgrep"));
 }
 
-async function createWriter(name: string): Promise<void> {
+async function createWriter(name: string, claimName = "data"): Promise<void> {
   await cluster.client.create<V1Pod>({
     apiVersion: "v1",
     kind: "Pod",
@@ -48,7 +48,7 @@ async function createWriter(name: string): Promise<void> {
           volumeMounts: [{ name: "data", mountPath: "/var/lib/app/data" }],
         },
       ],
-      volumes: [{ name: "data", persistentVolumeClaim: { claimName: "data" } }],
+      volumes: [{ name: "data", persistentVolumeClaim: { claimName } }],
     },
   });
 }
@@ -153,6 +153,60 @@ test("a claim gets a local volume whose data outlives its pods and a hostlet res
     },
   );
   assert.ok(!existsSync(dir), "its directory is gone");
+});
+
+test("a claim of a WaitForFirstConsumer class is provisioned on the node its pod was scheduled to", async () => {
+  const storageClass = `later-${ns}`;
+  await cluster.client.create({
+    apiVersion: "storage.k8s.io/v1",
+    kind: "StorageClass",
+    metadata: { name: storageClass },
+    provisioner: "tessera.dev/local-path",
+    reclaimPolicy: "Delete",
+    volumeBindingMode: "WaitForFirstConsumer",
+  });
+  const claimRef = { apiVersion: "v1", kind: "PersistentVolumeClaim", namespace: ns, name: "later" };
+  try {
+    await cluster.client.create<V1PersistentVolumeClaim>({
+      ...claimRef,
+      metadata: { name: "later", namespace: ns },
+      spec: {
+        accessModes: ["ReadWriteOnce"],
+        storageClassName: storageClass,
+        resources: { requests: { storage: "10Mi" } },
+      },
+    });
+    await createWriter("consumer", "later");
+    await waitForPod(cluster, ns, "consumer", "ready", isReady);
+    const claim = await cluster.client.get<V1PersistentVolumeClaim>(claimRef);
+    assert.equal(
+      claim.metadata?.annotations?.["volume.kubernetes.io/selected-node"],
+      cluster.hostlet.nodeName,
+    );
+    const volume = await cluster.client.get<V1PersistentVolume>({
+      apiVersion: "v1",
+      kind: "PersistentVolume",
+      name: claim.spec!.volumeName!,
+    });
+    assert.deepEqual(
+      volume.spec?.nodeAffinity?.required?.nodeSelectorTerms?.[0]?.matchExpressions?.[0]?.values,
+      [cluster.hostlet.nodeName],
+    );
+  } finally {
+    await cluster.client
+      .delete({ apiVersion: "v1", kind: "Pod", namespace: ns, name: "consumer" })
+      .catch(() => undefined);
+    await waitFor(async () => !(await getPod(cluster.client, ns, "consumer")), {
+      description: "consumer deleted",
+      timeoutMs: 60_000,
+    });
+    await cluster.client.delete(claimRef).catch(() => undefined);
+    await cluster.client.delete({
+      apiVersion: "storage.k8s.io/v1",
+      kind: "StorageClass",
+      name: storageClass,
+    });
+  }
 });
 
 test("no sandbox process outlives the hostlet, whether stopped or killed, and pods come back when it returns", async () => {

@@ -246,27 +246,57 @@ export class InstanceSetController {
   private async createMissing(set: InstanceSet, pods: V1Pod[]): Promise<Step> {
     const existing = new Map(pods.map((p) => [p.metadata!.name!, p]));
     let created = 0;
+    const unbound: string[] = [];
     for (const instance of this.desired(set)) {
       const pod = existing.get(instance.name);
       if (pod) {
         if (set.spec.podManagementPolicy === "OrderedReady" && !podIsReady(pod)) break;
         continue;
       }
-      for (const claim of buildClaims(set, instance)) {
-        await this.ctx.client.create(claim).catch((error) => {
+      const claims = await Promise.all(buildClaims(set, instance).map((claim) => this.ensureClaim(claim)));
+      const waitingFor = claims.filter((claim) => !this.readyForScheduling(claim));
+      if (waitingFor.length) {
+        unbound.push(...waitingFor.map((claim) => claim.metadata!.name!));
+      } else {
+        const { pod: built } = buildPod(set, instance);
+        await this.ctx.client.create(built).catch((error) => {
           if (!isAlreadyExists(error)) throw error;
         });
+        created++;
       }
-      const { pod: built } = buildPod(set, instance);
-      await this.ctx.client.create(built).catch((error) => {
-        if (!isAlreadyExists(error)) throw error;
-      });
-      created++;
       if (set.spec.podManagementPolicy === "OrderedReady") break;
     }
-    return created
-      ? { result: { requeueAfterMs: 1000 }, message: `creating ${created} instance(s)` }
-      : undefined;
+    if (!created && !unbound.length) return undefined;
+    const messages = [
+      ...(created ? [`creating ${created} instance(s)`] : []),
+      ...(unbound.length ? [`waiting for claim(s) ${unbound.join(", ")} to bind`] : []),
+    ];
+    return { result: { requeueAfterMs: 1000 }, message: messages.join("; ") };
+  }
+
+  private async ensureClaim(claim: V1PersistentVolumeClaim): Promise<V1PersistentVolumeClaim> {
+    const cached = this.claims.get(objectKey(claim));
+    if (cached) return cached;
+    try {
+      return await this.ctx.client.create(claim);
+    } catch (error) {
+      if (!isAlreadyExists(error)) throw error;
+      return this.ctx.client.get<V1PersistentVolumeClaim>(claimRef(claim));
+    }
+  }
+
+  /**
+   * A claim of an Immediate-binding class is bound without a pod. A pod
+   * created before its claims bind fails its first scheduling attempt and
+   * then waits out the scheduler's backoff (a second), so it is created once
+   * they are bound. Claims of WaitForFirstConsumer classes bind only once
+   * the scheduler placed their pod.
+   */
+  private readyForScheduling(claim: V1PersistentVolumeClaim): boolean {
+    if (claim.status?.phase === "Bound") return true;
+    const className = claim.spec?.storageClassName;
+    const storageClass = className ? this.storageClasses.get(className) : undefined;
+    return storageClass?.volumeBindingMode !== "Immediate";
   }
 
   /** Grows PVCs to the size their template asks for (online when the StorageClass allows expansion). */

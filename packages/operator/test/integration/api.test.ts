@@ -1,6 +1,12 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import type { V1ConfigMap, V1Pod, V1Secret, V1Service } from "@kubernetes/client-node";
+import type {
+  V1ConfigMap,
+  V1PersistentVolumeClaim,
+  V1Pod,
+  V1Secret,
+  V1Service,
+} from "@kubernetes/client-node";
 import { API_VERSION, labels, type InstanceSet } from "@tessera/api";
 import { waitFor } from "@tessera/kube";
 import type { TestPlatform } from "../../../../test/support/platform.js";
@@ -152,6 +158,72 @@ test("offlineInstances removes exactly the chosen instance and its volume", asyn
     set.status?.instances?.map((i) => i.name),
     ["c2-kv-0", "c2-kv-2"],
   );
+});
+
+test("an instance's pod is created once its claims of an Immediate-binding class are bound", async () => {
+  const ns = await env.cluster.createNamespace();
+  const storageClass = `bind-now-${ns}`;
+  const volume = `pv-${ns}`;
+  await env.client.create({
+    apiVersion: "storage.k8s.io/v1",
+    kind: "StorageClass",
+    metadata: { name: storageClass },
+    // Nothing provisions for this class: the test binds the claim by hand.
+    provisioner: "example.com/nobody",
+    volumeBindingMode: "Immediate",
+  });
+  try {
+    await env.apply(
+      kvCluster(ns, "imm", { replicas: 1 }).replace(
+        "storageClassName: tessera-local",
+        `storageClassName: ${storageClass}`,
+      ),
+    );
+    const message = async () =>
+      (
+        await env.client.find<InstanceSet>({
+          apiVersion: API_VERSION,
+          kind: "InstanceSet",
+          namespace: ns,
+          name: "imm-kv",
+        })
+      )?.status?.conditions?.find((c) => c.type === "Ready")?.message;
+    await waitFor(async () => (await message()) === "waiting for claim(s) data-imm-kv-0 to bind", {
+      description: "the instance set to wait for the claim",
+      timeoutMs: 30_000,
+    });
+    assert.deepEqual(await listNames("Pod", "v1", ns, "imm"), [], "no pod before its claim is bound");
+
+    const claim = await env.client.get<V1PersistentVolumeClaim>({
+      apiVersion: "v1",
+      kind: "PersistentVolumeClaim",
+      namespace: ns,
+      name: "data-imm-kv-0",
+    });
+    await env.client.create({
+      apiVersion: "v1",
+      kind: "PersistentVolume",
+      metadata: { name: volume },
+      spec: {
+        capacity: { storage: "1Gi" },
+        accessModes: ["ReadWriteOnce"],
+        storageClassName: storageClass,
+        persistentVolumeReclaimPolicy: "Retain",
+        hostPath: { path: `/tmp/${volume}` },
+        claimRef: { namespace: ns, name: "data-imm-kv-0", uid: claim.metadata!.uid },
+      },
+    });
+    await waitFor(async () => (await listNames("Pod", "v1", ns, "imm")).join() === "imm-kv-0", {
+      description: "the pod, once the claim is bound",
+      timeoutMs: 30_000,
+    });
+  } finally {
+    await env.cluster.kubectl(["delete", "cluster", "imm", "-n", ns, "--wait=false"]);
+    await env.client
+      .delete({ apiVersion: "v1", kind: "PersistentVolume", name: volume })
+      .catch(() => undefined);
+    await env.client.delete({ apiVersion: "storage.k8s.io/v1", kind: "StorageClass", name: storageClass });
+  }
 });
 
 test("a DoNotTerminate cluster cannot be deleted; with Delete everything but nothing else goes", async () => {
