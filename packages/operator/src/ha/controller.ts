@@ -77,13 +77,19 @@ export class HaController {
       .watches(this.components)
       // A switchover's progress (recorded on the InstanceSet) calls for a probe round now, not at the next tick.
       .owns(this.sets, "Component");
-    // So does an instance turning ready while there is no primary yet: provisioning waits for that label.
+    // So does an instance turning ready without a role label (services and readiness wait for it),
+    // unless the recorded primary is not ready: then rounds keep their period, so that failover's
+    // count of failed rounds means time.
     this.pods.addHandlers({
       update: (before, after) => {
         const component = after.metadata?.labels?.[labels.component];
         if (!component || podIsReady(before) || !podIsReady(after)) return;
-        const key = objectKey({ metadata: { name: component, namespace: after.metadata?.namespace } });
-        if (!this.components.get(key)?.status?.ha?.primary) this.controller.enqueue(key);
+        if (after.metadata?.labels?.[labels.role]) return;
+        const namespace = after.metadata?.namespace;
+        const key = objectKey({ metadata: { name: component, namespace } });
+        const primary = this.components.get(key)?.status?.ha?.primary;
+        const primaryPod = primary && this.pods.get(objectKey({ metadata: { name: primary, namespace } }));
+        if (!primary || (primaryPod && podIsReady(primaryPod))) this.controller.enqueue(key);
       },
     });
   }
