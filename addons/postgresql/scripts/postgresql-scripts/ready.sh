@@ -1,14 +1,18 @@
 #!/bin/sh
 # Readiness probe: the server accepts connections on its local socket.
-# Kubernetes probes at most once a second. A server that is still starting is
-# asked again every 0.1 s for up to 0.8 s, so the instance turns ready (and
-# joins its services) within about 0.1 s of accepting connections instead of
-# up to a second later. A running server answers on the first try.
+# Kubernetes probes at most once a second. A server that is still starting
+# is asked again every 0.1 s for up to 0.8 s, so the instance turns ready
+# (and joins its services) within about 0.1 s of accepting connections
+# instead of up to a second later. A running server answers on the first
+# try. While an instance waits for a primary to clone from (it has neither a
+# data directory nor a clone under way) no server is near, and the probe
+# fails at once instead of spending its retries.
 . /scripts/common.sh
 
 tries=8
 until local_running; do
   tries=$((tries - 1))
   [ "$tries" -gt 0 ] || exit 1
+  [ -f "$PGDATA/PG_VERSION" ] || [ -d "$PGDATA.clone" ] || exit 1
   sleep 0.1
 done
