@@ -1,4 +1,5 @@
-import { chmodSync, mkdirSync, rmSync } from "node:fs";
+import { chmodSync, mkdirSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { join, resolve, sep } from "node:path";
 import type { V1PersistentVolume, V1PersistentVolumeClaim, V1StorageClass } from "@kubernetes/client-node";
 import {
@@ -205,7 +206,8 @@ export class LocalPathProvisioner {
     if (volume.status?.phase !== "Released" || volume.spec?.persistentVolumeReclaimPolicy !== "Delete")
       return;
     const dir = resolve(volume.spec?.local?.path ?? "");
-    if (dir.startsWith(resolve(this.root) + sep)) rmSync(dir, { recursive: true, force: true });
+    // Asynchronous: removing a large volume must not stall the node's probes and pods.
+    if (dir.startsWith(resolve(this.root) + sep)) await rm(dir, { recursive: true, force: true });
     try {
       await this.client.delete({ apiVersion: "v1", kind: "PersistentVolume", name });
     } catch (error) {
