@@ -102,12 +102,26 @@ async function baseline(): Promise<number> {
   }
 }
 
+/**
+ * Each measured run starts on a quiet machine: the previous run's volumes
+ * are deleted and what the deletions left to write has reached the disk.
+ */
+async function quiesce(): Promise<void> {
+  await waitFor(async () => (await platform.client.list("v1", "PersistentVolume")).items.length === 0, {
+    description: "the previous run's volumes to be deleted",
+    timeoutMs: 120_000,
+  });
+  await runCommand("sync", []);
+}
+
 const platform = await TestPlatform.start({ addons: [ADDON] });
 try {
   const tessera: number[] = [];
   const script: number[] = [];
   for (let i = 0; i < runs; i++) {
+    await quiesce();
     script.push(await baseline());
+    await quiesce();
     const ns = await platform.cluster.createNamespace("bench");
     const start = Date.now();
     await platform.apply(`apiVersion: tessera.dev/v1alpha1
