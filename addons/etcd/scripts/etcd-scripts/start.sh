@@ -2,7 +2,7 @@
 # Entrypoint of an etcd member. Membership is settled here, before etcd
 # starts, so a member is always part of the cluster's configuration before it
 # runs:
-#   data on the volume    -> start; etcd knows its cluster
+#   a member's data (WAL)  -> start; etcd knows its cluster
 #   another member answers -> join: `member add` this instance (once), then
 #                            start with --initial-cluster-state existing
 #   no member answers      -> bootstrap: the instances created with the cluster
@@ -79,7 +79,15 @@ join_cluster() {
   done
 }
 
-if [ -d "$DATA_DIR/member" ]; then
+# etcd creates its member directory before it has joined; only a write-ahead
+# log makes a member. What a start that failed before that left behind holds
+# no data: this instance joins as if its volume were empty.
+if [ -d "$DATA_DIR/member" ] && [ ! -d "$DATA_DIR/member/wal" ]; then
+  log start "removing the member directory of a start that never joined"
+  rm -rf "${DATA_DIR:?}/member"
+fi
+
+if [ -d "$DATA_DIR/member/wal" ]; then
   STATE=existing
   INITIAL_CLUSTER="$TESSERA_POD_NAME=$PEER_URL"
 elif join_cluster; then
