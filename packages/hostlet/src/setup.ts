@@ -3,6 +3,7 @@ import { fileURLToPath } from "node:url";
 import type { V1StorageClass } from "@kubernetes/client-node";
 import { parseAllDocuments } from "yaml";
 import type { KubeClient, KubernetesObject } from "@tessera/kube";
+import { HOSTNAME_LABEL } from "./storage/provisioner.js";
 
 const MANIFESTS = ["rbac.yaml", "storage-class.yaml"].map((name) =>
   fileURLToPath(new URL(`../manifests/${name}`, import.meta.url)),
@@ -33,7 +34,7 @@ function pinToNode(storageClass: V1StorageClass, node: string): V1StorageClass {
   return {
     ...storageClass,
     volumeBindingMode: "Immediate",
-    allowedTopologies: [{ matchLabelExpressions: [{ key: "kubernetes.io/hostname", values: [node] }] }],
+    allowedTopologies: [{ matchLabelExpressions: [{ key: HOSTNAME_LABEL, values: [node] }] }],
   };
 }
 

@@ -17,7 +17,8 @@ import { parseQuantity } from "../pods/quantity.js";
 export const PROVISIONER = "tessera.dev/local-path";
 const SELECTED_NODE = "volume.kubernetes.io/selected-node";
 const PROVISIONED_BY = "pv.kubernetes.io/provisioned-by";
-const HOSTNAME = "kubernetes.io/hostname";
+/** The node label that local volumes' topology names. */
+export const HOSTNAME_LABEL = "kubernetes.io/hostname";
 
 /**
  * The node a claim's volume belongs on: the one the scheduler picked for a
@@ -34,7 +35,7 @@ export function placementOf(
   const [term, ...otherTerms] = storageClass.allowedTopologies ?? [];
   const [expression, ...otherExpressions] = term?.matchLabelExpressions ?? [];
   const single = expression && !otherTerms.length && !otherExpressions.length;
-  return single && expression.key === HOSTNAME && expression.values.length === 1
+  return single && expression.key === HOSTNAME_LABEL && expression.values.length === 1
     ? expression.values[0]
     : undefined;
 }
@@ -97,7 +98,7 @@ export class LocalPathProvisioner {
     if (volume.metadata?.annotations?.[PROVISIONED_BY] !== PROVISIONER) return false;
     const terms = volume.spec?.nodeAffinity?.required?.nodeSelectorTerms ?? [];
     return terms.some((t) =>
-      t.matchExpressions?.some((e) => e.key === HOSTNAME && e.values?.includes(this.nodeName)),
+      t.matchExpressions?.some((e) => e.key === HOSTNAME_LABEL && e.values?.includes(this.nodeName)),
     );
   }
 
@@ -140,7 +141,7 @@ export class LocalPathProvisioner {
           required: {
             nodeSelectorTerms: [
               {
-                matchExpressions: [{ key: HOSTNAME, operator: "In", values: [this.nodeName] }],
+                matchExpressions: [{ key: HOSTNAME_LABEL, operator: "In", values: [this.nodeName] }],
               },
             ],
           },

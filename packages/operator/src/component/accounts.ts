@@ -3,7 +3,7 @@ import type { V1Secret } from "@kubernetes/client-node";
 import type { Component, SystemAccount } from "@tessera/api";
 import { isAlreadyExists, type KubeClient } from "@tessera/kube";
 import { names } from "../naming.js";
-import { componentLabels, ownerReference } from "./workload.js";
+import { ownedMetadata } from "./workload.js";
 
 /** Letters and digits only: safe inside any config file, URL or shell word without quoting. */
 const ALPHABET = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
@@ -34,12 +34,7 @@ export async function ensureAccountSecrets(
         apiVersion: "v1",
         kind: "Secret",
         type: "Opaque",
-        metadata: {
-          name,
-          namespace: component.metadata.namespace,
-          labels: componentLabels(cluster, component.metadata.name!),
-          ownerReferences: [ownerReference(component)],
-        },
+        metadata: ownedMetadata(component, cluster, name),
         stringData: { username: account.name, password: generatePassword(account.passwordLength ?? 24) },
       };
       await client.create(secret).catch((error) => {

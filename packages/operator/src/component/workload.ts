@@ -59,6 +59,16 @@ export function ownerReference(owner: {
   };
 }
 
+/** Metadata of an object a component owns: its labels, and the component as controlling owner. */
+export function ownedMetadata(component: Component, cluster: string, name: string) {
+  return {
+    name,
+    namespace: component.metadata.namespace,
+    labels: componentLabels(cluster, component.metadata.name!),
+    ownerReferences: [ownerReference(component)],
+  };
+}
+
 /**
  * Parameters listed as dynamic by some config can be applied without a
  * restart, provided the definition has a reconfigure action; all others are
@@ -156,12 +166,7 @@ export function buildInstanceSet(input: WorkloadInput): InstanceSet {
   return {
     apiVersion: API_VERSION,
     kind: "InstanceSet",
-    metadata: {
-      name,
-      namespace: component.metadata.namespace,
-      labels: selector,
-      ownerReferences: [ownerReference(component)],
-    },
+    metadata: ownedMetadata(component, input.cluster, name),
     spec: {
       replicas: component.spec.replicas,
       selector: { matchLabels: selector },
@@ -204,12 +209,7 @@ export function buildServices(input: Pick<WorkloadInput, "component" | "compDef"
   return (compDef.spec.services ?? []).map((service) => ({
     apiVersion: "v1",
     kind: "Service",
-    metadata: {
-      name: names.service(component.metadata.name!, service.name),
-      namespace: component.metadata.namespace,
-      labels: selector,
-      ownerReferences: [ownerReference(component)],
-    },
+    metadata: ownedMetadata(component, input.cluster, names.service(component.metadata.name!, service.name)),
     spec: {
       type: service.spec.type ?? "ClusterIP",
       selector: { ...selector, ...(service.roleSelector ? { [labels.role]: service.roleSelector } : {}) },
@@ -232,12 +232,7 @@ export function buildConfigMap(
   return {
     apiVersion: "v1",
     kind: "ConfigMap",
-    metadata: {
-      name,
-      namespace: component.metadata.namespace,
-      labels: componentLabels(cluster, component.metadata.name!),
-      ownerReferences: [ownerReference(component)],
-    },
+    metadata: ownedMetadata(component, cluster, name),
     data,
   };
 }

@@ -293,10 +293,12 @@ export class InstanceSetController {
    * the scheduler placed their pod.
    */
   private readyForScheduling(claim: V1PersistentVolumeClaim): boolean {
-    if (claim.status?.phase === "Bound") return true;
+    return claim.status?.phase === "Bound" || this.classOf(claim)?.volumeBindingMode !== "Immediate";
+  }
+
+  private classOf(claim: V1PersistentVolumeClaim): V1StorageClass | undefined {
     const className = claim.spec?.storageClassName;
-    const storageClass = className ? this.storageClasses.get(className) : undefined;
-    return storageClass?.volumeBindingMode !== "Immediate";
+    return className ? this.storageClasses.get(className) : undefined;
   }
 
   /** Grows PVCs to the size their template asks for (online when the StorageClass allows expansion). */
@@ -310,12 +312,10 @@ export class InstanceSetController {
         const want = parseQuantity(wanted.spec!.resources!.requests!.storage);
         const have = parseQuantity(current?.spec?.resources?.requests?.storage);
         if (!current || want === undefined || have === undefined || want <= have) continue;
-        const className = current.spec?.storageClassName;
-        const storageClass = className ? this.storageClasses.get(className) : undefined;
-        if (!storageClass?.allowVolumeExpansion) {
+        if (!this.classOf(current)?.allowVolumeExpansion) {
           return {
             result: { requeueAfterMs: 30_000 },
-            message: `cannot expand ${current.metadata?.name}: StorageClass "${className ?? ""}" does not allow volume expansion`,
+            message: `cannot expand ${current.metadata?.name}: StorageClass "${current.spec?.storageClassName ?? ""}" does not allow volume expansion`,
           };
         }
         await this.ctx.client.patch(
