@@ -338,7 +338,6 @@ export class KubeClient {
     const body = options.body === undefined ? undefined : JSON.stringify(options.body);
     const requestOptions: https.RequestOptions = {
       method,
-      agent: this.agent,
       headers: {
         Accept: "application/json",
         ...(body !== undefined
@@ -351,6 +350,10 @@ export class KubeClient {
       signal,
     };
     await this.kubeConfig.applyToHTTPSOptions(requestOptions);
+    // The kubeconfig hands out a new agent on every call, which would cost a
+    // TCP connection and TLS handshake per request; the pooled agent reuses
+    // connections (a proxy needs the kubeconfig's own agent).
+    if (!this.kubeConfig.getCurrentCluster()?.proxyUrl) requestOptions.agent = this.agent;
     const transport = url.protocol === "https:" ? https : http;
     return new Promise((resolve, reject) => {
       const req = transport.request(url, requestOptions, resolve);
