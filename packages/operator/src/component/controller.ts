@@ -73,6 +73,12 @@ export class ComponentController {
    * them it would run those actions again.
    */
   private readonly completedWritten = new Map<string, { uid: string; markers: Set<string> }>();
+  /**
+   * Components whose account Secrets this process has seen exist (key → uid and account names).
+   * A Secret is created once and never replaced, so it is looked up once per component (and
+   * again if the definition names other accounts), not on every reconcile.
+   */
+  private readonly accountsEnsured = new Map<string, string>();
 
   constructor(
     private readonly ctx: OperatorContext,
@@ -127,6 +133,7 @@ export class ComponentController {
     const cached = this.components.get(key);
     if (!cached) {
       this.completedWritten.delete(key);
+      this.accountsEnsured.delete(key);
       return;
     }
     const component = structuredClone(cached);
@@ -208,7 +215,12 @@ export class ComponentController {
       self: { shortName, component, compDef },
       siblings: this.siblings(component, cluster),
     });
-    await ensureAccountSecrets(client, component, cluster, compDef.spec.systemAccounts ?? []);
+    const accounts = compDef.spec.systemAccounts ?? [];
+    const ensured = `${component.metadata.uid}:${accounts.map((a) => a.name).join(",")}`;
+    if (this.accountsEnsured.get(objectKey(component)) !== ensured) {
+      await ensureAccountSecrets(client, component, cluster, accounts);
+      this.accountsEnsured.set(objectKey(component), ensured);
+    }
     const templateContext: TemplateContext = {
       vars: vars.plain,
       parameters: component.spec.parameters ?? {},
