@@ -98,6 +98,27 @@ export function serviceVariables(services: V1Service[]): Record<string, string> 
   return vars;
 }
 
+/** Every ConfigMap and Secret the container's environment names, fetched side by side. */
+async function fetchReferenced(container: V1Container, namespace: string, context: EnvContext) {
+  const configMapNames = new Set<string>();
+  const secretNames = new Set<string>();
+  for (const source of container.envFrom ?? []) {
+    if (source.configMapRef?.name) configMapNames.add(source.configMapRef.name);
+    if (source.secretRef?.name) secretNames.add(source.secretRef.name);
+  }
+  for (const entry of container.env ?? []) {
+    if (entry.valueFrom?.configMapKeyRef?.name) configMapNames.add(entry.valueFrom.configMapKeyRef.name);
+    if (entry.valueFrom?.secretKeyRef?.name) secretNames.add(entry.valueFrom.secretKeyRef.name);
+  }
+  const fetchAll = async <T>(names: Set<string>, get: (name: string) => Promise<T>) =>
+    new Map(await Promise.all([...names].map(async (name) => [name, await get(name)] as const)));
+  const [configMaps, secrets] = await Promise.all([
+    fetchAll(configMapNames, (name) => context.getConfigMap(namespace, name)),
+    fetchAll(secretNames, (name) => context.getSecret(namespace, name)),
+  ]);
+  return { configMaps, secrets };
+}
+
 /**
  * Resolves a container's environment the way the kubelet does: service
  * variables, then envFrom sources in order, then env entries, each entry
@@ -109,6 +130,7 @@ export async function resolveEnvironment(
   context: EnvContext,
 ): Promise<Record<string, string>> {
   const namespace = pod.metadata!.namespace!;
+  const { configMaps, secrets } = await fetchReferenced(container, namespace, context);
   const env: Record<string, string> =
     pod.spec?.enableServiceLinks === false
       ? {}
@@ -117,13 +139,13 @@ export async function resolveEnvironment(
     const prefix = source.prefix ?? "";
     if (source.configMapRef) {
       const ref = source.configMapRef;
-      const map = await context.getConfigMap(namespace, ref.name!);
+      const map = configMaps.get(ref.name!);
       if (!map && !ref.optional) throw missing("configmap", ref.name!);
       for (const [key, value] of Object.entries(map?.data ?? {})) env[prefix + key] = value;
     }
     if (source.secretRef) {
       const ref = source.secretRef;
-      const secret = await context.getSecret(namespace, ref.name!);
+      const secret = secrets.get(ref.name!);
       if (!secret && !ref.optional) throw missing("secret", ref.name!);
       for (const [key, value] of Object.entries(secret?.data ?? {})) env[prefix + key] = decode(value);
     }
@@ -149,14 +171,12 @@ export async function resolveEnvironment(
       );
     } else if (from.configMapKeyRef) {
       const ref = from.configMapKeyRef;
-      const map = await context.getConfigMap(namespace, ref.name!);
-      const value = map?.data?.[ref.key];
+      const value = configMaps.get(ref.name!)?.data?.[ref.key];
       if (value !== undefined) env[entry.name] = value;
       else if (!ref.optional) throw missing(`configmap key ${ref.key} in`, ref.name!);
     } else if (from.secretKeyRef) {
       const ref = from.secretKeyRef;
-      const secret = await context.getSecret(namespace, ref.name!);
-      const value = secret?.data?.[ref.key];
+      const value = secrets.get(ref.name!)?.data?.[ref.key];
       if (value !== undefined) env[entry.name] = decode(value);
       else if (!ref.optional) throw missing(`secret key ${ref.key} in`, ref.name!);
     }

@@ -40,9 +40,10 @@ export class PodVolumes {
 
   /** Sets up every volume; throws VolumeError with a message for the pod's events when one cannot be. */
   async prepare(): Promise<void> {
-    for (const volume of this.pod().spec?.volumes ?? []) {
-      this.sources.set(volume.name, await this.prepareVolume(volume));
-    }
+    // Independent of each other: their reads from the apiserver overlap.
+    const volumes = this.pod().spec?.volumes ?? [];
+    const sources = await Promise.all(volumes.map((volume) => this.prepareVolume(volume)));
+    volumes.forEach((volume, i) => this.sources.set(volume.name, sources[i]!));
   }
 
   /** Re-renders the content volumes (ConfigMap, Secret, downward API, projected). */

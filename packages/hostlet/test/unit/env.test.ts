@@ -84,3 +84,29 @@ test("a missing secret fails with CreateContainerConfigError unless optional", a
   };
   assert.equal((await resolveEnvironment(pod, optional, context)).X, undefined);
 });
+
+// A regression (reads one after another) never completes: the timeout turns that into a failure.
+test(
+  "env fetches every referenced ConfigMap and Secret side by side, each once",
+  { timeout: 10_000 },
+  async () => {
+    const requested: string[] = [];
+    const pending: (() => void)[] = [];
+    // A read completes only once both objects the container names are asked for.
+    const read = <T>(kind: string, name: string, value: T) =>
+      new Promise<T>((resolve) => {
+        requested.push(`${kind}/${name}`);
+        pending.push(() => resolve(value));
+        if (pending.length === 2) for (const done of pending) done();
+      });
+    const env = await resolveEnvironment(pod, pod.spec!.containers[0]!, {
+      ...context,
+      getConfigMap: (_ns, name) => read("configmap", name, { data: { db: "0", mode: "fast" } }),
+      getSecret: (_ns, name) =>
+        read("secret", name, { data: { password: Buffer.from("s3cret").toString("base64") } }),
+    });
+    assert.equal(env.PASSWORD, "s3cret");
+    assert.equal(env.MODE, "fast");
+    assert.deepEqual(requested.sort(), ["configmap/cfg", "secret/creds"]);
+  },
+);
