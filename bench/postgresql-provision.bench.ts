@@ -12,7 +12,7 @@ import { parseArgs } from "node:util";
 import { runCommand, freePort } from "@tessera/playground";
 import { Informer, waitFor } from "@tessera/kube";
 import { API_VERSION, type Cluster } from "@tessera/api";
-import { TestPlatform } from "../test/support/platform.js";
+import { isInPhase, TestPlatform } from "../test/support/platform.js";
 import { median, printTable } from "./report.js";
 
 const { values } = parseArgs({ options: { runs: { type: "string", default: "3" } } });
@@ -131,8 +131,7 @@ async function watchUntilRunning(namespace: string, name: string): Promise<numbe
     return await new Promise<number>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`cluster ${namespace}/${name} not Running`)), 300_000);
       const check = (cluster: Cluster) => {
-        if (cluster.status?.phase !== "Running") return;
-        if (cluster.status.observedGeneration !== cluster.metadata.generation) return;
+        if (!isInPhase(cluster, "Running")) return;
         clearTimeout(timer);
         resolve(Date.now());
       };

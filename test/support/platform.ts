@@ -12,6 +12,11 @@ export interface PlatformOptions {
   hostlet?: boolean;
 }
 
+/** The cluster reports `phase` for its current spec (not a phase left from before the last change). */
+export function isInPhase(cluster: Cluster, phase: ClusterPhase): boolean {
+  return cluster.status?.phase === phase && cluster.status.observedGeneration === cluster.metadata.generation;
+}
+
 /**
  * Tessera on a real, throwaway control plane: CRDs, addons, the operator as
  * a process and (by default) a hostlet node, for end-to-end tests.
@@ -78,10 +83,7 @@ export class TestPlatform {
           namespace,
           name,
         });
-        return cluster?.status?.phase === phase &&
-          cluster.status.observedGeneration === cluster.metadata.generation
-          ? cluster
-          : undefined;
+        return cluster && isInPhase(cluster, phase) ? cluster : undefined;
       },
       { description: `cluster ${namespace}/${name} to be ${phase}`, timeoutMs, intervalMs },
     ).catch((error: Error) => {

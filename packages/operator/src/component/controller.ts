@@ -216,10 +216,11 @@ export class ComponentController {
       siblings: this.siblings(component, cluster),
     });
     const accounts = compDef.spec.systemAccounts ?? [];
+    const key = objectKey(component);
     const ensured = `${component.metadata.uid}:${accounts.map((a) => a.name).join(",")}`;
-    if (this.accountsEnsured.get(objectKey(component)) !== ensured) {
+    if (this.accountsEnsured.get(key) !== ensured) {
       await ensureAccountSecrets(client, component, cluster, accounts);
-      this.accountsEnsured.set(objectKey(component), ensured);
+      this.accountsEnsured.set(key, ensured);
     }
     const templateContext: TemplateContext = {
       vars: vars.plain,
