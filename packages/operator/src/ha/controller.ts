@@ -41,16 +41,6 @@ interface ComponentState {
   positions: Map<string, number>;
 }
 
-/**
- * An instance that is not ready, holds no role and is not the recorded
- * primary is still starting (initialising, cloning): probing it would only
- * fail, at the cost of an exec each period. It is probed again as soon as
- * it turns ready (see the pod handler below).
- */
-export function isStarting(pod: V1Pod, recordedPrimary: string | undefined): boolean {
-  return !podIsReady(pod) && !pod.metadata?.labels?.[labels.role] && pod.metadata?.name !== recordedPrimary;
-}
-
 function incarnation(pod: V1Pod): string {
   const restarts = (pod.status?.containerStatuses ?? []).reduce((sum, c) => sum + (c.restartCount ?? 0), 0);
   return `${pod.metadata?.uid}/${restarts}`;
@@ -161,8 +151,6 @@ export class HaController {
     const base = { pod: name, ordinal: ordinalOf(name), ready: podIsReady(pod) };
     if (pod.status?.phase !== "Running")
       return { ...base, ok: false, error: `pod is ${pod.status?.phase ?? "pending"}` };
-    if (isStarting(pod, component.status?.ha?.primary))
-      return { ...base, ok: false, error: "instance is starting (not ready, no role yet)" };
     try {
       const [outcome] = await this.ctx.actions.run("roleProbe", compDef.spec.lifecycleActions!.roleProbe!, {
         namespace: component.metadata.namespace!,
