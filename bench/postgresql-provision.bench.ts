@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { runCommand, freePort } from "@tessera/playground";
+import { runCommand, freePort } from "@tessera/base";
 import { Informer, waitFor } from "@tessera/kube";
 import { API_VERSION, type Cluster } from "@tessera/api";
 import { isInPhase, TestPlatform } from "../test/support/platform.js";

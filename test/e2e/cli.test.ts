@@ -12,13 +12,8 @@ import type { V1Pod, V1Secret } from "@kubernetes/client-node";
 import { API_VERSION, labels, type Cluster, type Component, type InstanceSet } from "@tessera/api";
 import { waitFor } from "@tessera/kube";
 import { cleanupNode } from "@tessera/hostlet";
-import {
-  OperatorProcess,
-  kubeBinDir,
-  playgroundDown,
-  runCommand,
-  type CommandResult,
-} from "@tessera/playground";
+import { runCommand, type CommandResult } from "@tessera/base";
+import { OperatorProcess, kubeBinDir, playgroundDown } from "@tessera/playground";
 import { TestCluster, acquireNetworkSlot, testRoot, type NetworkSlot } from "@tessera/playground/testing";
 
 const LAUNCHER = fileURLToPath(new URL("../../tessera", import.meta.url));

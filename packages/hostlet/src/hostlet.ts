@@ -15,7 +15,7 @@ import {
   type KeyPairPem,
   type Logger,
 } from "@tessera/kube";
-import { freePort, isListening } from "@tessera/playground";
+import { freePort, isListening } from "@tessera/base";
 import { ImageCatalog } from "./images/catalog.js";
 import { KubeletServer, type KubeletBackend } from "./kubelet/server.js";
 import { Ipam } from "./network/ipam.js";

@@ -12,8 +12,8 @@ import {
   type CertificateAuthority,
   type KeyPairPem,
 } from "@tessera/kube";
-import { ManagedProcess } from "./managed-process.js";
-import { freePort } from "./ports.js";
+import { ManagedProcess } from "@tessera/base";
+import { freePort } from "@tessera/base";
 import { kubeBinDir } from "./paths.js";
 
 /** Loopback, so ClusterIPs are local addresses the node agent can route on this host. */

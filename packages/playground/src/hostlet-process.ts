@@ -2,7 +2,7 @@ import { fileURLToPath } from "node:url";
 import type { V1Node } from "@kubernetes/client-node";
 import { waitFor, StopWaiting, type KubeClient } from "@tessera/kube";
 import { FaultClient, HOSTLET_MAIN, cleanupNode } from "@tessera/hostlet";
-import { ManagedProcess } from "./managed-process.js";
+import { ManagedProcess } from "@tessera/base";
 
 /** The repository root, from which `node --import tsx` resolves. */
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));

@@ -2,8 +2,8 @@ import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { OPERATOR_NAMESPACE } from "@tessera/api";
 import { waitFor, StopWaiting } from "@tessera/kube";
-import { ManagedProcess } from "./managed-process.js";
-import { freePort } from "./ports.js";
+import { ManagedProcess } from "@tessera/base";
+import { freePort } from "@tessera/base";
 
 /** The repository root, where `tsx` resolves from. */
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));

@@ -6,7 +6,7 @@ import { KubeClient, loadKubeConfig, waitFor } from "@tessera/kube";
 import { installHostletPrerequisites } from "@tessera/hostlet";
 import { ControlPlane } from "./control-plane.js";
 import { HostletProcess } from "./hostlet-process.js";
-import { runCommand, type CommandOptions, type CommandResult } from "./command.js";
+import { runCommand, type CommandOptions, type CommandResult } from "@tessera/base";
 import { kubeBinDir } from "./paths.js";
 
 export interface TestHostletOptions {

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { runCommand } from "@tessera/playground";
+import { runCommand } from "@tessera/base";
 import type { ConnectFacts } from "../../src/addons.js";
 import { renderInvocation, shellLine, shellLineReadingPassword, shellQuote } from "../../src/connection.js";
 

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { runCommand } from "@tessera/playground";
+import { runCommand } from "@tessera/base";
 import type { ServiceRoute } from "./endpoints.js";
 
 export interface IsolatedPod {

@@ -1,5 +1,5 @@
 import { readFileSync, readlinkSync } from "node:fs";
-import { runCommand } from "@tessera/playground";
+import { runCommand } from "@tessera/base";
 
 /**
  * The pseudo-terminal of an exec'd command: the first process below

@@ -1,6 +1,6 @@
 import type { V1Container, V1Pod } from "@kubernetes/client-node";
 import { waitFor, type KubeClient } from "@tessera/kube";
-import { runCommand, type CommandResult } from "@tessera/playground";
+import { runCommand, type CommandResult } from "@tessera/base";
 import type { TestCluster } from "@tessera/playground/testing";
 
 export async function getPod(

@@ -9,7 +9,7 @@ import type {
   V1Pod,
 } from "@kubernetes/client-node";
 import { waitFor } from "@tessera/kube";
-import { runCommand } from "@tessera/playground";
+import { runCommand } from "@tessera/base";
 import { TestCluster } from "@tessera/playground/testing";
 import { getPod, isReady, waitForPod } from "./helpers.js";
 

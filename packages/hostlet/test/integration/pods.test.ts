@@ -5,7 +5,8 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { V1ConfigMap, V1Pod } from "@kubernetes/client-node";
 import { ExecTimeoutError, execInPod, waitFor } from "@tessera/kube";
-import { kubeBinDir, runCommand } from "@tessera/playground";
+import { runCommand } from "@tessera/base";
+import { kubeBinDir } from "@tessera/playground";
 import { TestCluster } from "@tessera/playground/testing";
 import { isReady, waitForPod } from "./helpers.js";
 

@@ -5,10 +5,9 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { KubeClient, loadKubeConfig } from "@tessera/kube";
+import { freePort, runCommand } from "@tessera/base";
 import { ControlPlane } from "../../src/control-plane.js";
 import { testRoot } from "../../src/testing.js";
-import { runCommand } from "../../src/command.js";
-import { freePort } from "../../src/ports.js";
 
 function processAlive(pid: number): boolean {
   try {

@@ -1,0 +1,3 @@
+export * from "./command.js";
+export * from "./ports.js";
+export * from "./managed-process.js";
