@@ -13,8 +13,9 @@ import { API_VERSION, labels, type Cluster, type Component, type InstanceSet } f
 import { waitFor } from "@tessera/kube";
 import { cleanupNode } from "@tessera/hostlet";
 import { runCommand, type CommandResult } from "@tessera/base";
-import { OperatorProcess, kubeBinDir, playgroundDown } from "@tessera/playground";
-import { TestCluster, acquireNetworkSlot, testRoot, type NetworkSlot } from "@tessera/playground/testing";
+import { OperatorProcess, playgroundDown } from "@tessera/playground";
+import { kubeBinDir } from "@tessera/control-plane/paths";
+import { TestCluster, acquireNetworkSlot, testRoot, type NetworkSlot } from "@tessera/testing";
 
 const LAUNCHER = fileURLToPath(new URL("../../tessera", import.meta.url));
 const KUBECTL = join(kubeBinDir(), "kubectl");

@@ -1,9 +1,12 @@
 import type { KubeClient } from "@tessera/kube";
 import { waitFor } from "@tessera/kube";
 import { API_VERSION, type Cluster, type ClusterPhase } from "@tessera/api";
-import { DEFAULT_ADDON_NAMESPACE, findAddons, installAddon, installCrds, loadAddon } from "@tessera/operator";
-import { BUNDLED_ADDONS, OperatorProcess } from "@tessera/playground";
-import { TestCluster, type TestHostlet } from "@tessera/playground/testing";
+import { DEFAULT_ADDON_NAMESPACE, findAddons, installAddon, installCrds, loadAddon } from "@tessera/addons";
+import { BUNDLED_ADDONS } from "@tessera/addons";
+import { OperatorProcess } from "@tessera/playground";
+import { TestCluster } from "@tessera/testing";
+import { hostletNode } from "@tessera/hostlet/testing";
+import type { HostletProcess } from "@tessera/hostlet";
 
 export interface PlatformOptions {
   /** Addon directories to install (default: every bundled addon). */
@@ -23,7 +26,7 @@ export function isInPhase(cluster: Cluster, phase: ClusterPhase): boolean {
  */
 export class TestPlatform {
   private constructor(
-    readonly cluster: TestCluster,
+    readonly cluster: TestCluster<HostletProcess>,
     readonly operator: OperatorProcess,
   ) {}
 
@@ -31,7 +34,7 @@ export class TestPlatform {
     const withNode = options.hostlet ?? true;
     const cluster = await TestCluster.start({
       controllerManager: true,
-      ...(withNode ? { hostlet: { restartBackoffMs: 1000 } } : {}),
+      ...(withNode ? { node: hostletNode({ restartBackoffMs: 1000 }) } : {}),
     });
     try {
       await cluster.client.apply(
@@ -58,8 +61,8 @@ export class TestPlatform {
     return this.cluster.client;
   }
 
-  get hostlet(): TestHostlet {
-    return this.cluster.hostlet;
+  get hostlet(): HostletProcess {
+    return this.cluster.node;
   }
 
   /** `kubectl apply` of a manifest; a refusal fails with kubectl's message. */

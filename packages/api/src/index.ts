@@ -4,3 +4,4 @@ export * from "./definitions.js";
 export * from "./instanceset.js";
 export * from "./crds.js";
 export * from "./names.js";
+export * from "./field-path.js";

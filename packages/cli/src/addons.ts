@@ -12,8 +12,9 @@ import {
   type Topology,
 } from "@tessera/api";
 import { ApiError, type KubeClient } from "@tessera/kube";
-import { DefinitionCatalog, findAddons, matchesDefinition } from "@tessera/operator";
-import { BUNDLED_ADDONS } from "@tessera/playground/lifecycle";
+import { DefinitionCatalog, matchesDefinition } from "@tessera/operator";
+import { findAddons } from "@tessera/addons";
+import { BUNDLED_ADDONS } from "@tessera/addons";
 import { UsageError, quoteList } from "./errors.js";
 import { notInstalled } from "./not-installed.js";
 

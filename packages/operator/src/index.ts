@@ -1,5 +1,3 @@
 export * from "./operator.js";
 export * from "./definitions.js";
 export { validateCluster, validateClusterDelete } from "./webhook/validate.js";
-export * from "./install/crds.js";
-export * from "./install/addon.js";

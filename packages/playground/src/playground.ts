@@ -1,11 +1,16 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { KubeClient, loadKubeConfig } from "@tessera/kube";
-import { installHostletPrerequisites } from "@tessera/hostlet";
-import { findAddons, installAddon, installCrds, loadAddon, DEFAULT_ADDON_NAMESPACE } from "@tessera/operator";
-import { ControlPlane, SERVICE_CIDR } from "./control-plane.js";
-import { HostletProcess } from "./hostlet-process.js";
-import { BUNDLED_ADDONS } from "./paths.js";
+import { HostletProcess, installHostletPrerequisites } from "@tessera/hostlet";
+import {
+  BUNDLED_ADDONS,
+  DEFAULT_ADDON_NAMESPACE,
+  findAddons,
+  installAddon,
+  installCrds,
+  loadAddon,
+} from "@tessera/addons";
+import { ControlPlane, SERVICE_CIDR } from "@tessera/control-plane";
 import { OperatorProcess } from "./operator-process.js";
 
 export const PLAYGROUND_NODE = "tessera-node";

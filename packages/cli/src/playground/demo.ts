@@ -2,7 +2,7 @@ import { createConnection } from "node:net";
 import { join } from "node:path";
 import type { Cluster } from "@tessera/api";
 import { waitFor } from "@tessera/kube";
-import { kubeBinDir } from "@tessera/playground/lifecycle";
+import { kubeBinDir } from "@tessera/control-plane/paths";
 import { AddonCatalog } from "../addons.js";
 import { planCluster } from "../cluster-spec.js";
 import { clusterRef, waitUntilRunning } from "../cluster/common.js";

@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { defaultPlaygroundDir, kubeBinDir, playgroundUp, KUBE_VERSION } from "@tessera/playground/lifecycle";
+import { defaultPlaygroundDir, playgroundUp } from "@tessera/playground/lifecycle";
+import { kubeBinDir, KUBE_VERSION } from "@tessera/control-plane/paths";
 import { shellQuote } from "../connection.js";
 import { duration, print } from "../output.js";
 import type { Session } from "../session.js";

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import type { ClusterDefinition, ComponentDefinition, ComponentVersion } from "@tessera/api";
-import { loadAddon } from "@tessera/operator";
+import { loadAddon } from "@tessera/addons";
 import { AddonCatalog } from "../../src/addons.js";
 import { planCluster } from "../../src/cluster-spec.js";
 import { UsageError } from "../../src/errors.js";

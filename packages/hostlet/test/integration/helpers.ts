@@ -1,7 +1,8 @@
 import type { V1Container, V1Pod } from "@kubernetes/client-node";
 import { waitFor, type KubeClient } from "@tessera/kube";
 import { runCommand, type CommandResult } from "@tessera/base";
-import type { TestCluster } from "@tessera/playground/testing";
+import type { TestCluster } from "@tessera/testing";
+import type { HostletProcess } from "../../src/process.js";
 
 export async function getPod(
   client: KubeClient,
@@ -13,7 +14,7 @@ export async function getPod(
 
 /** Waits until `check` holds for the pod; on timeout the error shows the pod's status and the hostlet log. */
 export async function waitForPod(
-  cluster: TestCluster,
+  cluster: TestCluster<HostletProcess>,
   namespace: string,
   name: string,
   description: string,
@@ -28,7 +29,7 @@ export async function waitForPod(
     },
     { description: `pod ${name}: ${description}`, timeoutMs, intervalMs: 200 },
   ).catch((error: Error) => {
-    error.message += `\nstatus: ${JSON.stringify(last?.status, null, 1)}\nhostlet log:\n${cluster.hostlet.logTail(15)}`;
+    error.message += `\nstatus: ${JSON.stringify(last?.status, null, 1)}\nhostlet log:\n${cluster.node.logTail(15)}`;
     throw error;
   });
 }

@@ -10,14 +10,16 @@ import type {
 } from "@kubernetes/client-node";
 import { waitFor } from "@tessera/kube";
 import { runCommand } from "@tessera/base";
-import { TestCluster } from "@tessera/playground/testing";
+import { TestCluster } from "@tessera/testing";
+import { hostletNode } from "../../src/testing.js";
+import type { HostletProcess } from "../../src/process.js";
 import { getPod, isReady, waitForPod } from "./helpers.js";
 
-let cluster: TestCluster;
+let cluster: TestCluster<HostletProcess>;
 let ns: string;
 
 before(async () => {
-  cluster = await TestCluster.start({ hostlet: { restartBackoffMs: 1000 } });
+  cluster = await TestCluster.start({ node: hostletNode({ restartBackoffMs: 1000 }) });
   ns = await cluster.createNamespace("node");
 });
 
@@ -29,7 +31,7 @@ after(async () => {
 const marker = `${3600 + Math.floor(Math.random() * 1000)}.${Math.floor(Math.random() * 1e6)}`;
 
 async function sandboxProcesses(): Promise<string[]> {
-  const result = await runCommand("pgrep", ["-af", `sleep ${marker}|${cluster.hostlet.stateDir}/pods`]);
+  const result = await runCommand("pgrep", ["-af", `sleep ${marker}|${cluster.node.stateDir}/pods`]);
   return result.stdout.split("\n").filter((line) => line && !line.includes("pgrep"));
 }
 
@@ -87,7 +89,7 @@ test("a claim gets a local volume whose data outlives its pods and a hostlet res
   assert.equal((await readFile("reader")).stdout, "kept\n");
   assert.notEqual(reader.metadata!.uid, first.metadata!.uid);
 
-  await cluster.hostlet.restart();
+  await cluster.node.restart();
   const recovered = await waitForPod(
     cluster,
     ns,
@@ -179,10 +181,7 @@ test("a claim of a WaitForFirstConsumer class is provisioned on the node its pod
     await createWriter("consumer", "later");
     await waitForPod(cluster, ns, "consumer", "ready", isReady);
     const claim = await cluster.client.get<V1PersistentVolumeClaim>(claimRef);
-    assert.equal(
-      claim.metadata?.annotations?.["volume.kubernetes.io/selected-node"],
-      cluster.hostlet.nodeName,
-    );
+    assert.equal(claim.metadata?.annotations?.["volume.kubernetes.io/selected-node"], cluster.node.nodeName);
     const volume = await cluster.client.get<V1PersistentVolume>({
       apiVersion: "v1",
       kind: "PersistentVolume",
@@ -190,7 +189,7 @@ test("a claim of a WaitForFirstConsumer class is provisioned on the node its pod
     });
     assert.deepEqual(
       volume.spec?.nodeAffinity?.required?.nodeSelectorTerms?.[0]?.matchExpressions?.[0]?.values,
-      [cluster.hostlet.nodeName],
+      [cluster.node.nodeName],
     );
   } finally {
     await cluster.client
@@ -222,10 +221,10 @@ test("no sandbox process outlives the hostlet, whether stopped or killed, and po
   await waitForPod(cluster, ns, "sleeper", "ready", isReady);
   assert.ok((await sandboxProcesses()).length > 0);
 
-  await cluster.hostlet.stop();
+  await cluster.node.stop();
   assert.deepEqual(await sandboxProcesses(), [], "after a clean stop");
 
-  await cluster.hostlet.start();
+  await cluster.node.start();
   await waitForPod(
     cluster,
     ns,
@@ -235,13 +234,13 @@ test("no sandbox process outlives the hostlet, whether stopped or killed, and po
   );
   assert.ok((await sandboxProcesses()).length > 0);
 
-  await cluster.hostlet.kill();
+  await cluster.node.kill();
   await waitFor(async () => (await sandboxProcesses()).length === 0, {
     description: "the kernel to kill the sandboxes",
     timeoutMs: 10_000,
   });
 
-  await cluster.hostlet.start();
+  await cluster.node.start();
   await waitForPod(
     cluster,
     ns,
@@ -255,7 +254,7 @@ test("the Node reports capacity, addresses and its kubelet endpoint, and renews 
   const node = await cluster.client.get<V1Node>({
     apiVersion: "v1",
     kind: "Node",
-    name: cluster.hostlet.nodeName,
+    name: cluster.node.nodeName,
   });
   assert.ok(Number(node.status!.capacity!.cpu) >= 1);
   assert.match(node.status!.allocatable!.memory!, /^\d+Ki$/);
@@ -264,16 +263,16 @@ test("the Node reports capacity, addresses and its kubelet endpoint, and renews 
     { type: "InternalIP", address: "127.0.0.1" },
   );
   assert.ok(node.status!.daemonEndpoints!.kubeletEndpoint!.Port > 0);
-  assert.equal(node.spec!.podCIDR, cluster.hostlet.podCIDR);
+  assert.equal(node.spec!.podCIDR, cluster.node.podCIDR);
   const lease = () =>
     cluster.client.get<V1Lease>({
       apiVersion: "coordination.k8s.io/v1",
       kind: "Lease",
       namespace: "kube-node-lease",
-      name: cluster.hostlet.nodeName,
+      name: cluster.node.nodeName,
     });
   const first = await lease();
-  assert.equal(first.spec!.holderIdentity, cluster.hostlet.nodeName);
+  assert.equal(first.spec!.holderIdentity, cluster.node.nodeName);
   await waitFor(async () => String((await lease()).spec!.renewTime) !== String(first.spec!.renewTime), {
     description: "the lease to be renewed",
     timeoutMs: 30_000,

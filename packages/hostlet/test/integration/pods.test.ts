@@ -6,15 +6,17 @@ import { join } from "node:path";
 import type { V1ConfigMap, V1Pod } from "@kubernetes/client-node";
 import { ExecTimeoutError, execInPod, waitFor } from "@tessera/kube";
 import { runCommand } from "@tessera/base";
-import { kubeBinDir } from "@tessera/playground";
-import { TestCluster } from "@tessera/playground/testing";
+import { kubeBinDir } from "@tessera/control-plane/paths";
+import { TestCluster } from "@tessera/testing";
+import { hostletNode } from "../../src/testing.js";
+import type { HostletProcess } from "../../src/process.js";
 import { isReady, waitForPod } from "./helpers.js";
 
-let cluster: TestCluster;
+let cluster: TestCluster<HostletProcess>;
 let ns: string;
 
 before(async () => {
-  cluster = await TestCluster.start({ hostlet: { restartBackoffMs: 1000 } });
+  cluster = await TestCluster.start({ node: hostletNode({ restartBackoffMs: 1000 }) });
   ns = await cluster.createNamespace("pods");
 });
 
@@ -149,7 +151,7 @@ test("kubectl logs shows, tails and follows a container's output, and --previous
     follower.kill();
   }
 
-  const faults = await cluster.hostlet.faults();
+  const faults = await cluster.node.faults();
   await faults.killContainer(ns, "shell", "main");
   const restarted = await waitForPod(
     cluster,
@@ -245,7 +247,7 @@ test("a container over its memory limit is OOM-killed, and a CPU limit throttles
     ],
   });
   const spinner = await waitForPod(cluster, ns, "spinner", "running", (p) => p.status?.phase === "Running");
-  const cgroup = join("/sys/fs/cgroup/cpu/tessera", cluster.hostlet.nodeName, spinner.metadata!.uid!, "main");
+  const cgroup = join("/sys/fs/cgroup/cpu/tessera", cluster.node.nodeName, spinner.metadata!.uid!, "main");
   assert.ok(existsSync(cgroup), "cgroup v1 cpu controller is writable on this host");
   assert.equal(readFileSync(join(cgroup, "cpu.cfs_quota_us"), "utf8").trim(), "10000");
   await waitFor(

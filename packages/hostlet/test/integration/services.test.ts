@@ -5,16 +5,18 @@ import { join } from "node:path";
 import type { V1Deployment, V1Pod, V1Service } from "@kubernetes/client-node";
 import { waitFor } from "@tessera/kube";
 import { runCommand } from "@tessera/base";
-import { kubeBinDir } from "@tessera/playground";
-import { TestCluster } from "@tessera/playground/testing";
+import { kubeBinDir } from "@tessera/control-plane/paths";
+import { TestCluster } from "@tessera/testing";
+import { hostletNode } from "../../src/testing.js";
+import type { HostletProcess } from "../../src/process.js";
 import type { FaultClient } from "../../src/index.js";
 import { getPod, isReady, redisCli, redisContainer, waitForPod } from "./helpers.js";
 
-let cluster: TestCluster;
+let cluster: TestCluster<HostletProcess>;
 let ns: string;
 
 before(async () => {
-  cluster = await TestCluster.start({ hostlet: { restartBackoffMs: 1000 } });
+  cluster = await TestCluster.start({ node: hostletNode({ restartBackoffMs: 1000 }) });
   ns = await cluster.createNamespace("svc");
 });
 
@@ -66,7 +68,7 @@ test("a Redis Deployment behind a ClusterIP Service serves reads and writes and 
   );
   const ips = pods.map((p) => p.status!.podIP!);
   assert.equal(new Set(ips).size, 2);
-  for (const ip of ips) assert.ok(ip.startsWith(cluster.hostlet.podCIDR.split(".").slice(0, 2).join(".")));
+  for (const ip of ips) assert.ok(ip.startsWith(cluster.node.podCIDR.split(".").slice(0, 2).join(".")));
 
   const writeAndRead = async () => {
     const key = `k${Math.random().toString(36).slice(2)}`;
@@ -189,7 +191,7 @@ test("pods find each other by name through their hosts files, updated as pods co
 });
 
 test("an isolated pod is unreachable directly and through services, and reaches nothing, until restored", async () => {
-  const faults: FaultClient = await cluster.hostlet.faults();
+  const faults: FaultClient = await cluster.node.faults();
   for (const [name, app] of [
     ["target", "iso"],
     ["peer", "peer"],
@@ -252,7 +254,7 @@ test("an isolated pod is unreachable directly and through services, and reaches 
 });
 
 test("a frozen pod stops answering until it is thawed", async () => {
-  const faults = await cluster.hostlet.faults();
+  const faults = await cluster.node.faults();
   const peer = await waitForPod(cluster, ns, "peer", "ready", isReady);
   const ip = peer.status!.podIP!;
   await faults.freeze(ns, "peer");

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import type { ClientRequest } from "node:http";
 import type { Socket } from "node:net";
-import { TestCluster } from "@tessera/playground/testing";
+import { TestCluster } from "@tessera/testing";
 import { KubeClient } from "../../src/client.js";
 
 let cluster: TestCluster;

@@ -1,7 +1,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import type { V1ConfigMap, V1Secret } from "@kubernetes/client-node";
-import { TestCluster } from "@tessera/playground/testing";
+import { TestCluster } from "@tessera/testing";
 import { Controller } from "../../src/controller.js";
 import { InformerFactory, OWNER_INDEX } from "../../src/informer-factory.js";
 import { waitFor } from "../../src/wait.js";

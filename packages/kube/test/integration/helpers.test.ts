@@ -1,7 +1,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import type { CoreV1Event, V1ConfigMap } from "@kubernetes/client-node";
-import { TestCluster } from "@tessera/playground/testing";
+import { TestCluster } from "@tessera/testing";
 import type { ApiError } from "../../src/errors.js";
 import { isConflict } from "../../src/errors.js";
 import { EventRecorder } from "../../src/events.js";

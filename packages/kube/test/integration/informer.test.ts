@@ -1,7 +1,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import type { V1ConfigMap } from "@kubernetes/client-node";
-import { TestCluster } from "@tessera/playground/testing";
+import { TestCluster } from "@tessera/testing";
 import { Informer, objectKey } from "../../src/informer.js";
 import { waitFor } from "../../src/wait.js";
 

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { V1Lease } from "@kubernetes/client-node";
-import { TestCluster } from "@tessera/playground/testing";
+import { TestCluster } from "@tessera/testing";
 import { waitFor } from "../../src/wait.js";
 import { microTime } from "../../src/leader-election.js";
 

@@ -1,15 +1,7 @@
 import type { z } from "zod";
-import { clusterSpec, type Cluster, type ClusterSpec } from "@tessera/api";
+import { clusterSpec, fieldPath, type Cluster, type ClusterSpec } from "@tessera/api";
 import { DefinitionError, resolveCluster, type DefinitionCatalog } from "../definitions.js";
 import { parseQuantity } from "../quantity.js";
-
-/** `spec.componentSpecs[0].replicas` from a zod issue path. */
-export function fieldPath(prefix: string, path: PropertyKey[]): string {
-  return path.reduce<string>(
-    (acc, part) => (typeof part === "number" ? `${acc}[${part}]` : `${acc}.${String(part)}`),
-    prefix,
-  );
-}
 
 function schemaErrors(spec: unknown): { errors: string[]; parsed?: ClusterSpec } {
   const result = clusterSpec.safeParse(spec);

@@ -4,6 +4,7 @@ import { parseAllDocuments } from "yaml";
 import type { z } from "zod";
 import {
   FIELD_MANAGER,
+  fieldPath,
   OPERATOR_NAMESPACE,
   MANAGED_BY,
   clusterDefinition,
@@ -13,7 +14,6 @@ import {
   type ComponentDefinition,
 } from "@tessera/api";
 import type { KubeClient, KubernetesObject } from "@tessera/kube";
-import { fieldPath } from "../webhook/validate.js";
 
 /** Where addon templates are installed unless told otherwise. */
 export const DEFAULT_ADDON_NAMESPACE = OPERATOR_NAMESPACE;

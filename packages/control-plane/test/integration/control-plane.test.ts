@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { KubeClient, loadKubeConfig } from "@tessera/kube";
 import { freePort, runCommand } from "@tessera/base";
 import { ControlPlane } from "../../src/control-plane.js";
-import { testRoot } from "../../src/testing.js";
+import { testRoot } from "@tessera/testing";
 
 function processAlive(pid: number): boolean {
   try {

@@ -1,7 +1,8 @@
 import { fileURLToPath } from "node:url";
 import type { V1Node } from "@kubernetes/client-node";
 import { waitFor, StopWaiting, type KubeClient } from "@tessera/kube";
-import { FaultClient, HOSTLET_MAIN, cleanupNode } from "@tessera/hostlet";
+import { FaultClient } from "./faults/client.js";
+import { HOSTLET_MAIN, cleanupNode } from "./cleanup.js";
 import { ManagedProcess } from "@tessera/base";
 
 /** The repository root, from which `node --import tsx` resolves. */

@@ -5,7 +5,7 @@ import { parse } from "yaml";
 import { FIELD_MANAGER } from "@tessera/api";
 import { waitFor, type KubeClient } from "@tessera/kube";
 
-export const CRD_DIR = fileURLToPath(new URL("../../../../deploy/crds/", import.meta.url));
+export const CRD_DIR = fileURLToPath(new URL("../../../deploy/crds/", import.meta.url));
 
 interface Crd {
   apiVersion: string;

@@ -1,0 +1,3 @@
+export * from "./loader.js";
+export * from "./crds.js";
+export * from "./bundled.js";

@@ -1,0 +1,2 @@
+export * from "./control-plane.js";
+export * from "./paths.js";

@@ -1,0 +1,2 @@
+export * from "./test-cluster.js";
+export * from "./network-slot.js";
