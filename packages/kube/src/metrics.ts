@@ -1,8 +1,12 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
-/** One registry per process; the operator serves it on /metrics. */
+/**
+ * One registry per process; the operator serves it on /metrics. The runtime's
+ * metrics keep their standard names (`process_*`, `nodejs_*`) so stock
+ * dashboards and alerts find them; Tessera's own carry the `tessera_` prefix.
+ */
 export const metricsRegistry = new Registry();
-collectDefaultMetrics({ register: metricsRegistry, prefix: "tessera_process_" });
+collectDefaultMetrics({ register: metricsRegistry });
 
 export const queueDepth = new Gauge({
   name: "tessera_workqueue_depth",
