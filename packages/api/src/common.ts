@@ -56,8 +56,16 @@ export const quantity = z
 export const resourceList = z.record(z.string(), quantity);
 
 export const resourceRequirements = z.object({
-  limits: resourceList.optional(),
-  requests: resourceList.optional(),
+  limits: resourceList
+    .optional()
+    .describe(
+      "Most the database container may use, per resource name (`cpu` in cores or millicores such as `500m`, `memory` in bytes such as `4Gi`). Memory beyond the limit kills the process; CPU beyond it is throttled.",
+    ),
+  requests: resourceList
+    .optional()
+    .describe(
+      "What the database container is guaranteed and scheduled by, per resource name (`cpu`, `memory`), in the same units as limits. Defaults to the limits when only those are set.",
+    ),
 });
 
 export const objectMeta = z.object({
@@ -86,12 +94,20 @@ export const objectMeta = z.object({
 });
 
 export const condition = z.object({
-  type: z.string(),
-  status: z.enum(["True", "False", "Unknown"]),
-  reason: z.string(),
-  message: z.string(),
-  lastTransitionTime: z.string(),
-  observedGeneration: z.number().int().optional(),
+  type: z.string().describe("What the condition is about, e.g. `Ready`."),
+  status: z
+    .enum(["True", "False", "Unknown"])
+    .describe("Whether the condition holds: True, False or Unknown."),
+  reason: z.string().describe("One CamelCase word saying why, for tools to match on."),
+  message: z.string().describe("What happened and, when something is wrong, what to do about it."),
+  lastTransitionTime: z.string().describe("When the status last changed (RFC 3339)."),
+  observedGeneration: z
+    .number()
+    .int()
+    .optional()
+    .describe(
+      "The metadata.generation the condition was computed from; older than the object's means stale.",
+    ),
 });
 
 export type Condition = z.infer<typeof condition>;
@@ -100,58 +116,129 @@ export type ResourceRequirements = z.infer<typeof resourceRequirements>;
 
 /** A PVC template: a name plus a PersistentVolumeClaimSpec. */
 export const volumeClaimTemplate = z.object({
-  name: z.string().min(1),
-  spec: z.object({
-    accessModes: z.array(z.string()).optional(),
-    storageClassName: z.string().optional(),
-    resources: z.object({ requests: z.object({ storage: quantity }) }),
-    volumeMode: z.string().optional(),
-  }),
+  name: z
+    .string()
+    .min(1)
+    .describe(
+      "The volume this claim backs, as named in the ComponentDefinition's `volumes` and pod template (e.g. `data`). Each instance gets its own PersistentVolumeClaim `<name>-<pod>`.",
+    ),
+  spec: z
+    .object({
+      accessModes: z
+        .array(z.string())
+        .optional()
+        .describe("PersistentVolume access modes, e.g. ReadWriteOnce (the default)."),
+      storageClassName: z
+        .string()
+        .optional()
+        .describe(
+          "StorageClass of the volumes; the cluster's default class when unset. Only a class with allowVolumeExpansion lets the size grow later.",
+        ),
+      resources: z
+        .object({
+          requests: z
+            .object({
+              storage: quantity.describe(
+                "Size of each instance's volume, e.g. `20Gi`. Raising it expands existing volumes online where the StorageClass allows it; it can never shrink.",
+              ),
+            })
+            .describe("The storage size to request."),
+        })
+        .describe("Size of the volume."),
+      volumeMode: z.string().optional().describe("Filesystem (the default) or Block."),
+    })
+    .describe("The PersistentVolumeClaim spec used for every instance's claim."),
 });
 
 export type VolumeClaimTemplate = z.infer<typeof volumeClaimTemplate>;
 
 /** What an action runs and where. */
 export const execAction = z.object({
-  /** Container to run in; defaults to the first container of the pod. */
-  container: z.string().optional(),
-  command: z.array(z.string()).min(1),
-  env: z
-    .array(z.object({ name: z.string(), value: z.string() }))
+  container: z
+    .string()
     .optional()
-    .describe("Extra literal environment for this action."),
+    .describe("Container to run the command in; defaults to the pod's first container."),
+  command: z
+    .array(z.string())
+    .min(1)
+    .describe(
+      "Command and arguments, run through `pods/exec` without a shell; the TESSERA_* variables of the action contract are in its environment. Exit code 0 is success.",
+    ),
+  env: z
+    .array(
+      z.object({
+        name: z.string().describe("Variable name."),
+        value: z.string().describe("Literal value."),
+      }),
+    )
+    .optional()
+    .describe(
+      "Extra literal environment for this action; the operator's TESSERA_* variables take precedence.",
+    ),
 });
 
 export const httpAction = z.object({
-  port: z.union([z.number().int(), z.string()]).meta({ "x-kubernetes-int-or-string": true }),
-  path: z.string().default("/"),
-  method: z.enum(["GET", "POST", "PUT"]).default("GET"),
-  scheme: z.enum(["HTTP", "HTTPS"]).default("HTTP"),
+  port: z
+    .union([z.number().int(), z.string()])
+    .meta({ "x-kubernetes-int-or-string": true })
+    .describe("Port number, or the name of a container port of the pod."),
+  path: z.string().default("/").describe("Request path on the pod's IP."),
+  method: z
+    .enum(["GET", "POST", "PUT"])
+    .default("GET")
+    .describe("GET, POST or PUT; POST and PUT send the action's variables as a JSON object."),
+  scheme: z.enum(["HTTP", "HTTPS"]).default("HTTP").describe("HTTP or HTTPS."),
 });
 
 export const action = z.object({
-  exec: execAction.optional(),
-  http: httpAction.optional(),
-  /** Where the action runs: any ready instance, every instance, the instances of a role, or one ordinal. */
-  targetPodSelector: z.enum(["Any", "All", "Role", "Ordinal"]).optional(),
-  matchingRole: z.string().optional(),
-  ordinal: z.number().int().min(0).optional(),
-  timeoutSeconds: z.number().int().min(1).default(30),
+  exec: execAction.optional().describe("Runs a command in a container of the target pod (set this or http)."),
+  http: httpAction.optional().describe("Calls an HTTP endpoint of the target pod (set this or exec)."),
+  targetPodSelector: z
+    .enum(["Any", "All", "Role", "Ordinal"])
+    .optional()
+    .describe(
+      "Where the action runs: Any (default) one ready instance, the writable one if there is one; All every ready instance; Role the ready instances labelled matchingRole; Ordinal the instance with that ordinal.",
+    ),
+  matchingRole: z.string().optional().describe("The role for targetPodSelector Role."),
+  ordinal: z.number().int().min(0).optional().describe("The instance ordinal for targetPodSelector Ordinal."),
+  timeoutSeconds: z
+    .number()
+    .int()
+    .min(1)
+    .default(30)
+    .describe("Seconds one attempt may take before it counts as failed."),
   retryPolicy: z
     .object({
-      maxRetries: z.number().int().min(0).default(3),
-      retryIntervalSeconds: z.number().int().min(0).default(2),
+      maxRetries: z.number().int().min(0).default(3).describe("Further attempts after a failed one."),
+      retryIntervalSeconds: z
+        .number()
+        .int()
+        .min(0)
+        .default(2)
+        .describe("Seconds before the first retry; doubles with each further retry."),
     })
-    .optional(),
+    .optional()
+    .describe("Retries within one run of the action; without it a failure is final for that run."),
 });
 
 export type Action = z.infer<typeof action>;
 
 export const probeAction = action.extend({
-  timeoutSeconds: z.number().int().min(1).default(2),
-  periodSeconds: z.number().int().min(1).default(1),
-  /** Consecutive failures before the result counts (e.g. before failover starts). */
-  failureThreshold: z.number().int().min(1).default(3),
+  timeoutSeconds: z
+    .number()
+    .int()
+    .min(1)
+    .default(2)
+    .describe("Seconds one probe may take before it counts as failed."),
+  periodSeconds: z.number().int().min(1).default(1).describe("Seconds between probe rounds."),
+  failureThreshold: z
+    .number()
+    .int()
+    .min(1)
+    .default(3)
+    .describe(
+      "Failed rounds in a row before the failure counts: the instance loses its role label and, for the primary in operator HA mode, failover starts.",
+    ),
 });
 
 export type ProbeAction = z.infer<typeof probeAction>;

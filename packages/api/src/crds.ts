@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { stringify } from "yaml";
-import { GROUP, VERSION } from "./common.js";
+import { API_VERSION, GROUP, VERSION } from "./common.js";
 import { cluster, component } from "./cluster.js";
 import { clusterDefinition, componentDefinition, componentVersion } from "./definitions.js";
 import { instanceSet } from "./instanceset.js";
@@ -21,7 +21,22 @@ export interface ResourceDescription {
   schema: z.ZodObject;
   columns: PrinterColumn[];
   categories?: string[];
+  /** The `scale` subresource, for `kubectl scale` and autoscalers. */
+  scale?: ScaleSubresource;
 }
+
+interface ScaleSubresource {
+  specReplicasPath: string;
+  statusReplicasPath: string;
+  labelSelectorPath?: string;
+}
+
+/** Replicas in spec, the wanted count and a selector string in status. */
+const replicasScale: ScaleSubresource = {
+  specReplicasPath: ".spec.replicas",
+  statusReplicasPath: ".status.replicas",
+  labelSelectorPath: ".status.selector",
+};
 
 const age: PrinterColumn = { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" };
 const phase: PrinterColumn = { name: "Status", type: "string", jsonPath: ".status.phase" };
@@ -83,6 +98,7 @@ export const resources: ResourceDescription[] = [
     scope: "Namespaced",
     schema: component,
     categories: ["tessera"],
+    scale: replicasScale,
     columns: [
       { name: "Definition", type: "string", jsonPath: ".spec.compDef" },
       { name: "Version", type: "string", jsonPath: ".status.serviceVersion" },
@@ -100,6 +116,7 @@ export const resources: ResourceDescription[] = [
     scope: "Namespaced",
     schema: instanceSet,
     categories: ["tessera"],
+    scale: replicasScale,
     columns: [
       { name: "Desired", type: "integer", jsonPath: ".spec.replicas" },
       { name: "Ready", type: "integer", jsonPath: ".status.readyReplicas" },
@@ -147,9 +164,15 @@ export function openApiSchema(resource: ResourceDescription): JsonSchema {
   const structural = toStructural(raw);
   const properties = structural.properties as Record<string, JsonSchema>;
   // The apiserver owns these; CRDs may not constrain metadata beyond its type.
-  properties.apiVersion = { type: "string" };
-  properties.kind = { type: "string" };
-  properties.metadata = { type: "object" };
+  properties.apiVersion = {
+    type: "string",
+    description: `The versioned schema of this object: ${API_VERSION}.`,
+  };
+  properties.kind = { type: "string", description: `The kind of this object: ${resource.kind}.` };
+  properties.metadata = {
+    type: "object",
+    description: "Standard object metadata: name, namespace, labels, annotations, owner references.",
+  };
   structural.required = (structural.required as string[]).filter(
     (r) => !["apiVersion", "kind", "metadata"].includes(r),
   );
@@ -177,7 +200,7 @@ export function customResourceDefinition(resource: ResourceDescription): JsonSch
           name: VERSION,
           served: true,
           storage: true,
-          subresources: { status: {} },
+          subresources: { status: {}, ...(resource.scale ? { scale: resource.scale } : {}) },
           additionalPrinterColumns: resource.columns,
           schema: { openAPIV3Schema: openApiSchema(resource) },
         },

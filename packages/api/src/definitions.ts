@@ -1,50 +1,65 @@
 import { z } from "zod";
 import { action, objectMeta, preserved, probeAction, condition, dnsLabel } from "./common.js";
 
+const definitionRef =
+  "a ComponentDefinition name, or a prefix such as `postgresql-` that matches the newest `postgresql-<version>`";
+
 // ---------------------------------------------------------------------------
 // ClusterDefinition: the topologies an engine offers.
 
 export const topologyComponent = z.object({
-  /** Component name inside the cluster, e.g. `db` or `proxy`. */
-  name: dnsLabel,
-  /** ComponentDefinition name, or a prefix of one (the newest matching wins). */
-  compDef: z.string().min(1),
+  name: dnsLabel.describe("Component name inside the cluster, e.g. `postgresql` or `proxy`."),
+  compDef: z.string().min(1).describe(`The component's definition: ${definitionRef}.`),
 });
 
+const stages = (what: string) =>
+  z
+    .array(z.string())
+    .optional()
+    .describe(
+      `Stages in which components are ${what}: each entry is a comma-separated list of component names handled together, and a stage starts once the previous one is done. Components not listed come last.`,
+    );
+
 export const topology = z.object({
-  name: dnsLabel,
-  default: z.boolean().optional(),
-  components: z.array(topologyComponent).min(1),
-  /**
-   * Stages of component names; a stage is a comma-separated list of components
-   * handled in parallel, stages go in order. Missing orders mean all at once.
-   */
+  name: dnsLabel.describe("Topology name users pick in a Cluster's spec.topology, e.g. `replication`."),
+  default: z.boolean().optional().describe("The topology used when a Cluster names none (else the first)."),
+  components: z.array(topologyComponent).min(1).describe("The components a cluster of this topology has."),
   orders: z
     .object({
-      provision: z.array(z.string()).optional(),
-      terminate: z.array(z.string()).optional(),
-      update: z.array(z.string()).optional(),
+      provision: stages("created (each stage Running before the next)"),
+      terminate: stages("deleted (each stage gone before the next); the reverse of provision when unset"),
+      update: stages("updated"),
     })
-    .optional(),
+    .optional()
+    .describe("Order between components; without it, all components are handled at once."),
 });
 
 export const clusterDefinitionSpec = z.object({
-  topologies: z.array(topology).min(1),
+  topologies: z.array(topology).min(1).describe("The cluster layouts this engine offers."),
 });
 
-export const definitionStatus = z.object({
-  phase: z.enum(["Available", "Unavailable"]).optional(),
-  message: z.string().optional(),
-  observedGeneration: z.number().int().optional(),
-});
+export const definitionStatus = z
+  .object({
+    phase: z
+      .enum(["Available", "Unavailable"])
+      .optional()
+      .describe("Whether the definition can be used: Available or Unavailable."),
+    message: z.string().optional().describe("Why the definition is unavailable."),
+    observedGeneration: z.number().int().optional().describe("The metadata.generation this status reflects."),
+  })
+  .describe("What the operator observed.");
 
-export const clusterDefinition = z.object({
-  apiVersion: z.string(),
-  kind: z.literal("ClusterDefinition"),
-  metadata: objectMeta,
-  spec: clusterDefinitionSpec,
-  status: definitionStatus.optional(),
-});
+export const clusterDefinition = z
+  .object({
+    apiVersion: z.string(),
+    kind: z.literal("ClusterDefinition"),
+    metadata: objectMeta,
+    spec: clusterDefinitionSpec.describe("The topologies of the engine."),
+    status: definitionStatus.optional(),
+  })
+  .describe(
+    "An installed engine's cluster layouts (topologies): which components a cluster has and in which order they are created, updated and deleted. Installed with the engine's addon.",
+  );
 
 export type Topology = z.infer<typeof topology>;
 export type ClusterDefinition = z.infer<typeof clusterDefinition>;
@@ -52,167 +67,310 @@ export type ClusterDefinition = z.infer<typeof clusterDefinition>;
 // ---------------------------------------------------------------------------
 // ComponentDefinition: the blueprint of one component.
 
+const otherComponent = z
+  .string()
+  .optional()
+  .describe(
+    `Another component of the same cluster, by its definition (${definitionRef}); this component when unset.`,
+  );
+
 /** A value the operator resolves and hands to pods (env) and templates. */
 export const componentVar = z.object({
-  name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be a valid environment variable name"),
-  /** A literal; may reference earlier vars as $(NAME). */
-  value: z.string().optional(),
+  name: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be a valid environment variable name")
+    .describe("Variable name; pods get it as an environment variable, templates as vars.<name>."),
+  value: z
+    .string()
+    .optional()
+    .describe("A literal value; may reference earlier vars and the TESSERA_* facts as $(NAME)."),
   valueFrom: z
     .object({
-      /** A system account's credentials; always passed as a Secret reference, never rendered into files. */
       credentialVarRef: z
         .object({
-          compDef: z.string().optional(),
-          name: z.string(),
-          username: z.boolean().optional(),
-          password: z.boolean().optional(),
+          compDef: otherComponent,
+          name: z.string().describe("The system account."),
+          username: z.boolean().optional().describe("true: the account's user name."),
+          password: z.boolean().optional().describe("true: the account's password (the default)."),
         })
-        .optional(),
-      /** A service of this or another component of the same cluster. */
+        .optional()
+        .describe(
+          "A system account's user name or password; always passed to pods as a Secret reference, never rendered into files.",
+        ),
       serviceVarRef: z
         .object({
-          compDef: z.string().optional(),
-          name: z.string(),
-          host: z.boolean().optional(),
-          /** Port name to resolve; the port number becomes the value. */
-          port: z.string().optional(),
+          compDef: otherComponent,
+          name: z.string().describe("The service, by its name in the definition's services."),
+          host: z.boolean().optional().describe("true: the Service's DNS name (the default without port)."),
+          port: z.string().optional().describe("A port name of the service: the value is its port number."),
         })
-        .optional(),
-      /** Facts about this or another component of the same cluster. */
+        .optional()
+        .describe("A Service of this or another component: its host name or a port number."),
       componentVarRef: z
         .object({
-          compDef: z.string().optional(),
-          field: z.enum(["name", "shortName", "replicas", "podNames", "podFQDNs", "headlessService"]),
+          compDef: otherComponent,
+          field: z
+            .enum(["name", "shortName", "replicas", "podNames", "podFQDNs", "headlessService"])
+            .describe(
+              "name: the Component's name; shortName: its name in the cluster; replicas: the number of instances; podNames, podFQDNs: comma-separated; headlessService: the Service giving instances DNS names.",
+            ),
         })
-        .optional(),
+        .optional()
+        .describe("A fact about this or another component."),
     })
-    .optional(),
-  /** Unresolvable optional vars are left empty instead of blocking the component. */
-  optional: z.boolean().optional(),
+    .optional()
+    .describe("Where the value comes from, when it is not a literal."),
+  optional: z
+    .boolean()
+    .optional()
+    .describe("true: a value that cannot be resolved is empty instead of blocking the component."),
 });
 
 export const componentService = z.object({
-  /** Suffix of the Service name: `<cluster>-<component>-<name>`. */
-  name: dnsLabel,
-  /** Ports (name, port, targetPort) and type as in a Service spec. */
-  spec: z.object({
-    type: z.enum(["ClusterIP", "NodePort", "LoadBalancer"]).optional(),
-    ports: z
-      .array(
-        z.object({
-          name: z.string(),
-          port: z.number().int().min(1).max(65535),
-          targetPort: z
-            .union([z.number().int(), z.string()])
-            .meta({ "x-kubernetes-int-or-string": true })
-            .optional(),
-          protocol: z.enum(["TCP", "UDP"]).optional(),
-        }),
-      )
-      .min(1),
-  }),
-  /** Only pods with this role receive traffic; absent means every ready pod. */
-  roleSelector: z.string().optional(),
+  name: dnsLabel.describe("Suffix of the Service name: the Service is `<cluster>-<component>-<name>`."),
+  spec: z
+    .object({
+      type: z
+        .enum(["ClusterIP", "NodePort", "LoadBalancer"])
+        .optional()
+        .describe("Service type; ClusterIP when unset."),
+      ports: z
+        .array(
+          z.object({
+            name: z.string().describe("Port name, referenced by serviceVarRef.port."),
+            port: z.number().int().min(1).max(65535).describe("Port the Service listens on."),
+            targetPort: z
+              .union([z.number().int(), z.string()])
+              .meta({ "x-kubernetes-int-or-string": true })
+              .optional()
+              .describe("Container port (number or name) traffic goes to; the same as port when unset."),
+            protocol: z.enum(["TCP", "UDP"]).optional().describe("TCP (the default) or UDP."),
+          }),
+        )
+        .min(1)
+        .describe("The ports of the Service."),
+    })
+    .describe("Type and ports, as in a Service spec."),
+  roleSelector: z
+    .string()
+    .optional()
+    .describe(
+      "Only instances labelled with this role receive traffic (e.g. `primary` for a read-write service); every instance when unset.",
+    ),
 });
 
 export const templateRef = z.object({
-  name: dnsLabel,
-  /** ConfigMap holding the template files (installed with the addon). */
-  template: z.string().min(1),
-  namespace: z.string().min(1),
-  /** Volume of the pod template the rendered files are mounted through. */
-  volumeName: z.string().min(1),
-  defaultMode: z.number().int().optional(),
+  name: dnsLabel.describe("Name of the rendered ConfigMap: `<cluster>-<component>-<name>`."),
+  template: z.string().min(1).describe("ConfigMap holding the template files (installed with the addon)."),
+  namespace: z.string().min(1).describe("Namespace of that ConfigMap."),
+  volumeName: z.string().min(1).describe("Volume of the pod template the files are mounted through."),
+  defaultMode: z.number().int().optional().describe("File mode of the mounted files; 0555 when unset."),
 });
 
 export const configTemplate = templateRef.extend({
-  /** Parameters that take effect without a restart (the `reconfigure` action applies them). */
-  dynamicParameters: z.array(z.string()).optional(),
-  /** If true, every change of this config restarts the instances (rolling, roles respected). */
-  restartOnChange: z.boolean().optional(),
+  defaultMode: z.number().int().optional().describe("File mode of the mounted files; 0444 when unset."),
+  dynamicParameters: z
+    .array(z.string())
+    .optional()
+    .describe("Parameters that take effect without a restart; the reconfigure action applies them."),
+  restartOnChange: z
+    .boolean()
+    .optional()
+    .describe("true: any change of the rendered files (e.g. after scaling) restarts the instances."),
 });
 
 export const systemAccount = z.object({
-  name: z.string().min(1),
-  /** The account the engine is initialised with (provisioned by the engine itself, not `accountProvision`). */
-  initAccount: z.boolean().optional(),
-  /** Extra statement or argument the accountProvision action receives as TESSERA_ACCOUNT_STATEMENT. */
-  statement: z.string().optional(),
-  passwordLength: z.number().int().min(8).max(128).default(24),
+  name: z
+    .string()
+    .min(1)
+    .describe("Account name; its credentials are in the Secret `<cluster>-<component>-account-<name>`."),
+  initAccount: z
+    .boolean()
+    .optional()
+    .describe(
+      "true: the engine creates it when initialised, so the accountProvision action is not run for it.",
+    ),
+  statement: z
+    .string()
+    .optional()
+    .describe("Extra statement or argument accountProvision receives as TESSERA_ACCOUNT_STATEMENT."),
+  passwordLength: z
+    .number()
+    .int()
+    .min(8)
+    .max(128)
+    .default(24)
+    .describe("Length of the generated password (8 to 128, default 24); never regenerated."),
 });
 
 export const role = z.object({
-  name: dnsLabel,
-  /** Higher is updated later; the writable role is normally highest. */
-  updatePriority: z.number().int().min(0),
-  /** The role that accepts writes. At most one role may be writable. */
-  writable: z.boolean().optional(),
-  /** Whether replicas in this role count as serving reads/writes for availability. */
-  participatesInQuorum: z.boolean().optional(),
+  name: dnsLabel.describe(
+    "Role name, as the roleProbe action prints it and the tessera.dev/role label shows it.",
+  ),
+  updatePriority: z
+    .number()
+    .int()
+    .min(0)
+    .describe(
+      "Rolling updates restart instances of lower priority first; the writable role is normally highest.",
+    ),
+  writable: z
+    .boolean()
+    .optional()
+    .describe("true: the role that accepts writes. At most one role may be writable."),
+  participatesInQuorum: z
+    .boolean()
+    .optional()
+    .describe("Whether instances in this role count towards the engine's quorum; informational."),
 });
 
+const notRun = "Declared for the engine; the operator does not run it.";
+
 export const lifecycleActions = z.object({
-  roleProbe: probeAction.optional(),
-  availableProbe: probeAction.optional(),
-  postProvision: action.optional(),
-  preTerminate: action.optional(),
-  switchover: action.optional(),
-  promote: action.optional(),
-  /** Run on a writable instance that lost its role (a returning old primary) so it follows the current one. */
-  demote: action.optional(),
-  memberJoin: action.optional(),
-  memberLeave: action.optional(),
-  readonly: action.optional(),
-  readwrite: action.optional(),
-  reconfigure: action.optional(),
-  accountProvision: action.optional(),
-  dataDump: action.optional(),
-  dataLoad: action.optional(),
+  roleProbe: probeAction
+    .optional()
+    .describe(
+      "Prints the instance's role (and optionally its replication position); run on every instance every periodSeconds. The role becomes the tessera.dev/role label that services select on.",
+    ),
+  availableProbe: probeAction.optional().describe(`Whether the instance serves requests. ${notRun}`),
+  postProvision: action
+    .optional()
+    .describe(
+      "Run once when the component first reaches Running, e.g. to register instances with each other.",
+    ),
+  preTerminate: action
+    .optional()
+    .describe("Run once when the component is deleted, before its instances are."),
+  switchover: action
+    .optional()
+    .describe("Moves the writable role away from an instance before it is restarted or removed."),
+  promote: action
+    .optional()
+    .describe("Makes an instance writable; with operator HA mode, on failover and after a switchover."),
+  demote: action
+    .optional()
+    .describe(
+      "Makes a writable instance that lost its role (a returning old primary) follow the current one.",
+    ),
+  memberJoin: action.optional().describe("Adds a new instance to the engine's membership once it is ready."),
+  memberLeave: action
+    .optional()
+    .describe("Removes an instance from the engine's membership before scale-in."),
+  readonly: action.optional().describe(`Stops the instance from accepting writes. ${notRun}`),
+  readwrite: action.optional().describe(`Lets the instance accept writes again. ${notRun}`),
+  reconfigure: action
+    .optional()
+    .describe(
+      "Applies changed dynamic parameters (TESSERA_CONFIG_PARAMETERS, JSON) on every ready instance without a restart.",
+    ),
+  accountProvision: action
+    .optional()
+    .describe("Creates a system account in the engine; run once per account without initAccount."),
+  dataDump: action.optional().describe(`Writes the instance's data to stdout. ${notRun}`),
+  dataLoad: action.optional().describe(`Loads data from stdin into the instance. ${notRun}`),
 });
 
 export type LifecycleActions = z.infer<typeof lifecycleActions>;
 export type LifecycleActionName = keyof LifecycleActions;
 
 export const componentDefinitionSpec = z.object({
-  provider: z.string().optional(),
-  description: z.string().optional(),
-  /** The engine this component runs; shown in `kubectl get`. */
-  serviceKind: z.string().min(1),
-  /** Pod template of an instance (a core/v1 PodSpec). */
+  provider: z.string().optional().describe("Who maintains the definition."),
+  description: z.string().optional().describe("What the component is, for people choosing an engine."),
+  serviceKind: z
+    .string()
+    .min(1)
+    .describe("The engine this component runs, e.g. `postgresql`; shown in kubectl get."),
   runtime: preserved(
-    z.looseObject({ containers: z.array(preserved(z.looseObject({ name: z.string() }))).min(1) }),
+    z.looseObject({
+      containers: z
+        .array(preserved(z.looseObject({ name: z.string().describe("Container name.") })))
+        .min(1)
+        .describe(
+          "Containers of an instance; the first is the database, which component resources apply to.",
+        ),
+    }),
+  ).describe(
+    "Pod spec of an instance (a core/v1 PodSpec). Images come from the ComponentVersion's release by container name.",
   ),
-  vars: z.array(componentVar).optional(),
-  volumes: z.array(z.object({ name: z.string(), needSnapshot: z.boolean().optional() })).optional(),
-  services: z.array(componentService).optional(),
-  configs: z.array(configTemplate).optional(),
-  scripts: z.array(templateRef).optional(),
-  systemAccounts: z.array(systemAccount).optional(),
-  roles: z.array(role).optional(),
+  vars: z
+    .array(componentVar)
+    .optional()
+    .describe("Values the operator resolves in order and gives to pods, config templates and actions."),
+  volumes: z
+    .array(
+      z.object({
+        name: z
+          .string()
+          .describe("Volume name, as the pod spec mounts it and a Cluster's volumeClaimTemplates name it."),
+        needSnapshot: z.boolean().optional().describe("Whether backups snapshot this volume."),
+      }),
+    )
+    .optional()
+    .describe("Data volumes; each is a persistent claim when the Cluster gives one, else an emptyDir."),
+  services: z.array(componentService).optional().describe("Services of the component."),
+  configs: z
+    .array(configTemplate)
+    .optional()
+    .describe(
+      "Config file templates (Liquid, with vars, parameters, resources, component and cluster) rendered into ConfigMaps and mounted into the pods. A change of the template files restarts the instances.",
+    ),
+  scripts: z
+    .array(templateRef)
+    .optional()
+    .describe("Script files mounted into the pods as they are (not rendered)."),
+  systemAccounts: z
+    .array(systemAccount)
+    .optional()
+    .describe("Accounts the engine needs; each gets a generated password in a Secret."),
+  roles: z
+    .array(role)
+    .optional()
+    .describe("Roles an instance can have (e.g. primary, secondary), as reported by roleProbe."),
   replicasLimit: z
-    .object({ minReplicas: z.number().int().min(0), maxReplicas: z.number().int().min(1) })
-    .optional(),
-  /** How instances are updated: one at a time, or all at once. */
-  updateStrategy: z.enum(["Serial", "Parallel"]).default("Serial"),
-  /** Whether Tessera arbitrates failover (`operator`) or only observes roles the engine decides (`native`). */
-  haMode: z.enum(["operator", "native", "none"]).default("none"),
+    .object({
+      minReplicas: z.number().int().min(0).describe("Fewest instances a Cluster may ask for."),
+      maxReplicas: z.number().int().min(1).describe("Most instances a Cluster may ask for."),
+    })
+    .optional()
+    .describe("Bounds of a component's replicas, checked when a Cluster is applied."),
+  updateStrategy: z
+    .enum(["Serial", "Parallel"])
+    .default("Serial")
+    .describe(
+      "How a change rolls out: Serial (default) restarts one instance at a time, lowest updatePriority first, after a switchover away from the writable one; Parallel restarts all at once.",
+    ),
+  haMode: z
+    .enum(["operator", "native", "none"])
+    .default("none")
+    .describe(
+      "Who decides the writable instance: operator (Tessera fails over with promote and fences the old primary), native (the engine's own consensus; Tessera only labels roles) or none (default).",
+    ),
   exporter: z
     .object({
-      containerName: z.string(),
-      scrapePort: z.string(),
-      scrapePath: z.string().default("/metrics"),
+      containerName: z.string().describe("The exporter's container in runtime; a Cluster may leave it out."),
+      scrapePort: z.string().describe("Name of the container port serving metrics."),
+      scrapePath: z.string().default("/metrics").describe("HTTP path of the metrics; /metrics by default."),
     })
-    .optional(),
-  lifecycleActions: lifecycleActions.optional(),
+    .optional()
+    .describe("The Prometheus metrics endpoint of an instance."),
+  lifecycleActions: lifecycleActions
+    .optional()
+    .describe(
+      "Commands the operator runs in the pods at points of the component's life (see docs/addons.md).",
+    ),
 });
 
-export const componentDefinition = z.object({
-  apiVersion: z.string(),
-  kind: z.literal("ComponentDefinition"),
-  metadata: objectMeta,
-  spec: componentDefinitionSpec,
-  status: definitionStatus.optional(),
-});
+export const componentDefinition = z
+  .object({
+    apiVersion: z.string(),
+    kind: z.literal("ComponentDefinition"),
+    metadata: objectMeta,
+    spec: componentDefinitionSpec.describe("The blueprint."),
+    status: definitionStatus.optional(),
+  })
+  .describe(
+    "The blueprint of one component of an engine: pod template, variables, services, config templates, accounts, roles, HA mode and lifecycle actions. Installed with the engine's addon.",
+  );
 
 export type ComponentVar = z.infer<typeof componentVar>;
 export type ComponentService = z.infer<typeof componentService>;
@@ -227,29 +385,49 @@ export type ComponentDefinition = z.infer<typeof componentDefinition>;
 // ComponentVersion: releases and the images they use.
 
 export const release = z.object({
-  name: z.string().min(1),
-  /** The version users ask for in `serviceVersion`. */
-  serviceVersion: z.string().min(1),
-  /** Image per container name of the ComponentDefinition's runtime. */
-  images: z.record(z.string(), z.string()),
+  name: z.string().min(1).describe("Release name, referenced by compatibilityRules."),
+  serviceVersion: z
+    .string()
+    .min(1)
+    .describe("The engine version users ask for in a Cluster's serviceVersion, e.g. `16.4`."),
+  images: z
+    .record(z.string(), z.string())
+    .describe("Image per container name of the ComponentDefinition's runtime."),
 });
 
 export const componentVersionSpec = z.object({
   compatibilityRules: z
-    .array(z.object({ compDefs: z.array(z.string()).min(1), releases: z.array(z.string()).min(1) }))
-    .min(1),
-  releases: z.array(release).min(1),
+    .array(
+      z.object({
+        compDefs: z
+          .array(z.string())
+          .min(1)
+          .describe(`ComponentDefinitions the releases run with: each ${definitionRef}.`),
+        releases: z.array(z.string()).min(1).describe("Names of the releases."),
+      }),
+    )
+    .min(1)
+    .describe("Which releases each ComponentDefinition can run."),
+  releases: z.array(release).min(1).describe("The engine versions offered and their images."),
 });
 
-export const componentVersion = z.object({
-  apiVersion: z.string(),
-  kind: z.literal("ComponentVersion"),
-  metadata: objectMeta,
-  spec: componentVersionSpec,
-  status: definitionStatus
-    .extend({ serviceVersions: z.string().optional(), conditions: z.array(condition).optional() })
-    .optional(),
-});
+export const componentVersion = z
+  .object({
+    apiVersion: z.string(),
+    kind: z.literal("ComponentVersion"),
+    metadata: objectMeta,
+    spec: componentVersionSpec.describe("Releases and their compatibility."),
+    status: definitionStatus
+      .extend({
+        serviceVersions: z.string().optional().describe("The offered service versions, comma-separated."),
+        conditions: z.array(condition).optional().describe("Conditions of the definition."),
+      })
+      .optional()
+      .describe("What the operator observed."),
+  })
+  .describe(
+    "The engine versions (releases) of a component and the container images of each. Installed with the engine's addon.",
+  );
 
 export type Release = z.infer<typeof release>;
 export type ComponentVersion = z.infer<typeof componentVersion>;

@@ -34,6 +34,50 @@ test("generated schemas are structural: no unions, no closed objects, preserved 
   assert.equal(runtime["x-kubernetes-preserve-unknown-fields"], true);
 });
 
+type Schema = {
+  description?: string;
+  properties?: Record<string, Schema>;
+  items?: Schema;
+  additionalProperties?: unknown;
+};
+
+/** Paths of properties without a description, anywhere in the schema (list items and map values included). */
+function undocumented(schema: Schema, path: string): string[] {
+  const nested = [
+    ...Object.entries(schema.properties ?? {}).flatMap(([name, property]) => [
+      ...(property.description?.trim() ? [] : [`${path}.${name}`]),
+      ...undocumented(property, `${path}.${name}`),
+    ]),
+    ...(schema.items ? undocumented(schema.items, `${path}[]`) : []),
+    ...(typeof schema.additionalProperties === "object"
+      ? undocumented(schema.additionalProperties as Schema, `${path}{}`)
+      : []),
+  ];
+  return nested;
+}
+
+test("every field of every CRD has a description for kubectl explain", () => {
+  for (const [name, content] of renderCrdFiles()) {
+    const root = parse(content).spec.versions[0].schema.openAPIV3Schema as Schema;
+    assert.ok(root.description, `${name} has no description of the kind itself`);
+    assert.deepEqual(undocumented(root, ""), [], `${name} has undocumented fields`);
+  }
+});
+
+test("Component and InstanceSet have a scale subresource on their replicas", () => {
+  for (const file of ["components.tessera.dev.yaml", "instancesets.tessera.dev.yaml"]) {
+    const version = parse(renderCrdFiles().get(file)!).spec.versions[0];
+    assert.deepEqual(version.subresources.scale, {
+      specReplicasPath: ".spec.replicas",
+      statusReplicasPath: ".status.replicas",
+      labelSelectorPath: ".status.selector",
+    });
+    const schema = version.schema.openAPIV3Schema;
+    assert.equal(schema.properties.status.properties.selector.type, "string", `${file}: status.selector`);
+    assert.equal(schema.properties.status.properties.replicas.type, "integer", `${file}: status.replicas`);
+  }
+});
+
 test("toStructural refuses unions that Kubernetes cannot express", () => {
   assert.throws(() => toStructural({ anyOf: [{ type: "string" }, { type: "object" }] }), /not structural/);
   assert.deepEqual(toStructural({ anyOf: [{ type: "string" }], "x-kubernetes-int-or-string": true }), {
