@@ -11,5 +11,6 @@ export * from "./logger.js";
 export * from "./metrics.js";
 export * from "./pki.js";
 export * from "./queue.js";
+export * from "./selectors.js";
 export * from "./update.js";
 export * from "./wait.js";

@@ -15,6 +15,7 @@ import {
   addFinalizer,
   errorMessage,
   hasFinalizer,
+  labelSelector,
   objectKey,
   removeFinalizer,
   updateStatus,
@@ -382,6 +383,9 @@ export class ComponentController {
         // The generation this status was computed from: the object re-read for the write may be newer.
         observedGeneration: component.metadata.generation,
         serviceVersion: resolved.release.serviceVersion,
+        // What `kubectl scale` and autoscalers read through the scale subresource.
+        ...(set?.status?.replicas !== undefined ? { replicas: set.status.replicas } : {}),
+        selector: labelSelector(componentLabels(resolved.cluster, component.metadata.name!)),
         completedActions: [...completed].sort(),
         ...(component.status?.appliedParameters
           ? { appliedParameters: component.status.appliedParameters }
@@ -616,11 +620,9 @@ export class ComponentController {
     if (volumesGo(component, cluster)) {
       const claims = await this.ctx.client.list<V1PersistentVolumeClaim>("v1", "PersistentVolumeClaim", {
         namespace: component.metadata.namespace,
-        labelSelector: Object.entries(
+        labelSelector: labelSelector(
           componentLabels(component.metadata.labels?.[labels.cluster] ?? "", component.metadata.name!),
-        )
-          .map(([k, v]) => `${k}=${v}`)
-          .join(","),
+        ),
       });
       for (const pvc of claims.items) {
         await this.ctx.client.delete({

@@ -11,6 +11,7 @@ import {
   OWNER_INDEX,
   errorMessage,
   isAlreadyExists,
+  labelSelector,
   objectKey,
   updateStatus,
   type Informer,
@@ -586,6 +587,7 @@ export class InstanceSetController {
         readyReplicas: ready,
         availableReplicas: ready,
         updatedReplicas: updated,
+        selector: labelSelector(set.spec.selector.matchLabels),
         updateRevision: [...revisions].sort().join(","),
         instances,
         conditions: setCondition(
