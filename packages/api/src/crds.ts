@@ -163,16 +163,14 @@ export function openApiSchema(resource: ResourceDescription): JsonSchema {
   const raw = z.toJSONSchema(resource.schema, { target: "openapi-3.0", io: "input" }) as JsonSchema;
   const structural = toStructural(raw);
   const properties = structural.properties as Record<string, JsonSchema>;
-  // The apiserver owns these; CRDs may not constrain metadata beyond its type.
+  // The apiserver owns these. A CRD may say nothing about metadata but its type, not even a
+  // description: the published schema (and so kubectl explain) documents it as ObjectMeta.
   properties.apiVersion = {
     type: "string",
     description: `The versioned schema of this object: ${API_VERSION}.`,
   };
   properties.kind = { type: "string", description: `The kind of this object: ${resource.kind}.` };
-  properties.metadata = {
-    type: "object",
-    description: "Standard object metadata: name, namespace, labels, annotations, owner references.",
-  };
+  properties.metadata = { type: "object" };
   structural.required = (structural.required as string[]).filter(
     (r) => !["apiVersion", "kind", "metadata"].includes(r),
   );

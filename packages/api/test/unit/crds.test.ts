@@ -60,7 +60,10 @@ test("every field of every CRD has a description for kubectl explain", () => {
   for (const [name, content] of renderCrdFiles()) {
     const root = parse(content).spec.versions[0].schema.openAPIV3Schema as Schema;
     assert.ok(root.description, `${name} has no description of the kind itself`);
-    assert.deepEqual(undocumented(root, ""), [], `${name} has undocumented fields`);
+    // The apiserver refuses a description of metadata and documents it as ObjectMeta itself.
+    const { metadata, ...documented } = root.properties!;
+    assert.deepEqual(metadata, { type: "object" });
+    assert.deepEqual(undocumented({ properties: documented }, ""), [], `${name} has undocumented fields`);
   }
 });
 
