@@ -1,9 +1,9 @@
 import { setTimeout as delay } from "node:timers/promises";
 import type { V1Pod } from "@kubernetes/client-node";
-import { labels, type Action, type Role } from "@tessera/api";
+import { labels, type Action, type LifecycleActionName, type Role } from "@tessera/api";
 import { execInPod, errorMessage, type ExecResult, type KubeClient, type Logger } from "@tessera/kube";
-import { names } from "../naming.js";
 import { ordinalOf } from "../instanceset/plan.js";
+import { targetPodEnv, type ActionEnv } from "./contract/index.js";
 
 export class ActionError extends Error {
   constructor(
@@ -23,7 +23,7 @@ export interface RunOptions {
   pods: V1Pod[];
   roles?: Role[];
   /** Environment of the action (the TESSERA_* contract); delivered on stdin, never on the command line. */
-  env: Record<string, string>;
+  env: ActionEnv;
   /** Run in this pod regardless of the action's target selector. */
   pod?: string;
 }
@@ -73,7 +73,7 @@ function tail(text: string, lines = 10): string {
 }
 
 /** Chooses the pods an action runs in, per its target selector. */
-export function selectTargets(action: Action, options: RunOptions): V1Pod[] {
+export function selectTargets(action: Action, options: Pick<RunOptions, "pods" | "roles" | "pod">): V1Pod[] {
   const running = options.pods.filter(isRunning);
   if (options.pod) return running.filter((p) => p.metadata?.name === options.pod);
   const ready = running.filter(isReady);
@@ -100,7 +100,7 @@ export class ActionRunner {
     private readonly logger?: Logger,
   ) {}
 
-  async run(name: string, action: Action, options: RunOptions): Promise<ActionOutcome[]> {
+  async run(name: LifecycleActionName, action: Action, options: RunOptions): Promise<ActionOutcome[]> {
     const targets = selectTargets(action, options);
     if (targets.length === 0) {
       throw new ActionError(
@@ -142,13 +142,10 @@ export class ActionRunner {
 
   private async runOnce(name: string, action: Action, pod: V1Pod, options: RunOptions): Promise<ExecResult> {
     const podName = pod.metadata!.name!;
-    const headless = pod.spec?.subdomain ?? "";
     const env: Record<string, string> = {
       ...Object.fromEntries((action.exec?.env ?? []).map((e) => [e.name, e.value])),
       ...options.env,
-      TESSERA_POD_NAME: podName,
-      TESSERA_POD_FQDN: names.podFQDN(podName, headless, options.namespace),
-      TESSERA_POD_IP: pod.status?.podIP ?? "",
+      ...targetPodEnv(pod, options.namespace),
     };
     const timeoutMs = action.timeoutSeconds * 1000;
     if (action.exec) {

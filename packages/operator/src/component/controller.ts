@@ -22,6 +22,7 @@ import {
   type Informer,
   type ReconcileResult,
 } from "@tessera/kube";
+import { accountEnv, componentEnv, reconfigureEnv, type ComponentEnv } from "../actions/contract/index.js";
 import { selectTargets, type RunOptions } from "../actions/runner.js";
 import { applyUnlessCurrent } from "../apply.js";
 import { isWritable } from "../instanceset/plan.js";
@@ -46,6 +47,9 @@ const PROVISIONED = "provisioned";
 
 /** A failed action, reported as a False condition of this type. */
 type ActionFailure = { type: string; message: string };
+
+/** Where the component's actions run; each action's environment is built from `component`. */
+type ActionScope = Omit<RunOptions, "env"> & { component: ComponentEnv };
 
 interface Resolved {
   compDef: ComponentDefinition;
@@ -418,7 +422,7 @@ export class ComponentController {
     const scope = this.actionScope(component, resolved);
     if (postProvision && !completed.has("postProvision")) {
       const failed = await this.recordAction(component, "postProvision", "PostProvisioned", () =>
-        this.ctx.actions.run("postProvision", postProvision, scope),
+        this.ctx.actions.run("postProvision", postProvision, { ...scope, env: scope.component.base }),
       );
       if (failed) return failed;
       completed.add("postProvision");
@@ -430,14 +434,21 @@ export class ComponentController {
   }
 
   /** Where the component's actions run: its pods, with the InstanceSet's action environment. */
-  private actionScope(component: Component, resolved: Resolved): RunOptions {
-    const set = this.sets.get(objectKey(component));
+  private actionScope(component: Component, resolved: Resolved): ActionScope {
     return {
       namespace: component.metadata.namespace!,
       pods: this.podsOf(component),
       roles: resolved.compDef.spec.roles,
-      env: Object.fromEntries((set?.spec.actionEnv ?? []).map((e) => [e.name, e.value])),
+      component: this.componentEnv(component),
     };
+  }
+
+  private componentEnv(component: Component): ComponentEnv {
+    return componentEnv(
+      component.metadata.namespace!,
+      names.headlessService(names.instanceSet(component.metadata.name!)),
+      this.sets.get(objectKey(component)),
+    );
   }
 
   /** Runs an action and records its outcome as an event; a failure is returned for the status. */
@@ -462,7 +473,7 @@ export class ComponentController {
     component: Component,
     resolved: Resolved,
     completed: Set<string>,
-    scope: RunOptions,
+    scope: ActionScope,
   ): Promise<ActionFailure | undefined> {
     const action = resolved.compDef.spec.lifecycleActions?.accountProvision;
     if (!action) return undefined;
@@ -474,12 +485,7 @@ export class ComponentController {
       const failed = await this.recordAction(component, "accountProvision", "AccountsProvisioned", () =>
         this.ctx.actions.run("accountProvision", action, {
           ...scope,
-          env: {
-            ...scope.env,
-            TESSERA_ACCOUNT_NAME: account.name,
-            TESSERA_ACCOUNT_PASSWORD: password,
-            TESSERA_ACCOUNT_STATEMENT: account.statement ?? "",
-          },
+          env: accountEnv(scope.component, { name: account.name, password, statement: account.statement }),
         }),
       );
       if (failed) return failed;
@@ -493,7 +499,7 @@ export class ComponentController {
    * `All`), that instance is ready, and, when the selector is `Any` and the definition has a writable
    * role, it is the writable instance, as it would be once every instance is labelled.
    */
-  private accountTargetSettled(action: Action | undefined, options: RunOptions): boolean {
+  private accountTargetSettled(action: Action | undefined, options: ActionScope): boolean {
     if (!action || action.targetPodSelector === "All") return false;
     const targets = selectTargets(action, options);
     if (targets.length === 0) return false;
@@ -506,7 +512,7 @@ export class ComponentController {
   private async reconfigure(
     component: Component,
     resolved: Resolved,
-    scope: RunOptions,
+    scope: ActionScope,
   ): Promise<ActionFailure | undefined> {
     const action = resolved.compDef.spec.lifecycleActions?.reconfigure;
     const wanted = splitParameters(resolved.compDef, component.spec.parameters).dynamic;
@@ -525,7 +531,7 @@ export class ComponentController {
       await this.ctx.actions.run(
         "reconfigure",
         { ...action, targetPodSelector: "All" },
-        { ...scope, env: { ...scope.env, TESSERA_CONFIG_PARAMETERS: JSON.stringify(changed) } },
+        { ...scope, env: reconfigureEnv(scope.component, changed) },
       );
     } catch (error) {
       await this.ctx.recorder.record(component, "Warning", "ReconfigureFailed", errorMessage(error));
@@ -581,13 +587,12 @@ export class ComponentController {
     const preTerminate = compDef?.spec.lifecycleActions?.preTerminate;
     const completed = component.status?.completedActions ?? [];
     if (preTerminate && pods.length > 0 && !completed.includes("preTerminate")) {
-      const set = this.sets.get(objectKey(component));
       try {
         await this.ctx.actions.run("preTerminate", preTerminate, {
           namespace: component.metadata.namespace!,
           pods,
           roles: compDef?.spec.roles,
-          env: Object.fromEntries((set?.spec.actionEnv ?? []).map((e) => [e.name, e.value])),
+          env: this.componentEnv(component).base,
         });
       } catch (error) {
         await this.ctx.recorder.record(component, "Warning", "PreTerminateFailed", errorMessage(error));

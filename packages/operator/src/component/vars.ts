@@ -1,5 +1,6 @@
 import type { V1EnvVar } from "@kubernetes/client-node";
 import type { Component, ComponentDefinition, ComponentVar } from "@tessera/api";
+import { componentFacts } from "../actions/contract/index.js";
 import { desiredInstances } from "../instanceset/plan.js";
 import { matchesDefinition } from "../definitions.js";
 import { names } from "../naming.js";
@@ -43,16 +44,14 @@ export function builtinVars(ctx: VarContext): Record<string, string> {
   const full = ctx.self.component.metadata.name!;
   const headless = names.headlessService(names.instanceSet(full));
   const pods = desiredInstances(names.instanceSet(full), ctx.self.component.spec).map((i) => i.name);
-  return {
-    TESSERA_CLUSTER_NAME: ctx.cluster,
-    TESSERA_NAMESPACE: ctx.namespace,
-    TESSERA_COMP_NAME: ctx.self.shortName,
-    TESSERA_FULL_COMP_NAME: full,
-    TESSERA_COMP_REPLICAS: String(pods.length),
-    TESSERA_HEADLESS_SERVICE: headless,
-    TESSERA_POD_NAME_LIST: pods.join(","),
-    TESSERA_POD_FQDN_LIST: pods.map((p) => names.podFQDN(p, headless, ctx.namespace)).join(","),
-  };
+  return componentFacts({
+    cluster: ctx.cluster,
+    namespace: ctx.namespace,
+    shortName: ctx.self.shortName,
+    fullName: full,
+    headlessService: headless,
+    pods,
+  });
 }
 
 function target(ctx: VarContext, compDef: string | undefined, varName: string): SiblingComponent {

@@ -16,6 +16,7 @@ import {
   type InstanceSet,
   type Release,
 } from "@tessera/api";
+import { podEnv } from "../actions/contract/index.js";
 import { stableHash } from "../hash.js";
 import { names } from "../naming.js";
 
@@ -95,19 +96,15 @@ export function configHash(input: WorkloadInput): string {
   });
 }
 
-function podEnv(
+/** Every container's environment: the contract's instance variables, then the component's vars. */
+function containerEnv(
   input: WorkloadInput,
   headless: string,
 ): { env: V1EnvVar[]; envFrom: V1Container["envFrom"] } {
   const namespace = input.component.metadata.namespace!;
   return {
     envFrom: [{ configMapRef: { name: names.envConfigMap(input.component.metadata.name!) } }],
-    env: [
-      { name: "TESSERA_POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
-      { name: "TESSERA_POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
-      { name: "TESSERA_POD_FQDN", value: `$(TESSERA_POD_NAME).${headless}.${namespace}.svc.cluster.local` },
-      ...input.secretEnv,
-    ],
+    env: [...podEnv(headless, namespace), ...input.secretEnv],
   };
 }
 
@@ -141,7 +138,7 @@ export function buildInstanceSet(input: WorkloadInput): InstanceSet {
   const selector = componentLabels(input.cluster, component.metadata.name!);
   const runtime = structuredClone(compDef.spec.runtime) as unknown as V1PodSpec;
   const exporter = compDef.spec.exporter?.containerName;
-  const { env, envFrom } = podEnv(input, headless);
+  const { env, envFrom } = containerEnv(input, headless);
   const withEnv = (container: V1Container, index: number): V1Container => ({
     ...container,
     image: release.images[container.name] ?? container.image,

@@ -17,13 +17,20 @@ import {
   type Informer,
   type ReconcileResult,
 } from "@tessera/kube";
+import {
+  componentEnv,
+  failoverEnv,
+  parseRoleProbeOutput,
+  type ActionEnv,
+  type ComponentEnv,
+} from "../actions/contract/index.js";
 import { podIsReady } from "../actions/runner.js";
 import { setCondition } from "../conditions.js";
 import type { OperatorContext } from "../context.js";
 import type { DefinitionCatalog } from "../definitions.js";
 import { ordinalOf } from "../instanceset/plan.js";
 import { names } from "../naming.js";
-import { decide, parseProbeOutput, type ProbeReport } from "./decide.js";
+import { decide, type ProbeReport } from "./decide.js";
 
 /** Role probes in flight across all components; keeps a large fleet from flooding the apiserver. */
 const probeLimit = pLimit(32);
@@ -133,9 +140,13 @@ export class HaController {
           p.metadata?.labels?.[labels.component] === component.metadata.name &&
           !p.metadata?.deletionTimestamp,
       );
-    const env = Object.fromEntries((set?.spec.actionEnv ?? []).map((e) => [e.name, e.value]));
+    const env = componentEnv(
+      component.metadata.namespace!,
+      names.headlessService(names.instanceSet(component.metadata.name!)),
+      set,
+    );
     const reports = await Promise.all(
-      pods.map((pod) => probeLimit(() => this.probe(component, compDef, pod, env))),
+      pods.map((pod) => probeLimit(() => this.probe(component, compDef, pod, env.base))),
     );
     await this.act(component, compDef, set, pods, reports, env);
     return { requeueAfterMs: periodMs };
@@ -145,7 +156,7 @@ export class HaController {
     component: Component,
     compDef: ComponentDefinition,
     pod: V1Pod,
-    env: Record<string, string>,
+    env: ActionEnv,
   ): Promise<ProbeReport> {
     const name = pod.metadata!.name!;
     const base = { pod: name, ordinal: ordinalOf(name), ready: podIsReady(pod) };
@@ -158,7 +169,7 @@ export class HaController {
         pod: name,
         env,
       });
-      const parsed = parseProbeOutput(outcome!.result.stdout, compDef.spec.roles ?? []);
+      const parsed = parseRoleProbeOutput(outcome!.result.stdout, compDef.spec.roles ?? []);
       return { ...base, ...parsed };
     } catch (error) {
       return { ...base, ok: false, error: errorMessage(error) };
@@ -171,7 +182,7 @@ export class HaController {
     set: InstanceSet | undefined,
     pods: V1Pod[],
     reports: ProbeReport[],
-    env: Record<string, string>,
+    env: ComponentEnv,
   ): Promise<void> {
     const key = objectKey(component);
     const state = this.stateOf(key);
@@ -217,18 +228,11 @@ export class HaController {
       compDef.spec.roles?.find((r) => r.writable)?.name,
     );
     const ha = decision.ha ?? component.status?.ha;
-    const headless = names.headlessService(names.instanceSet(component.metadata.name!));
-    const ns = component.metadata.namespace!;
-    const fqdn = (pod: string | undefined) => (pod ? names.podFQDN(pod, headless, ns) : "");
-    const oldPrimary = ha?.lastFailover?.from;
-    const roleEnv = {
-      ...env,
-      TESSERA_EPOCH: String(ha?.epoch ?? 0),
-      TESSERA_PRIMARY_POD_NAME: ha?.primary ?? "",
-      TESSERA_PRIMARY_POD_FQDN: fqdn(ha?.primary),
-      TESSERA_OLD_PRIMARY_POD_NAME: oldPrimary ?? "",
-      TESSERA_OLD_PRIMARY_POD_FQDN: fqdn(oldPrimary),
-    };
+    const roleEnv = failoverEnv(env, {
+      epoch: ha?.epoch,
+      primary: ha?.primary,
+      oldPrimary: ha?.lastFailover?.from,
+    });
     if (decision.fence) {
       await this.runRoleAction(
         component,
@@ -264,7 +268,7 @@ export class HaController {
     pods: V1Pod[],
     name: "promote" | "demote",
     pod: string,
-    env: Record<string, string>,
+    env: ActionEnv,
     onSuccess: () => Promise<void>,
   ): Promise<void> {
     const action = compDef.spec.lifecycleActions?.[name];

@@ -15,27 +15,6 @@ export interface ProbeReport {
   restarted?: boolean;
 }
 
-/**
- * Parses roleProbe output: the first line is `<role> [<position>]`, where
- * position is a non-negative integer (e.g. a WAL byte offset).
- */
-export function parseProbeOutput(
-  stdout: string,
-  roles: Role[],
-): Pick<ProbeReport, "ok" | "role" | "position" | "error"> {
-  const line = stdout.trim().split("\n")[0]?.trim() ?? "";
-  const [role, position] = line.split(/\s+/);
-  if (!role) return { ok: false, error: "roleProbe printed nothing" };
-  if (roles.length > 0 && !roles.some((r) => r.name === role)) {
-    return {
-      ok: false,
-      error: `roleProbe printed unknown role "${role}" (roles: ${roles.map((r) => r.name).join(", ")})`,
-    };
-  }
-  const parsed = position === undefined ? undefined : Number(position);
-  return { ok: true, role, ...(parsed !== undefined && Number.isFinite(parsed) ? { position: parsed } : {}) };
-}
-
 export interface DecideInput {
   mode: "operator" | "native" | "none";
   roles: Role[];

@@ -17,11 +17,17 @@ import {
   type Informer,
   type ReconcileResult,
 } from "@tessera/kube";
+import {
+  componentEnv,
+  memberJoinEnv,
+  memberLeaveEnv,
+  switchoverEnv,
+  type ComponentEnv,
+} from "../actions/contract/index.js";
 import { podIsReady, selectTargets, type ActionRunner } from "../actions/runner.js";
 import { applyUnlessCurrent } from "../apply.js";
 import { setCondition } from "../conditions.js";
 import type { OperatorContext } from "../context.js";
-import { names } from "../naming.js";
 import { parseQuantity } from "../quantity.js";
 import { buildClaims, buildPod } from "./pods.js";
 import {
@@ -197,14 +203,7 @@ export class InstanceSetController {
           namespace: set.metadata.namespace!,
           pods,
           roles: set.spec.roles,
-          env: this.actionEnv(set, {
-            TESSERA_LEAVE_MEMBER_POD_NAME: victim.name,
-            TESSERA_LEAVE_MEMBER_POD_FQDN: names.podFQDN(
-              victim.name,
-              set.spec.serviceName,
-              set.metadata.namespace!,
-            ),
-          }),
+          env: memberLeaveEnv(this.componentEnv(set), victim.name),
         });
       } catch (error) {
         await this.ctx.recorder.record(set, "Warning", "MemberLeaveFailed", errorMessage(error));
@@ -423,14 +422,7 @@ export class InstanceSetController {
     await this.setSwitchover(set, { pod: podName, candidate: candidate?.metadata?.name, startedAt });
     const ns = set.metadata.namespace!;
     const candidateName = candidate?.metadata?.name;
-    const env = this.actionEnv(set, {
-      TESSERA_PRIMARY_POD_NAME: podName,
-      TESSERA_PRIMARY_POD_FQDN: names.podFQDN(podName, set.spec.serviceName, ns),
-      TESSERA_OLD_PRIMARY_POD_NAME: podName,
-      TESSERA_OLD_PRIMARY_POD_FQDN: names.podFQDN(podName, set.spec.serviceName, ns),
-      TESSERA_CANDIDATE_POD_NAME: candidateName ?? "",
-      TESSERA_CANDIDATE_POD_FQDN: candidateName ? names.podFQDN(candidateName, set.spec.serviceName, ns) : "",
-    });
+    const env = switchoverEnv(this.componentEnv(set), podName, candidateName);
     try {
       await this.actions.run("switchover", action, { namespace: ns, pods, roles, pod: podName, env });
       // Operator-arbitrated engines step down in `switchover`; the candidate is then promoted here.
@@ -499,7 +491,7 @@ export class InstanceSetController {
     if (!join) return undefined;
     const joined = new Set((set.status?.instances ?? []).filter((i) => i.memberJoined).map((i) => i.name));
     const ns = set.metadata.namespace!;
-    const hasTarget = selectTargets(join, { namespace: ns, pods, roles: set.spec.roles, env: {} }).length > 0;
+    const hasTarget = selectTargets(join, { pods, roles: set.spec.roles }).length > 0;
     for (const pod of pods) {
       const name = pod.metadata!.name!;
       if (joined.has(name) || !podIsReady(pod)) continue;
@@ -515,10 +507,7 @@ export class InstanceSetController {
           namespace: ns,
           pods,
           roles: set.spec.roles,
-          env: this.actionEnv(set, {
-            TESSERA_JOIN_MEMBER_POD_NAME: name,
-            TESSERA_JOIN_MEMBER_POD_FQDN: names.podFQDN(name, set.spec.serviceName, ns),
-          }),
+          env: memberJoinEnv(this.componentEnv(set), name),
         });
       } catch (error) {
         await this.ctx.recorder.record(set, "Warning", "MemberJoinFailed", errorMessage(error));
@@ -539,8 +528,8 @@ export class InstanceSetController {
     return undefined;
   }
 
-  private actionEnv(set: InstanceSet, extra: Record<string, string>): Record<string, string> {
-    return { ...Object.fromEntries((set.spec.actionEnv ?? []).map((e) => [e.name, e.value])), ...extra };
+  private componentEnv(set: InstanceSet): ComponentEnv {
+    return componentEnv(set.metadata.namespace!, set.spec.serviceName, set);
   }
 
   private async writeStatus(set: InstanceSet, pods: V1Pod[], message: string | undefined): Promise<void> {

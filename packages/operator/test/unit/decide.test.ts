@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { decide, parseProbeOutput, type DecideInput, type ProbeReport } from "../../src/ha/decide.js";
+import { decide, type DecideInput, type ProbeReport } from "../../src/ha/decide.js";
 
 const roles = [
   { name: "primary", updatePriority: 2, writable: true },
@@ -32,13 +32,6 @@ const input = (over: Partial<DecideInput>): DecideInput => ({
   failureThreshold: 3,
   switchoverInProgress: false,
   ...over,
-});
-
-test("probe output is `<role> [<position>]`; unknown roles and empty output are failures", () => {
-  assert.deepEqual(parseProbeOutput("primary 1234\n", roles), { ok: true, role: "primary", position: 1234 });
-  assert.deepEqual(parseProbeOutput("secondary", roles), { ok: true, role: "secondary" });
-  assert.equal(parseProbeOutput("", roles).ok, false);
-  assert.match(parseProbeOutput("leader", roles).error ?? "", /unknown role "leader"/);
 });
 
 test("the first instance reporting the writable role is recognised as primary with epoch 1", () => {

@@ -1,0 +1,223 @@
+import type { Action, LifecycleActionName } from "@tessera/api";
+import type { VariableGroupName } from "./environment.js";
+import { roleProbeOutput } from "./role-probe.js";
+
+/** Variables an action gets beyond those every action gets, and on which occasion. */
+export interface ActionVariables {
+  readonly group: VariableGroupName;
+  /** The occasion, when the action gets different variables on different occasions. */
+  readonly when?: string;
+}
+
+/** What the operator promises an addon about one lifecycle action, and what it expects back. */
+export interface ActionContract {
+  readonly purpose: string;
+  /** When the operator runs it; absent: a definition may declare it, but this operator never runs it. */
+  readonly runs?: string;
+  /** Which instance it runs in. */
+  readonly target?: string;
+  readonly env: readonly ActionVariables[];
+  readonly output: { readonly format?: string; readonly description: string };
+  /** What the operator does on exit code 0 and on any other outcome (a non-zero code, a timeout). */
+  readonly exitCodes: { readonly success: string; readonly failure: string };
+}
+
+const ignoredOutput = {
+  description: "Ignored. On failure, the last lines of stderr (of stdout when stderr is empty) are reported.",
+} as const;
+
+const notRun = {
+  env: [],
+  output: ignoredOutput,
+  exitCodes: { success: "—", failure: "—" },
+} as const;
+
+/**
+ * Every lifecycle action a ComponentDefinition may declare. The type makes this list and the
+ * schema's (`lifecycleActions` in @tessera/api) the same: an action missing here, or one the
+ * schema does not know, does not compile.
+ */
+export const lifecycleContract: { readonly [A in LifecycleActionName]: ActionContract } = {
+  roleProbe: {
+    purpose:
+      "Reports the instance's role, which becomes its `tessera.dev/role` label (services select on it).",
+    runs:
+      "Every `periodSeconds` (default 1) by the HA loop, for a component whose definition declares roles or " +
+      "an HA mode other than `none`, and at once when an instance turns ready without a role label. " +
+      "Not while the component is stopped.",
+    target: "Every running instance, each on its own (`targetPodSelector` does not apply).",
+    env: [],
+    output: roleProbeOutput,
+    exitCodes: {
+      success: "The role (and position) are taken.",
+      failure:
+        "The probe failed this round. After `failureThreshold` (default 3) failed rounds in a row the " +
+        "instance loses its role label; for the recorded primary in `operator` HA mode, failover starts.",
+    },
+  },
+  availableProbe: {
+    purpose: "Whether the instance serves requests.",
+    ...notRun,
+  },
+  postProvision: {
+    purpose: "Finishes setting up a new component, e.g. registers its instances with each other.",
+    runs: "Once, when the component first reaches Running; recorded in `status.completedActions`.",
+    target: "Per `targetPodSelector`.",
+    env: [],
+    output: ignoredOutput,
+    exitCodes: {
+      success: "Recorded as done; a `postProvisionSucceeded` Event.",
+      failure:
+        "A `postProvisionFailed` Event and the `PostProvisioned` condition False with the output tail; " +
+        "retried every 5 s.",
+    },
+  },
+  preTerminate: {
+    purpose: "Lets the engine prepare for the component's deletion.",
+    runs: "Once, when the Component is deleted, before its instances are, if any instance is left.",
+    target: "Per `targetPodSelector`.",
+    env: [],
+    output: ignoredOutput,
+    exitCodes: {
+      success: "Deletion goes on.",
+      failure: "A `PreTerminateFailed` Event; deletion goes on (it is not retried).",
+    },
+  },
+  switchover: {
+    purpose: "Moves the writable role away from an instance (which steps down).",
+    runs:
+      "By the InstanceSet before it restarts (rolling update) or removes (scale-in) the writable instance " +
+      "while others exist. The HA loop does not fail over while it is in progress (up to 90 s).",
+    target: "The writable instance.",
+    env: [{ group: "switchover" }],
+    output: ignoredOutput,
+    exitCodes: {
+      success:
+        "With `operator` HA mode, `promote` runs on the candidate next; the update or removal waits until " +
+        "the candidate holds the writable role.",
+      failure:
+        "A `SwitchoverFailed` Event; the update or removal waits and the switchover is retried after 10 s.",
+    },
+  },
+  promote: {
+    purpose: "Makes the instance the writable one.",
+    runs:
+      "With `operator` HA mode only: on failover, once the new primary and epoch are recorded (after the " +
+      "primary failed `failureThreshold` probe rounds, or at once when it restarted); and on a switchover's " +
+      "candidate after `switchover` succeeded.",
+    target: "The replica chosen by failover (the most advanced ready one), or the switchover's candidate.",
+    env: [
+      { group: "failover", when: "on failover" },
+      { group: "switchover", when: "after a switchover" },
+    ],
+    output: ignoredOutput,
+    exitCodes: {
+      success: "A `Promoted` Event; the pending promotion is cleared.",
+      failure:
+        "On failover, a `promoteFailed` Event; the promotion stays pending and is retried (at most every " +
+        "5 s). After a switchover, a `SwitchoverFailed` Event; the switchover is retried after 10 s.",
+    },
+  },
+  demote: {
+    purpose: "Makes a writable instance follow the recorded primary (a returning old primary), or stops it.",
+    runs:
+      "With `operator` HA mode: when an instance other than the recorded primary reports the writable " +
+      "role, and to fence a primary that failed its probes but still serves, before a replica is promoted.",
+    target: "That instance.",
+    env: [{ group: "failover" }],
+    output: ignoredOutput,
+    exitCodes: {
+      success: "A `Demoted` Event.",
+      failure: "A `demoteFailed` Event; retried in a later round (at most every 5 s).",
+    },
+  },
+  memberJoin: {
+    purpose: "Adds a new instance to the engine's membership.",
+    runs:
+      "Once per instance, after it first turns ready; recorded in the InstanceSet's `status.instances`. " +
+      "Until then the instance does not count as a member and the InstanceSet is not Ready.",
+    target: "Per `targetPodSelector` (the joining instance is named by the variables).",
+    env: [{ group: "memberJoin" }],
+    output: ignoredOutput,
+    exitCodes: {
+      success: "The instance is a member.",
+      failure: "A `MemberJoinFailed` Event; retried after 5 s.",
+    },
+  },
+  memberLeave: {
+    purpose: "Removes an instance from the engine's membership.",
+    runs: "Before scale-in removes an instance that joined (after a switchover if it was writable).",
+    target: "Per `targetPodSelector` (the leaving instance is named by the variables).",
+    env: [{ group: "memberLeave" }],
+    output: ignoredOutput,
+    exitCodes: {
+      success: "The instance is removed.",
+      failure: "A `MemberLeaveFailed` Event; the instance stays and the action is retried after 5 s.",
+    },
+  },
+  readonly: {
+    purpose: "Stops the instance from accepting writes.",
+    ...notRun,
+  },
+  readwrite: {
+    purpose: "Lets the instance accept writes again.",
+    ...notRun,
+  },
+  reconfigure: {
+    purpose: "Applies changed dynamic parameters without a restart.",
+    runs:
+      "When the Cluster's dynamic parameters (listed in a config's `dynamicParameters`) change on a Running " +
+      "component. Parameters given at creation are rendered into the config files instead.",
+    target: "Every ready instance (`targetPodSelector` is `All` whatever the definition says).",
+    env: [{ group: "reconfigure" }],
+    output: ignoredOutput,
+    exitCodes: {
+      success: "The parameters are recorded as applied; a `Reconfigured` Event.",
+      failure: "A `ReconfigureFailed` Event and the `Reconfigured` condition False; retried every 5 s.",
+    },
+  },
+  accountProvision: {
+    purpose: "Creates a system account in the engine.",
+    runs:
+      "Once per system account without `initAccount`; recorded in `status.completedActions`. While the " +
+      "component is created, as soon as its target instance is ready (and, for `Any` with a writable role, " +
+      "labelled writable); with `All`, once the component is Running.",
+    target: "Per `targetPodSelector`.",
+    env: [{ group: "account" }],
+    output: ignoredOutput,
+    exitCodes: {
+      success: "Recorded as done; an `accountProvisionSucceeded` Event.",
+      failure:
+        "An `accountProvisionFailed` Event and the `AccountsProvisioned` condition False; retried every 5 s.",
+    },
+  },
+  dataDump: {
+    purpose: "Exports an instance's data.",
+    ...notRun,
+  },
+  dataLoad: {
+    purpose: "Imports data into an instance.",
+    ...notRun,
+  },
+};
+
+/** Where an action runs, by its `targetPodSelector`. */
+export const targetSelectors: { readonly [S in NonNullable<Action["targetPodSelector"]>]: string } = {
+  Any: "One ready instance: the writable one when an instance is labelled writable, else the first. The default.",
+  All: "Every ready instance, one after another.",
+  Role: "Every ready instance labelled with `matchingRole`.",
+  Ordinal: "The running instance whose ordinal is `ordinal`.",
+};
+
+/** How every action is run and judged. */
+export const actionRules = [
+  "An `exec` action runs its command through `pods/exec` in `exec.container` (default: the pod's first " +
+    "container). The environment comes on stdin and is exported before the command starts, so no value " +
+    "(a password included) appears in the exec request or in the process list.",
+  "An `http` action is a request to the instance's IP on `http.port`; except with `GET`, the environment " +
+    "is its JSON body. A 2xx status is success and the body is the output.",
+  "Exit code 0 is success. Any other code, running longer than `timeoutSeconds` (default 30; 2 for " +
+    "probes) or an exec that cannot start is a failure. With a `retryPolicy`, a failure is retried " +
+    "`maxRetries` times (default 3), `retryIntervalSeconds` (default 2) apart, doubling on each attempt, " +
+    "before it counts. When no instance matches the selector, the action fails without running.",
+] as const;
