@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { NON_NEGATIVE_QUANTITY_PATTERN, isQuantity, parseQuantity } from "@tessera/base";
 
 export const GROUP = "tessera.dev";
 export const VERSION = "v1alpha1";
@@ -48,10 +49,27 @@ export function preserved<T extends z.ZodType>(schema: T): T {
   return schema.meta({ "x-kubernetes-preserve-unknown-fields": true }) as T;
 }
 
-/** A Kubernetes resource quantity such as `500m`, `1Gi` or `2`. */
+/** Whether a resource amount is a Kubernetes quantity that is not negative. */
+function isResourceQuantity(value: string | number): boolean {
+  return isQuantity(value) && parseQuantity(value) >= 0;
+}
+
+/**
+ * A Kubernetes resource quantity such as `500m`, `1Gi` or `2`. The CRD
+ * carries the grammar as a pattern, so the apiserver refuses a malformed
+ * string before any webhook runs; the refinement words the refusal for the
+ * CLI and catches negative numbers, which a pattern (strings only) lets by.
+ */
 export const quantity = z
-  .union([z.string().regex(/^[+]?[0-9.]+([eE][+-]?[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/), z.number()])
-  .meta({ "x-kubernetes-int-or-string": true });
+  .union([z.string(), z.number()])
+  .refine(isResourceQuantity, {
+    error: (issue) =>
+      isQuantity(issue.input)
+        ? `${JSON.stringify(issue.input)} is negative; resource amounts are 0 or more`
+        : `${JSON.stringify(issue.input)} is not a Kubernetes quantity; write a number with an optional suffix, e.g. 500m, 2, 512Mi, 10Gi`,
+  })
+  .meta({ "x-kubernetes-int-or-string": true, pattern: NON_NEGATIVE_QUANTITY_PATTERN });
+
 
 export const resourceList = z.record(z.string(), quantity);
 

@@ -1,10 +1,10 @@
 import { join } from "node:path";
 import type { V1Container, V1Service } from "@kubernetes/client-node";
+import { milliQuantity, parseQuantity } from "@tessera/base";
 import type { CatalogEntry } from "../images/catalog.js";
 import type { Mount } from "../runtime/bwrap.js";
 import type { ResourceLimits } from "../runtime/cgroups.js";
 import { expandCommand } from "./env.js";
-import { parseQuantity } from "./quantity.js";
 
 const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -52,9 +52,9 @@ export function containerLimits(spec: V1Container): ResourceLimits {
   const limits = spec.resources?.limits ?? {};
   const requests = spec.resources?.requests ?? {};
   return {
-    memoryBytes: limits.memory !== undefined ? parseQuantity(limits.memory) : undefined,
-    cpuMillis: limits.cpu !== undefined ? parseQuantity(limits.cpu) * 1000 : undefined,
-    cpuRequestMillis: requests.cpu !== undefined ? parseQuantity(requests.cpu) * 1000 : undefined,
+    memoryBytes: parseQuantity(limits.memory),
+    cpuMillis: limits.cpu !== undefined ? milliQuantity(limits.cpu) : undefined,
+    cpuRequestMillis: requests.cpu !== undefined ? milliQuantity(requests.cpu) : undefined,
   };
 }
 

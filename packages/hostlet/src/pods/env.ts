@@ -1,6 +1,6 @@
 import type { V1ConfigMap, V1Container, V1Pod, V1Secret, V1Service } from "@kubernetes/client-node";
+import { parseQuantity } from "@tessera/base";
 import { expandVariables } from "./expand.js";
-import { parseQuantity } from "./quantity.js";
 
 /** What env resolution needs to know beyond the pod itself. */
 export interface EnvContext {

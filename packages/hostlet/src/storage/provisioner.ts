@@ -2,6 +2,7 @@ import { chmodSync, mkdirSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join, resolve, sep } from "node:path";
 import type { V1PersistentVolume, V1PersistentVolumeClaim, V1StorageClass } from "@kubernetes/client-node";
+import { parseQuantity } from "@tessera/base";
 import {
   Controller,
   errorMessage,
@@ -12,7 +13,6 @@ import {
   type KubeClient,
   type Logger,
 } from "@tessera/kube";
-import { parseQuantity } from "../pods/quantity.js";
 
 export const PROVISIONER = "tessera.dev/local-path";
 const SELECTED_NODE = "volume.kubernetes.io/selected-node";

@@ -1,6 +1,6 @@
 import { Liquid } from "liquidjs";
 import type { ResourceRequirements } from "@tessera/api";
-import { parseQuantity } from "../quantity.js";
+import { milliQuantity, parseQuantity } from "@tessera/base";
 
 /**
  * Config templates are Liquid: a safe, logic-light language (no code
@@ -20,10 +20,10 @@ export interface TemplateContext {
 /** CPU and memory of the main container: limits, falling back to requests. */
 export function resourceFacts(resources: ResourceRequirements | undefined): TemplateContext["resources"] {
   const pick = (key: string) => resources?.limits?.[key] ?? resources?.requests?.[key];
-  const cpu = parseQuantity(pick("cpu"));
+  const cpu = pick("cpu");
   const memory = parseQuantity(pick("memory"));
   return {
-    ...(cpu !== undefined ? { cpuMillis: Math.round(cpu * 1000) } : {}),
+    ...(cpu !== undefined ? { cpuMillis: milliQuantity(cpu) } : {}),
     ...(memory !== undefined ? { memoryBytes: Math.round(memory) } : {}),
   };
 }
