@@ -84,6 +84,16 @@ export const instanceStatus = z.object({
   ready: z.boolean().describe("Whether its pod is ready."),
   revision: z.string().optional().describe("Revision of its pod; outdated when it differs from the set's."),
   memberJoined: z.boolean().optional().describe("true once the memberJoin action succeeded for it."),
+  reason: z
+    .string()
+    .optional()
+    .describe(
+      "Why it is not ready, in one word: Unschedulable, ErrImagePull, CrashLoopBackOff, ...; absent when nothing is wrong.",
+    ),
+  message: z
+    .string()
+    .optional()
+    .describe("The details of reason: the scheduler's or the node's own message."),
 });
 
 export const instanceSetStatus = z

@@ -46,6 +46,32 @@ export function aggregatePhase(phases: (ClusterPhase | undefined)[], deleting: b
   return "Abnormal";
 }
 
+/** What the Ready condition and status of a cluster say a component is doing. */
+export interface ComponentSummary {
+  name: string;
+  phase?: ClusterPhase;
+  message?: string;
+}
+
+/**
+ * The cluster's status message: what it waits for and, in the components' own words (which name
+ * the instance and the scheduler's or node's reason), why those not running are not.
+ */
+export function clusterMessage(
+  phase: ClusterPhase,
+  waitingFor: string | undefined,
+  components: ComponentSummary[],
+): string {
+  if (phase === "Running") return "all components running";
+  const explained = components.filter((c) => c.phase !== "Running" && c.message);
+  const waiting = explained.find((c) => c.name === waitingFor);
+  const head = waitingFor
+    ? `waiting for component ${waitingFor}${waiting ? `: ${waiting.message}` : ""}`
+    : phase;
+  const others = explained.filter((c) => c !== waiting).map((c) => `component ${c.name}: ${c.message}`);
+  return [head, ...others].join("; ");
+}
+
 /**
  * Resolves a Cluster's topology and keeps one Component per topology
  * component: created in provision order, updated in update order, deleted
@@ -139,22 +165,21 @@ export class ClusterController {
       }
     }
     const components = this.componentsOf(cluster);
-    const phases = resolved.components.map((c) => {
+    const summaries = resolved.components.map((c): ComponentSummary => {
       const current = components.find(
         (x) => x.metadata.name === names.component(cluster.metadata.name!, c.name),
       );
       // A component that has not seen its latest spec is still updating, whatever it reported before.
       const generation = generations.get(current?.metadata.name ?? "") ?? current?.metadata.generation;
-      if (current && current.status?.observedGeneration !== generation) return "Updating";
-      return current?.status?.phase;
+      if (current && current.status?.observedGeneration !== generation)
+        return { name: c.name, phase: "Updating" };
+      return { name: c.name, phase: current?.status?.phase, message: current?.status?.message };
     });
-    const phase = aggregatePhase(phases, false);
-    const message =
-      phase === "Running"
-        ? "all components running"
-        : waitingFor
-          ? `waiting for component ${waitingFor}`
-          : phase;
+    const phase = aggregatePhase(
+      summaries.map((s) => s.phase),
+      false,
+    );
+    const message = clusterMessage(phase, waitingFor, summaries);
     await this.writeStatus(cluster, phase, message, components, undefined, resolved);
     return phase === "Running" || phase === "Stopped" ? undefined : { requeueAfterMs: 5000 };
   }

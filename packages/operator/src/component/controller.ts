@@ -26,6 +26,7 @@ import { accountEnv, componentEnv, reconfigureEnv, type ComponentEnv } from "../
 import { selectTargets, type RunOptions } from "../actions/runner.js";
 import { applyUnlessCurrent } from "../apply.js";
 import { isWritable } from "../instanceset/plan.js";
+import { summariseNotReady } from "../instanceset/readiness.js";
 import { getCondition, setCondition } from "../conditions.js";
 import type { OperatorContext } from "../context.js";
 import { DefinitionError, type DefinitionCatalog } from "../definitions.js";
@@ -312,7 +313,10 @@ export class ComponentController {
     const provisioned = this.completedActions(component).has(PROVISIONED);
     if (!provisioned)
       return { phase: "Creating", message: readyMessage || `${ready}/${desired} instances ready` };
-    if (ready === 0) return { phase: "Failed", message: "no instance is ready" };
+    if (ready === 0) {
+      const problems = summariseNotReady(status?.instances ?? []);
+      return { phase: "Failed", message: `no instance is ready${problems ? `; ${problems}` : ""}` };
+    }
     if (!setSettled) {
       // Every instance updated yet one not ready is abnormal; otherwise the set is still changing.
       const phase: ClusterPhase =

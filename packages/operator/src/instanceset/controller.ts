@@ -6,7 +6,6 @@ import {
   type InstanceSetStatus,
   type InstanceStatus,
 } from "@tessera/api";
-import { parseQuantity } from "@tessera/base";
 import {
   Controller,
   OWNER_INDEX,
@@ -29,7 +28,9 @@ import { podIsReady, selectTargets, type ActionRunner } from "../actions/runner.
 import { applyUnlessCurrent } from "../apply.js";
 import { setCondition } from "../conditions.js";
 import type { OperatorContext } from "../context.js";
+import { parseQuantity } from "../quantity.js";
 import { buildClaims, buildPod } from "./pods.js";
+import { instanceProblem, summariseNotReady } from "./readiness.js";
 import {
   desiredInstances,
   isWritable,
@@ -549,6 +550,7 @@ export class InstanceSetController {
       if (isReady) ready++;
       if (pod && podRevision === revision) updated++;
       const joined = previous.get(d.name)?.memberJoined ?? false;
+      const problem = pod && !isReady ? instanceProblem(pod) : undefined;
       instances.push({
         name: d.name,
         ordinal: d.ordinal,
@@ -557,6 +559,7 @@ export class InstanceSetController {
         ready: isReady,
         ...(podRevision ? { revision: podRevision } : {}),
         ...(joined ? { memberJoined: true } : {}),
+        ...problem,
       });
     }
     // With a memberJoin action, an instance counts as a member only once it ran for it.
@@ -568,6 +571,13 @@ export class InstanceSetController {
     // Instances being removed (scale-in, offlineInstances) keep the set from being settled until they are gone.
     const leaving = pods.filter((p) => !wanted.has(p.metadata!.name!)).length;
     const settled = updated === desired.length && ready === desired.length && leaving === 0 && joining === 0;
+    const progress =
+      message ??
+      `${ready}/${desired.length} instances ready, ${updated} updated` +
+        (joining ? `, ${joining} not joined yet` : "") +
+        (leaving ? `, ${leaving} being removed` : "");
+    // Which instance is stuck and why (the scheduler's or the node's words), not only how many.
+    const problems = summariseNotReady(instances);
     await updateStatus<InstanceSet>(this.ctx.client, setRef(set), (s) => {
       s.status = {
         ...s.status,
@@ -587,10 +597,9 @@ export class InstanceSetController {
             reason: settled ? "AllInstancesReady" : "Progressing",
             message: settled
               ? `${ready}/${desired.length} instances ready and updated`
-              : (message ??
-                `${ready}/${desired.length} instances ready, ${updated} updated` +
-                  (joining ? `, ${joining} not joined yet` : "") +
-                  (leaving ? `, ${leaving} being removed` : "")),
+              : problems
+                ? `${progress}; ${problems}`
+                : progress,
           },
           set.metadata.generation,
         ),
