@@ -70,7 +70,6 @@ export const quantity = z
   })
   .meta({ "x-kubernetes-int-or-string": true, pattern: NON_NEGATIVE_QUANTITY_PATTERN });
 
-
 export const resourceList = z.record(z.string(), quantity);
 
 export const resourceRequirements = z.object({

@@ -64,7 +64,7 @@ export class DefinitionCatalog {
       const known = this.source.clusterDefinitions().map((d) => d.metadata.name);
       throw new DefinitionError(
         "ClusterDefinitionNotFound",
-        `spec.clusterDef: ClusterDefinition "${name}" not found; installed: ${list(known)}`,
+        `spec.clusterDef: ClusterDefinition "${name}" not found; installed: ${quotedList(known)}`,
       );
     }
     return found;
@@ -78,7 +78,7 @@ export class DefinitionCatalog {
     if (!found) {
       throw new DefinitionError(
         "TopologyNotFound",
-        `spec.topology: "${name}" is not a topology of ClusterDefinition "${clusterDef.metadata.name}"; allowed: ${list(topologies.map((t) => t.name))}`,
+        `spec.topology: "${name}" is not a topology of ClusterDefinition "${clusterDef.metadata.name}"; allowed: ${quotedList(topologies.map((t) => t.name))}`,
       );
     }
     return found;
@@ -95,7 +95,7 @@ export class DefinitionCatalog {
     if (matching[0]) return matching[0];
     throw new DefinitionError(
       "ComponentDefinitionNotFound",
-      `${field}: no ComponentDefinition named or prefixed "${nameOrPrefix}"; installed: ${list(all.map((d) => d.metadata.name))}`,
+      `${field}: no ComponentDefinition named or prefixed "${nameOrPrefix}"; installed: ${quotedList(all.map((d) => d.metadata.name))}`,
     );
   }
 
@@ -122,7 +122,7 @@ export class DefinitionCatalog {
       throw new DefinitionError(
         "ServiceVersionNotOffered",
         serviceVersion
-          ? `${field}: "${serviceVersion}" is not offered for ComponentDefinition "${compDefName}"; offered: ${list(releases.map((r) => r.serviceVersion))}`
+          ? `${field}: "${serviceVersion}" is not offered for ComponentDefinition "${compDefName}"; offered: ${quotedList(releases.map((r) => r.serviceVersion))}`
           : `${field}: no ComponentVersion offers a release for ComponentDefinition "${compDefName}"`,
       );
     }
@@ -160,7 +160,7 @@ export function resolveCluster(catalog: DefinitionCatalog, cluster: Pick<Cluster
       if (!entry) {
         throw new DefinitionError(
           "ComponentNotInTopology",
-          `spec.componentSpecs[${i}].name: "${componentSpec.name}" is not a component of topology "${topology.name}"; allowed: ${list(allowed)}`,
+          `spec.componentSpecs[${i}].name: "${componentSpec.name}" is not a component of topology "${topology.name}"; allowed: ${quotedList(allowed)}`,
         );
       }
       const compDef = catalog.componentDefinition(
@@ -178,7 +178,7 @@ export function resolveCluster(catalog: DefinitionCatalog, cluster: Pick<Cluster
     if (missing.length > 0) {
       throw new DefinitionError(
         "ComponentMissing",
-        `spec.componentSpecs: topology "${topology.name}" needs components ${list(missing)}`,
+        `spec.componentSpecs: topology "${topology.name}" needs components ${quotedList(missing)}`,
       );
     }
     return { topology, components };
@@ -228,7 +228,8 @@ export function orderStages(order: string[] | undefined, components: string[]): 
   return [...stages, ...(rest.length ? [rest] : [])].filter((s) => s.length > 0);
 }
 
-function list(values: (string | undefined)[]): string {
+/** `"a", "b"` for messages that offer choices; `(none)` when there are none. */
+export function quotedList(values: (string | undefined)[]): string {
   const shown = values.filter(Boolean);
   return shown.length ? shown.map((v) => `"${v}"`).join(", ") : "(none)";
 }

@@ -1,7 +1,8 @@
 import type { z } from "zod";
 import { clusterSpec, fieldPath, type Cluster, type ClusterSpec } from "@tessera/api";
 import { DefinitionError, resolveCluster, type DefinitionCatalog } from "../definitions.js";
-import { parseQuantity } from "../quantity.js";
+import { resourceErrors, templateClaimErrors } from "./resources.js";
+import { updateErrors } from "./update.js";
 
 function schemaErrors(spec: unknown): { errors: string[]; parsed?: ClusterSpec } {
   const result = clusterSpec.safeParse(spec);
@@ -13,16 +14,11 @@ function schemaErrors(spec: unknown): { errors: string[]; parsed?: ClusterSpec }
   };
 }
 
-function storageOf(spec: ClusterSpec, component: string, claim: string): number | undefined {
-  const vct = spec.componentSpecs
-    .find((c) => c.name === component)
-    ?.volumeClaimTemplates?.find((v) => v.name === claim);
-  return parseQuantity(vct?.spec.resources.requests.storage);
-}
-
 /**
- * Cross-object validation of a Cluster create or update; each message names
- * the offending field and, where there is a closed set, the allowed values.
+ * Validation of a Cluster create or update against its schema and the
+ * installed definitions (no other cluster state, so the CLI runs it too);
+ * each message names the offending field and the fix, with the allowed
+ * values where there is a closed set.
  */
 export function validateCluster(catalog: DefinitionCatalog, cluster: Cluster, old?: Cluster): string[] {
   const { errors, parsed } = schemaErrors(cluster.spec);
@@ -40,6 +36,7 @@ export function validateCluster(catalog: DefinitionCatalog, cluster: Cluster, ol
       }
     });
   });
+  errors.push(...resourceErrors(parsed), ...templateClaimErrors(parsed));
   try {
     const resolved = resolveCluster(catalog, { spec: parsed });
     for (const component of resolved.components) {
@@ -56,34 +53,6 @@ export function validateCluster(catalog: DefinitionCatalog, cluster: Cluster, ol
     errors.push(error.message);
   }
   if (old) errors.push(...updateErrors(parsed, old.spec));
-  return errors;
-}
-
-function updateErrors(spec: ClusterSpec, old: ClusterSpec): string[] {
-  const errors: string[] = [];
-  if ((spec.clusterDef ?? "") !== (old.clusterDef ?? "")) {
-    errors.push(`spec.clusterDef: is immutable (was "${old.clusterDef ?? ""}")`);
-  }
-  if ((spec.topology ?? "") !== (old.topology ?? "")) {
-    errors.push(`spec.topology: is immutable (was "${old.topology ?? ""}")`);
-  }
-  old.componentSpecs.forEach((oldComponent) => {
-    const index = spec.componentSpecs.findIndex((c) => c.name === oldComponent.name);
-    if (index < 0) {
-      errors.push(`spec.componentSpecs: component "${oldComponent.name}" cannot be removed from a cluster`);
-      return;
-    }
-    for (const vct of oldComponent.volumeClaimTemplates ?? []) {
-      const before = storageOf(old, oldComponent.name, vct.name);
-      const after = storageOf(spec, oldComponent.name, vct.name);
-      if (before !== undefined && after !== undefined && after < before) {
-        const j = spec.componentSpecs[index]!.volumeClaimTemplates!.findIndex((v) => v.name === vct.name);
-        errors.push(
-          `spec.componentSpecs[${index}].volumeClaimTemplates[${j}].spec.resources.requests.storage: volumes cannot shrink (from ${vct.spec.resources.requests.storage} to ${spec.componentSpecs[index]!.volumeClaimTemplates![j]!.spec.resources.requests.storage})`,
-        );
-      }
-    }
-  });
   return errors;
 }
 

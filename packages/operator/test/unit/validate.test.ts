@@ -88,6 +88,132 @@ test("updates may not shrink volumes or change the topology", () => {
   );
 });
 
+const kv = (extra: Partial<Cluster["spec"]["componentSpecs"][number]>) =>
+  cluster({ componentSpecs: [{ name: "kv", replicas: 1, ...extra }] });
+
+const claim = (name: string, storage: string, storageClassName?: string) => ({
+  name,
+  spec: { ...(storageClassName ? { storageClassName } : {}), resources: { requests: { storage } } },
+});
+
+test("malformed and negative quantities are refused with the field and an example", () => {
+  const errors = validateCluster(catalog(), kv({ resources: { limits: { memory: "1.2.3Gi", cpu: "-1" } } }));
+  assert.deepEqual(errors, [
+    'spec.componentSpecs[0].resources.limits.memory: "1.2.3Gi" is not a Kubernetes quantity; write a number with an optional suffix, e.g. 500m, 2, 512Mi, 10Gi',
+    'spec.componentSpecs[0].resources.limits.cpu: "-1" is negative; resource amounts are 0 or more',
+  ]);
+});
+
+test("requests above limits are refused for the component and for each instance template", () => {
+  const errors = validateCluster(
+    catalog(),
+    kv({
+      replicas: 2,
+      resources: { requests: { cpu: "2", memory: "1Gi" }, limits: { cpu: "1500m", memory: "1024Mi" } },
+      instances: [
+        { name: "big", replicas: 1, resources: { requests: { memory: "8Gi" }, limits: { memory: "4Gi" } } },
+      ],
+    }),
+  );
+  assert.deepEqual(errors, [
+    "spec.componentSpecs[0].resources.requests.cpu: 2 is above the limit 1500m; lower the request or raise resources.limits.cpu",
+    "spec.componentSpecs[0].instances[0].resources.requests.memory: 8Gi is above the limit 4Gi; lower the request or raise resources.limits.memory",
+  ]);
+});
+
+test("an instance template may only override claims the component has", () => {
+  const errors = validateCluster(
+    catalog(),
+    kv({
+      volumeClaimTemplates: [claim("data", "1Gi")],
+      instances: [{ name: "t", replicas: 1, volumeClaimTemplates: [claim("logs", "1Gi")] }],
+    }),
+  );
+  assert.deepEqual(errors, [
+    'spec.componentSpecs[0].instances[0].volumeClaimTemplates[0].name: "logs" is not a volume claim template of component "kv"; override one of "data"',
+  ]);
+});
+
+test("updates may not change a claim's StorageClass, its template names, the components or the definition", () => {
+  const old = kv({
+    volumeClaimTemplates: [claim("data", "1Gi", "fast")],
+    instances: [{ name: "t", replicas: 1 }],
+  });
+  const errors = (spec: Partial<Cluster["spec"]>) => validateCluster(catalog(), cluster(spec), old);
+  assert.deepEqual(
+    errors({
+      componentSpecs: [
+        {
+          name: "kv",
+          replicas: 1,
+          volumeClaimTemplates: [claim("data", "1Gi", "slow")],
+          instances: [{ name: "t", replicas: 1 }],
+        },
+      ],
+    }),
+    [
+      'spec.componentSpecs[0].volumeClaimTemplates[0].spec.storageClassName: is immutable (was "fast"); volumes cannot move to another StorageClass, set it back to "fast"',
+    ],
+  );
+  assert.deepEqual(
+    errors({
+      componentSpecs: [
+        {
+          name: "kv",
+          replicas: 1,
+          volumeClaimTemplates: [claim("data", "1Gi", "fast")],
+          instances: [{ name: "t", replicas: 1, volumeClaimTemplates: [claim("data", "1Gi")] }],
+        },
+      ],
+    }),
+    [
+      'spec.componentSpecs[0].instances[0].volumeClaimTemplates[0].spec.storageClassName: is immutable (was "fast"); volumes cannot move to another StorageClass, set it back to "fast"',
+    ],
+    "a template override counts against the class its instances already use",
+  );
+  assert.deepEqual(
+    errors({
+      componentSpecs: [{ name: "kv", replicas: 1, volumeClaimTemplates: [claim("logs", "1Gi", "fast")] }],
+    }),
+    [
+      'spec.componentSpecs[0].volumeClaimTemplates: volume claim template "data" cannot be removed (existing instances keep their data on it); keep it',
+      'spec.componentSpecs[0].volumeClaimTemplates[0].name: volume claim template "logs" cannot be added to an existing component (existing instances cannot gain a volume); remove it, or create a new cluster with it',
+    ],
+  );
+  assert.match(
+    errors({
+      clusterDef: undefined,
+      topology: undefined,
+      componentSpecs: [{ name: "kv", componentDef: "kv-1.1", replicas: 1 }],
+    }).join("\n"),
+    /^spec\.clusterDef: is immutable \(was "kv"\); create a new cluster to use another ClusterDefinition$/m,
+  );
+  const added = validateCluster(
+    catalog(),
+    cluster({
+      clusterDef: undefined,
+      topology: undefined,
+      componentSpecs: [
+        { name: "kv", componentDef: "kv-1.1", replicas: 1 },
+        { name: "kv2", componentDef: "kv-1.1", replicas: 1 },
+      ],
+    }),
+    cluster({
+      clusterDef: undefined,
+      topology: undefined,
+      componentSpecs: [{ name: "kv", componentDef: "kv-1.1", replicas: 1 }],
+    }),
+  );
+  assert.deepEqual(added, [
+    'spec.componentSpecs[1].name: component "kv2" cannot be added to an existing cluster (its topology fixes the components); remove it, or create a new cluster with it',
+  ]);
+});
+
+test("an update that keeps a stored size that no longer parses is not refused for it", () => {
+  const old = kv({ volumeClaimTemplates: [claim("data", "1 Gi")] });
+  assert.deepEqual(validateCluster(catalog(), kv({ volumeClaimTemplates: [claim("data", "2Gi")] }), old), []);
+});
+
 test("deleting a DoNotTerminate cluster is refused with the fix", () => {
   assert.match(
     validateClusterDelete(cluster({ terminationPolicy: "DoNotTerminate" })) ?? "",
