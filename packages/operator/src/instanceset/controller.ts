@@ -6,6 +6,7 @@ import {
   type InstanceSetStatus,
   type InstanceStatus,
 } from "@tessera/api";
+import { parseQuantity } from "@tessera/base";
 import {
   Controller,
   OWNER_INDEX,
@@ -28,7 +29,6 @@ import { podIsReady, selectTargets, type ActionRunner } from "../actions/runner.
 import { applyUnlessCurrent } from "../apply.js";
 import { setCondition } from "../conditions.js";
 import type { OperatorContext } from "../context.js";
-import { parseQuantity } from "../quantity.js";
 import { buildClaims, buildPod } from "./pods.js";
 import { instanceProblem, summariseNotReady } from "./readiness.js";
 import {
