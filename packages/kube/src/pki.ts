@@ -21,13 +21,34 @@ export interface CertificateAuthority extends KeyPairPem {
   readonly keys: webcrypto.CryptoKeyPair;
 }
 
-export interface LeafOptions {
+export interface Lifetime {
+  validDays?: number;
+  /** Lifetime in milliseconds; wins over validDays (short lifetimes let tests observe renewal). */
+  validForMs?: number;
+  /** When the lifetime starts, in epoch milliseconds (default: now). */
+  issuedAt?: number;
+}
+
+export interface LeafOptions extends Lifetime {
   commonName: string;
   organizations?: string[];
   dnsNames?: string[];
   ipAddresses?: string[];
   usage: "server" | "client" | "both";
-  validDays?: number;
+}
+
+/**
+ * The validity window of a new certificate. It starts a little in the past to
+ * tolerate clock skew between issuer and verifier: a minute, or a tenth of a
+ * short lifetime so that most of the lifetime still lies ahead.
+ */
+function validity(lifetime: Lifetime): { notBefore: Date; notAfter: Date } {
+  const now = lifetime.issuedAt ?? Date.now();
+  const lifetimeMs = lifetime.validForMs ?? (lifetime.validDays ?? 3650) * DAY_MS;
+  return {
+    notBefore: new Date(now - Math.min(60_000, Math.floor(lifetimeMs / 10))),
+    notAfter: new Date(now + lifetimeMs),
+  };
 }
 
 async function generateKeys(): Promise<webcrypto.CryptoKeyPair> {
@@ -53,15 +74,13 @@ function distinguishedName(commonName: string, organizations: string[] = []): st
 
 export async function createCertificateAuthority(
   commonName: string,
-  validDays = 3650,
+  lifetime: Lifetime = {},
 ): Promise<CertificateAuthority> {
   const keys = await generateKeys();
-  const now = Date.now();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serialNumber(),
     name: distinguishedName(commonName),
-    notBefore: new Date(now - 60_000),
-    notAfter: new Date(now + validDays * DAY_MS),
+    ...validity(lifetime),
     signingAlgorithm: algorithm,
     keys,
     extensions: [
@@ -83,7 +102,6 @@ export async function loadCertificateAuthority(pem: KeyPairPem): Promise<Certifi
 
 export async function issueCertificate(ca: CertificateAuthority, options: LeafOptions): Promise<KeyPairPem> {
   const keys = await generateKeys();
-  const now = Date.now();
   const names: x509.JsonGeneralName[] = [
     ...(options.dnsNames ?? []).map((value) => ({ type: "dns" as const, value })),
     ...(options.ipAddresses ?? []).map((value) => {
@@ -98,8 +116,7 @@ export async function issueCertificate(ca: CertificateAuthority, options: LeafOp
     serialNumber: serialNumber(),
     subject: distinguishedName(options.commonName, options.organizations),
     issuer: ca.cert.subject,
-    notBefore: new Date(now - 60_000),
-    notAfter: new Date(now + (options.validDays ?? 3650) * DAY_MS),
+    ...validity(options),
     signingAlgorithm: algorithm,
     publicKey: keys.publicKey,
     signingKey: ca.keys.privateKey,
@@ -125,4 +142,28 @@ export async function createSigningKeyPair(): Promise<{ publicKeyPem: string; pr
     publicKeyPem: x509.PemConverter.encode(spki, "PUBLIC KEY"),
     privateKeyPem: await privateKeyPem(keys.privateKey),
   };
+}
+
+export interface CertificateInfo {
+  notBefore: Date;
+  notAfter: Date;
+  dnsNames: string[];
+  ipAddresses: string[];
+}
+
+/** Validity and subject alternative names of a PEM certificate (the first one of a bundle). */
+export function certificateInfo(pem: string): CertificateInfo {
+  const cert = new x509.X509Certificate(pem);
+  const names = cert.getExtension(x509.SubjectAlternativeNameExtension)?.names.toJSON() ?? [];
+  return {
+    notBefore: cert.notBefore,
+    notAfter: cert.notAfter,
+    dnsNames: names.filter((n) => n.type === "dns").map((n) => n.value),
+    ipAddresses: names.filter((n) => n.type === "ip").map((n) => n.value),
+  };
+}
+
+/** Every certificate of a PEM bundle, each as its own PEM. */
+export function splitPemBundle(bundle: string): string[] {
+  return bundle.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\s*/g) ?? [];
 }

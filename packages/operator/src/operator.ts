@@ -26,6 +26,7 @@ import type { OperatorContext } from "./context.js";
 import { DefinitionCatalog } from "./definitions.js";
 import { HaController } from "./ha/controller.js";
 import { InstanceSetController } from "./instanceset/controller.js";
+import type { CertificateLifetimes } from "./webhook/certificates.js";
 import { AdmissionWebhook } from "./webhook/server.js";
 
 export interface OperatorOptions {
@@ -39,7 +40,11 @@ export interface OperatorOptions {
   /** Address of /metrics, /healthz and /readyz; port 0 picks a free port. */
   metrics: { host: string; port: number };
   /** Where the apiserver reaches the admission webhook; omit to run without it. */
-  webhook?: { endpoint: { host: string } | { service: string }; port: number };
+  webhook?: {
+    endpoint: { host: string } | { service: string };
+    port: number;
+    certificates?: Partial<CertificateLifetimes>;
+  };
   logger: Logger;
 }
 
@@ -112,6 +117,7 @@ export class Operator {
         namespace: options.namespace,
         endpoint: options.webhook.endpoint,
         port: options.webhook.port,
+        certificates: options.webhook.certificates,
         logger,
       });
     }

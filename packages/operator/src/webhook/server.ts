@@ -3,15 +3,17 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { V1Secret } from "@kubernetes/client-node";
 import { API_VERSION, FIELD_MANAGER, GROUP, VERSION, type Cluster } from "@tessera/api";
-import {
-  createCertificateAuthority,
-  errorMessage,
-  isAlreadyExists,
-  issueCertificate,
-  type KubeClient,
-  type Logger,
-} from "@tessera/kube";
+import { errorMessage, isAlreadyExists, isConflict, type KubeClient, type Logger } from "@tessera/kube";
 import type { DefinitionCatalog } from "../definitions.js";
+import {
+  DEFAULT_LIFETIMES,
+  renewalReason,
+  renewTls,
+  type CertificateLifetimes,
+  type WebhookEndpoint,
+  servingNames,
+  type WebhookTls,
+} from "./certificates.js";
 import { validateCluster, validateClusterDelete } from "./validate.js";
 
 const CONFIGURATION_NAME = "tessera-validating-webhook";
@@ -27,62 +29,71 @@ interface AdmissionRequest {
 
 export interface WebhookOptions {
   namespace: string;
-  /** Where the apiserver reaches the webhook: a URL host (out of cluster) or a Service (in cluster). */
-  endpoint: { host: string } | { service: string };
+  endpoint: WebhookEndpoint;
   port: number;
   logger: Logger;
+  /** Certificate lifetimes and how often they are checked (defaults: CA 10 years, serving 1 year, every 10 minutes). */
+  certificates?: Partial<CertificateLifetimes>;
 }
 
-interface TlsMaterial {
-  caPem: string;
-  certPem: string;
-  keyPem: string;
+const SECRET_KEYS = { caBundle: "ca.crt", caKey: "ca.key", cert: "tls.crt", key: "tls.key" } as const;
+
+function tlsFromSecret(secret: V1Secret): WebhookTls {
+  const field = (k: string) => Buffer.from(secret.data?.[k] ?? "", "base64").toString("utf8");
+  return {
+    caBundle: field(SECRET_KEYS.caBundle),
+    caKeyPem: field(SECRET_KEYS.caKey),
+    certPem: field(SECRET_KEYS.cert),
+    keyPem: field(SECRET_KEYS.key),
+  };
+}
+
+function tlsSecretData(tls: WebhookTls): Record<string, string> {
+  return {
+    [SECRET_KEYS.caBundle]: tls.caBundle,
+    [SECRET_KEYS.caKey]: tls.caKeyPem,
+    [SECRET_KEYS.cert]: tls.certPem,
+    [SECRET_KEYS.key]: tls.keyPem,
+  };
 }
 
 /**
- * Serving certificates live in a Secret so every operator replica and every
- * restart presents the same CA to the apiserver.
+ * The serving certificate lives in a Secret so every operator replica and
+ * every restart presents the same CA to the apiserver. Whichever replica
+ * finds it due renews it; a write that loses a race to another replica is
+ * dropped and the winner's certificate read back.
  */
-async function ensureTls(client: KubeClient, options: WebhookOptions): Promise<TlsMaterial> {
+async function ensureTls(
+  client: KubeClient,
+  options: WebhookOptions,
+  lifetimes: CertificateLifetimes,
+): Promise<WebhookTls> {
   const ref = { apiVersion: "v1", kind: "Secret", namespace: options.namespace, name: TLS_SECRET };
-  const read = (secret: V1Secret): TlsMaterial => {
-    const field = (k: string) => Buffer.from(secret.data?.[k] ?? "", "base64").toString("utf8");
-    return { caPem: field("ca.crt"), certPem: field("tls.crt"), keyPem: field("tls.key") };
-  };
-  const existing = await client.find<V1Secret>(ref);
-  if (existing) return read(existing);
-  const ca = await createCertificateAuthority("tessera-webhook-ca");
-  const dnsNames = ["localhost"];
-  if ("service" in options.endpoint) {
-    const s = options.endpoint.service;
-    dnsNames.push(
-      s,
-      `${s}.${options.namespace}`,
-      `${s}.${options.namespace}.svc`,
-      `${s}.${options.namespace}.svc.cluster.local`,
-    );
-  }
-  const ipAddresses =
-    "host" in options.endpoint && /^[\d.]+$/.test(options.endpoint.host) ? [options.endpoint.host] : [];
-  if ("host" in options.endpoint && ipAddresses.length === 0) dnsNames.push(options.endpoint.host);
-  const leaf = await issueCertificate(ca, {
-    commonName: "tessera-webhook",
-    dnsNames,
-    ipAddresses,
-    usage: "server",
-  });
-  try {
-    await client.create<V1Secret>({
+  const names = servingNames(options);
+  for (;;) {
+    const existing = await client.find<V1Secret>(ref);
+    const current = existing ? tlsFromSecret(existing) : undefined;
+    const reason = renewalReason(current, names);
+    if (!reason) return current!;
+    const renewed = await renewTls(current, names, lifetimes);
+    const secret: V1Secret = {
       apiVersion: "v1",
       kind: "Secret",
       type: "kubernetes.io/tls",
-      metadata: { name: TLS_SECRET, namespace: options.namespace },
-      stringData: { "ca.crt": ca.certPem, "tls.crt": leaf.certPem, "tls.key": leaf.keyPem },
-    });
-    return { caPem: ca.certPem, certPem: leaf.certPem, keyPem: leaf.keyPem };
-  } catch (error) {
-    if (!isAlreadyExists(error)) throw error;
-    return read((await client.find<V1Secret>(ref))!);
+      metadata: {
+        name: TLS_SECRET,
+        namespace: options.namespace,
+        ...(existing ? { resourceVersion: existing.metadata!.resourceVersion } : {}),
+      },
+      stringData: tlsSecretData(renewed),
+    };
+    try {
+      await (existing ? client.replace(secret) : client.create(secret));
+      options.logger.info({ reason }, "webhook certificate issued");
+      return renewed;
+    } catch (error) {
+      if (!isAlreadyExists(error) && !isConflict(error)) throw error;
+    }
   }
 }
 
@@ -104,12 +115,18 @@ function readJson(req: IncomingMessage): Promise<unknown> {
 /** The validating admission webhook: cross-object checks `kubectl apply` reports with the field and the fix. */
 export class AdmissionWebhook {
   private server?: Server;
+  private serving?: WebhookTls;
+  private renewal?: NodeJS.Timeout;
+  private refreshing = false;
+  private readonly lifetimes: CertificateLifetimes;
 
   constructor(
     private readonly client: KubeClient,
     private readonly catalog: DefinitionCatalog,
     private readonly options: WebhookOptions,
-  ) {}
+  ) {
+    this.lifetimes = { ...DEFAULT_LIFETIMES, ...options.certificates };
+  }
 
   review(request: AdmissionRequest): { allowed: boolean; message?: string } {
     if (request.operation === "DELETE") {
@@ -151,9 +168,9 @@ export class AdmissionWebhook {
     }
   }
 
-  /** Serves the webhook and registers it with the apiserver. */
+  /** Serves the webhook, registers it with the apiserver and keeps its certificate current. */
   async start(): Promise<void> {
-    const tls = await ensureTls(this.client, this.options);
+    const tls = await ensureTls(this.client, this.options, this.lifetimes);
     this.server = createServer(
       { cert: tls.certPem, key: tls.keyPem },
       (req, res) => void this.handle(req, res),
@@ -163,13 +180,47 @@ export class AdmissionWebhook {
       this.server!.once("error", reject);
       this.server!.listen(this.options.port, host, resolve);
     });
-    const port = (this.server.address() as AddressInfo).port;
-    const clientConfig =
-      "host" in this.options.endpoint
-        ? {
-            url: `https://${this.options.endpoint.host}:${port}${PATH}`,
-            caBundle: Buffer.from(tls.caPem).toString("base64"),
-          }
+    await this.register(tls.caBundle);
+    this.serving = tls;
+    this.renewal = setInterval(() => void this.refresh(), this.lifetimes.checkIntervalMs);
+    this.options.logger.info({ port: this.port, api: API_VERSION }, "admission webhook serving");
+  }
+
+  /**
+   * Renews the certificate when due and serves the stored one. The apiserver
+   * is given the new CA bundle before the new certificate is served, so it
+   * always trusts what it is presented; open connections keep their
+   * certificate, new ones get the new one, and the server never restarts.
+   */
+  private async refresh(): Promise<void> {
+    if (this.refreshing || !this.server) return;
+    this.refreshing = true;
+    try {
+      const tls = await ensureTls(this.client, this.options, this.lifetimes);
+      if (tls.caBundle !== this.serving?.caBundle) await this.register(tls.caBundle);
+      if (tls.certPem !== this.serving?.certPem) {
+        this.server.setSecureContext({ cert: tls.certPem, key: tls.keyPem });
+        this.options.logger.info("admission webhook serves a renewed certificate");
+      }
+      this.serving = tls;
+    } catch (error) {
+      this.options.logger.warn({ err: errorMessage(error) }, "webhook certificate check failed; retrying");
+    } finally {
+      this.refreshing = false;
+    }
+  }
+
+  /**
+   * Two webhooks: creates and updates are validated fail-closed, so nothing
+   * unchecked gets in while the operator is away; deletes are checked
+   * fail-open, because a DoNotTerminate cluster is held by its finalizer
+   * anyway and a stopped operator must not block deleting anything else.
+   */
+  private async register(caBundle: string): Promise<void> {
+    const port = this.port!;
+    const clientConfig = {
+      ...("host" in this.options.endpoint
+        ? { url: `https://${this.options.endpoint.host}:${port}${PATH}` }
         : {
             service: {
               namespace: this.options.namespace,
@@ -177,36 +228,38 @@ export class AdmissionWebhook {
               path: PATH,
               port,
             },
-            caBundle: Buffer.from(tls.caPem).toString("base64"),
-          };
+          }),
+      caBundle: Buffer.from(caBundle).toString("base64"),
+    };
+    const webhook = (name: string, operations: string[], failurePolicy: "Fail" | "Ignore") => ({
+      name,
+      rules: [
+        {
+          apiGroups: [GROUP],
+          apiVersions: [VERSION],
+          operations,
+          resources: ["clusters"],
+          scope: "Namespaced",
+        },
+      ],
+      clientConfig,
+      admissionReviewVersions: ["v1"],
+      sideEffects: "None",
+      failurePolicy,
+      timeoutSeconds: 10,
+    });
     await this.client.apply(
       {
         apiVersion: "admissionregistration.k8s.io/v1",
         kind: "ValidatingWebhookConfiguration",
         metadata: { name: CONFIGURATION_NAME },
         webhooks: [
-          {
-            name: `clusters.${GROUP}`,
-            rules: [
-              {
-                apiGroups: [GROUP],
-                apiVersions: [VERSION],
-                operations: ["CREATE", "UPDATE", "DELETE"],
-                resources: ["clusters"],
-                scope: "Namespaced",
-              },
-            ],
-            clientConfig,
-            admissionReviewVersions: ["v1"],
-            sideEffects: "None",
-            failurePolicy: "Fail",
-            timeoutSeconds: 10,
-          },
+          webhook(`clusters.${GROUP}`, ["CREATE", "UPDATE"], "Fail"),
+          webhook(`cluster-deletions.${GROUP}`, ["DELETE"], "Ignore"),
         ],
       } as { apiVersion: string; kind: string; metadata: { name: string } },
       FIELD_MANAGER,
     );
-    this.options.logger.info({ port, api: API_VERSION }, "admission webhook serving");
   }
 
   get port(): number | undefined {
@@ -214,6 +267,7 @@ export class AdmissionWebhook {
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.renewal);
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
 }
