@@ -27,6 +27,7 @@ import { DefinitionCatalog } from "./definitions.js";
 import { HaController } from "./ha/controller.js";
 import { InstanceSetController } from "./instanceset/controller.js";
 import type { CertificateLifetimes } from "./webhook/certificates.js";
+import { ClusterPlacement } from "./webhook/placement.js";
 import { AdmissionWebhook } from "./webhook/server.js";
 
 export interface OperatorOptions {
@@ -113,13 +114,18 @@ export class Operator {
       });
     }
     if (options.webhook) {
-      this.webhook = new AdmissionWebhook(this.client, catalog, {
-        namespace: options.namespace,
-        endpoint: options.webhook.endpoint,
-        port: options.webhook.port,
-        certificates: options.webhook.certificates,
-        logger,
-      });
+      this.webhook = new AdmissionWebhook(
+        this.client,
+        catalog,
+        {
+          namespace: options.namespace,
+          endpoint: options.webhook.endpoint,
+          port: options.webhook.port,
+          certificates: options.webhook.certificates,
+          logger,
+        },
+        new ClusterPlacement(this.client, this.informers),
+      );
     }
   }
 

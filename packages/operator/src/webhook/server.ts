@@ -1,5 +1,6 @@
 import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { isDeepStrictEqual } from "node:util";
 import type { AddressInfo } from "node:net";
 import type { V1Secret } from "@kubernetes/client-node";
 import { API_VERSION, FIELD_MANAGER, GROUP, VERSION, type Cluster } from "@tessera/api";
@@ -14,6 +15,7 @@ import {
   servingNames,
   type WebhookTls,
 } from "./certificates.js";
+import type { ClusterPlacement } from "./placement.js";
 import { validateCluster, validateClusterDelete } from "./validate.js";
 
 const CONFIGURATION_NAME = "tessera-validating-webhook";
@@ -124,11 +126,13 @@ export class AdmissionWebhook {
     private readonly client: KubeClient,
     private readonly catalog: DefinitionCatalog,
     private readonly options: WebhookOptions,
+    /** Checks against StorageClasses and nodes; without it only the spec and the definitions are checked. */
+    private readonly placement?: ClusterPlacement,
   ) {
     this.lifetimes = { ...DEFAULT_LIFETIMES, ...options.certificates };
   }
 
-  review(request: AdmissionRequest): { allowed: boolean; message?: string } {
+  async review(request: AdmissionRequest): Promise<{ allowed: boolean; message?: string }> {
     if (request.operation === "DELETE") {
       const message = request.oldObject ? validateClusterDelete(request.oldObject) : undefined;
       return message ? { allowed: false, message } : { allowed: true };
@@ -136,11 +140,13 @@ export class AdmissionWebhook {
     if (!request.object) return { allowed: true };
     // A cluster being deleted only sheds finalizers and status; never block that.
     if (request.object.metadata.deletionTimestamp) return { allowed: true };
-    const errors = validateCluster(
-      this.catalog,
-      request.object,
-      request.operation === "UPDATE" ? request.oldObject : undefined,
-    );
+    const old = request.operation === "UPDATE" ? request.oldObject : undefined;
+    // Metadata-only updates (finalizers, labels) pass even when a definition or class the spec names is gone.
+    if (old && isDeepStrictEqual(old.spec, request.object.spec)) return { allowed: true };
+    const errors = [
+      ...validateCluster(this.catalog, request.object, old),
+      ...((await this.placement?.errors(request.object, old)) ?? []),
+    ];
     return errors.length ? { allowed: false, message: errors.join("; ") } : { allowed: true };
   }
 
@@ -151,7 +157,7 @@ export class AdmissionWebhook {
     }
     try {
       const body = (await readJson(req)) as { request: AdmissionRequest };
-      const verdict = this.review(body.request);
+      const verdict = await this.review(body.request);
       const response = {
         apiVersion: "admission.k8s.io/v1",
         kind: "AdmissionReview",
