@@ -1,0 +1,651 @@
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import type { V1Node } from "@kubernetes/client-node";
+import { parse } from "yaml";
+import { API_VERSION } from "@tessera/api";
+import { waitFor, type KubernetesObject } from "@tessera/kube";
+import type { TestPlatform } from "../../../../test/support/platform.js";
+import { STORAGE_CLASS, startOperatorEnv } from "../fixtures/env.js";
+
+// Every bad input is refused at `kubectl apply` time, by the CRD schema or
+// the webhook, with a message naming the field and the fix, and leaves
+// nothing behind. One platform serves the whole table; cases run in order.
+
+/** What a case's manifests may refer to. */
+interface CaseContext {
+  namespace: string;
+  env: TestPlatform;
+}
+
+interface BadInputCase {
+  name: string;
+  /** Kind of the refused object (for the table's readers; the manifest says it too). */
+  kind: string;
+  /** Applied first and must succeed (an update case creates the object it then changes); or a hook. */
+  setup?: string | ((ctx: CaseContext) => Promise<void>);
+  /** The manifest `kubectl apply` must refuse. */
+  apply: string;
+  /** The field path the refusal must name. */
+  field: string;
+  /** A fragment of the message saying what is wrong or how to fix it. */
+  message: string;
+  /** Undoes a setup hook's change to shared objects. */
+  cleanup?: (ctx: CaseContext) => Promise<void>;
+}
+
+const NODE = "bad-input-node";
+const NODE_MEMORY = "24Gi";
+const OTHER_CLASS = "bad-input-other";
+const NS = "__NS__";
+
+let env: TestPlatform;
+let namespace: string;
+let heartbeat: NodeJS.Timeout | undefined;
+
+function readyCondition(): NonNullable<NonNullable<V1Node["status"]>["conditions"]>[number] {
+  const now = new Date().toISOString();
+  return {
+    type: "Ready",
+    status: "True",
+    reason: "KubeletReady",
+    message: "heartbeat from the test",
+    lastHeartbeatTime: now as unknown as Date,
+    lastTransitionTime: now as unknown as Date,
+  };
+}
+
+/** A kv cluster of one component; `component` lines replace the component's body. */
+function kv(name: string, component = "", spec = "  clusterDef: kv\n  topology: standalone\n"): string {
+  return `apiVersion: tessera.dev/v1alpha1
+kind: Cluster
+metadata: { name: ${name}, namespace: ${NS} }
+spec:
+${spec}  terminationPolicy: Delete
+  componentSpecs:
+    - name: kv
+${component || defaultComponent()}`;
+}
+
+function defaultComponent(
+  options: { resources?: string; storage?: string; storageClass?: string; extra?: string } = {},
+): string {
+  return `      replicas: 1
+      resources: ${options.resources ?? '{ limits: { cpu: "500m", memory: 256Mi } }'}
+      volumeClaimTemplates:
+        - name: data
+          spec: { storageClassName: ${options.storageClass ?? STORAGE_CLASS}, resources: { requests: { storage: ${options.storage ?? "1Gi"} } } }
+${options.extra ?? ""}`;
+}
+
+/** A cluster without a ClusterDefinition: its components are the ones listed. */
+function bare(name: string, components: string[]): string {
+  return `apiVersion: tessera.dev/v1alpha1
+kind: Cluster
+metadata: { name: ${name}, namespace: ${NS} }
+spec:
+  terminationPolicy: Delete
+  componentSpecs:
+${components.map((c) => `    - { name: ${c}, componentDef: kv-1, replicas: 1 }`).join("\n")}
+`;
+}
+
+const clusterDefinition = (name: string, topologies: string) => `apiVersion: tessera.dev/v1alpha1
+kind: ClusterDefinition
+metadata: { name: ${name} }
+spec:
+${topologies}`;
+
+function componentDefinition(name: string, spec: Record<string, string> = {}): string {
+  const fields = {
+    serviceKind: "kv",
+    runtime: "{ containers: [{ name: kv, image: busybox }] }",
+    ...spec,
+  };
+  return `apiVersion: tessera.dev/v1alpha1
+kind: ComponentDefinition
+metadata: { name: ${name} }
+spec:
+${Object.entries(fields)
+  .filter(([, value]) => value !== "")
+  .map(([key, value]) => `  ${key}: ${value}`)
+  .join("\n")}
+`;
+}
+
+const componentVersion = (name: string, spec: string) => `apiVersion: tessera.dev/v1alpha1
+kind: ComponentVersion
+metadata: { name: ${name} }
+spec:
+${spec}`;
+
+const validVersionSpec = `  compatibilityRules: [{ compDefs: ["kv-"], releases: [r1] }]
+  releases: [{ name: r1, serviceVersion: "1", images: { kv: busybox } }]
+`;
+
+/** Marks the shared StorageClass as the default, or as not (then the cluster has none). */
+async function setDefaultClass(ctx: CaseContext, isDefault: boolean): Promise<void> {
+  await ctx.env.client.patch(
+    { apiVersion: "storage.k8s.io/v1", kind: "StorageClass", name: STORAGE_CLASS },
+    { metadata: { annotations: { "storageclass.kubernetes.io/is-default-class": String(isDefault) } } },
+    "merge",
+  );
+}
+
+async function dryRunRefusal(manifest: string): Promise<string | undefined> {
+  const result = await env.cluster.kubectl(["apply", "--dry-run=server", "-f", "-"], { input: manifest });
+  return result.code === 0 ? undefined : result.stderr;
+}
+
+const noDefaultProbe = () =>
+  kv(
+    "probe-default",
+    `      replicas: 1
+      volumeClaimTemplates:
+        - { name: data, spec: { resources: { requests: { storage: 1Gi } } } }
+`,
+  ).replaceAll(NS, namespace);
+
+const cases: BadInputCase[] = [
+  // The five holes this table was started for.
+  {
+    name: "a malformed memory quantity",
+    kind: "Cluster",
+    apply: kv("mem-123", defaultComponent({ resources: "{ limits: { cpu: 500m, memory: 1.2.3Gi } }" })),
+    field: "spec.componentSpecs[0].resources.limits.memory",
+    message: "should match",
+  },
+  {
+    name: "a StorageClass that does not exist",
+    kind: "Cluster",
+    apply: kv("no-class", defaultComponent({ storageClass: "gold" })),
+    field: "spec.componentSpecs[0].volumeClaimTemplates[0].spec.storageClassName",
+    message: `StorageClass "gold" not found; use one of`,
+  },
+  {
+    name: "a change of storageClassName on an existing cluster",
+    kind: "Cluster",
+    setup: kv("move-class"),
+    apply: kv("move-class", defaultComponent({ storageClass: OTHER_CLASS })),
+    field: "spec.componentSpecs[0].volumeClaimTemplates[0].spec.storageClassName",
+    message: `is immutable (was "${STORAGE_CLASS}"); volumes cannot move to another StorageClass, set it back to "${STORAGE_CLASS}"`,
+  },
+  {
+    name: "more memory than the largest node can allocate",
+    kind: "Cluster",
+    apply: kv("huge-memory", defaultComponent({ resources: "{ limits: { cpu: 500m, memory: 10Ti } }" })),
+    field: "spec.componentSpecs[0].resources.limits.memory",
+    message: `is more than any node can allocate (the largest, "${NODE}", has ${NODE_MEMORY} memory); request at most ${NODE_MEMORY}`,
+  },
+  {
+    name: "requests above limits",
+    kind: "Cluster",
+    apply: kv(
+      "over-limit",
+      defaultComponent({ resources: "{ requests: { memory: 1Gi }, limits: { memory: 256Mi } }" }),
+    ),
+    field: "spec.componentSpecs[0].resources.requests.memory",
+    message: "1Gi is above the limit 256Mi; lower the request or raise resources.limits.memory",
+  },
+
+  // Clusters refused by the CRD schema.
+  {
+    name: "a CPU quantity with a made-up unit",
+    kind: "Cluster",
+    apply: kv("cpu-unit", defaultComponent({ resources: "{ requests: { cpu: 10XB } }" })),
+    field: "spec.componentSpecs[0].resources.requests.cpu",
+    message: "should match",
+  },
+  {
+    name: "a negative volume size",
+    kind: "Cluster",
+    apply: kv("neg-storage", defaultComponent({ storage: "-1Gi" })),
+    field: "spec.componentSpecs[0].volumeClaimTemplates[0].spec.resources.requests.storage",
+    message: "should match",
+  },
+  {
+    name: "negative replicas",
+    kind: "Cluster",
+    apply: kv("neg-replicas", defaultComponent().replace("replicas: 1", "replicas: -1")),
+    field: "spec.componentSpecs[0].replicas",
+    message: "should be greater than or equal to 0",
+  },
+  {
+    name: "an unknown termination policy",
+    kind: "Cluster",
+    apply: kv("policy").replace("terminationPolicy: Delete", "terminationPolicy: Sometimes"),
+    field: "spec.terminationPolicy",
+    message: 'supported values: "DoNotTerminate", "Delete", "WipeOut"',
+  },
+  {
+    name: "a component name that is not a DNS label",
+    kind: "Cluster",
+    apply: kv("upper-name").replace("- name: kv", "- name: KV_1"),
+    field: "spec.componentSpecs[0].name",
+    message: "should match",
+  },
+  {
+    name: "no components",
+    kind: "Cluster",
+    apply: kv("empty").replace(/ {2}componentSpecs:[\s\S]*$/, "  componentSpecs: []\n"),
+    field: "spec.componentSpecs",
+    message: "should have at least 1 items",
+  },
+  {
+    name: "a volume claim template without a size",
+    kind: "Cluster",
+    apply: kv("no-size", defaultComponent()).replace(
+      "resources: { requests: { storage: 1Gi } }",
+      "resources: {}",
+    ),
+    field: "spec.componentSpecs[0].volumeClaimTemplates[0].spec.resources.requests",
+    message: "Required value",
+  },
+
+  // Clusters refused by the webhook.
+  {
+    name: "a negative memory amount written as a number",
+    kind: "Cluster",
+    apply: kv("neg-number", defaultComponent({ resources: "{ limits: { memory: -1 } }" })),
+    field: "spec.componentSpecs[0].resources.limits.memory",
+    message: "-1 is negative; resource amounts are 0 or more",
+  },
+  {
+    name: "a topology the ClusterDefinition lacks",
+    kind: "Cluster",
+    apply: kv("ring", "", "  clusterDef: kv\n  topology: ring\n"),
+    field: "spec.topology",
+    message: 'allowed: "replication", "standalone"',
+  },
+  {
+    name: "a ClusterDefinition that is not installed",
+    kind: "Cluster",
+    apply: kv("nosql", "", "  clusterDef: nosql\n  topology: standalone\n"),
+    field: "spec.clusterDef",
+    message: 'ClusterDefinition "nosql" not found; installed: "kv"',
+  },
+  {
+    name: "replicas beyond the ComponentDefinition's limit",
+    kind: "Cluster",
+    apply: kv("too-many", defaultComponent().replace("replicas: 1", "replicas: 9")),
+    field: "spec.componentSpecs[0].replicas",
+    message: 'is outside 1..7 allowed by ComponentDefinition "kv-1"',
+  },
+  {
+    name: "a service version no ComponentVersion offers",
+    kind: "Cluster",
+    apply: kv("bad-version", defaultComponent({ extra: '      serviceVersion: "9.9"\n' })),
+    field: "spec.componentSpecs[0].serviceVersion",
+    message: 'offered: "1.1", "1.0"',
+  },
+  {
+    name: "a component the topology does not have",
+    kind: "Cluster",
+    apply: kv("stray").replace("- name: kv", "- name: cache"),
+    field: "spec.componentSpecs[0].name",
+    message: 'is not a component of topology "standalone"; allowed: "kv"',
+  },
+  {
+    name: "an offline instance of another cluster",
+    kind: "Cluster",
+    apply: kv("offline", defaultComponent({ extra: "      offlineInstances: [other-kv-0]\n" })),
+    field: "spec.componentSpecs[0].offlineInstances[0]",
+    message: 'names start with "offline-kv-"',
+  },
+  {
+    name: "requests above limits in an instance template",
+    kind: "Cluster",
+    apply: kv(
+      "template-limit",
+      defaultComponent({
+        extra:
+          "      instances:\n        - { name: big, replicas: 1, resources: { requests: { cpu: '2' }, limits: { cpu: '1' } } }\n",
+      }),
+    ),
+    field: "spec.componentSpecs[0].instances[0].resources.requests.cpu",
+    message: "2 is above the limit 1; lower the request or raise resources.limits.cpu",
+  },
+  {
+    name: "an instance template overriding a claim the component lacks",
+    kind: "Cluster",
+    apply: kv(
+      "template-claim",
+      defaultComponent({
+        extra:
+          "      instances:\n        - name: t\n          volumeClaimTemplates: [{ name: logs, spec: { resources: { requests: { storage: 1Gi } } } }]\n",
+      }),
+    ),
+    field: "spec.componentSpecs[0].instances[0].volumeClaimTemplates[0].name",
+    message: '"logs" is not a volume claim template of component "kv"; override one of "data"',
+  },
+  {
+    name: "more CPU than the largest node can allocate",
+    kind: "Cluster",
+    apply: kv("huge-cpu", defaultComponent({ resources: "{ requests: { cpu: '64' } }" })),
+    field: "spec.componentSpecs[0].resources.requests.cpu",
+    message: `64 is more than any node can allocate (the largest, "${NODE}", has 8 cpu)`,
+  },
+  {
+    name: "an instance template larger than any node",
+    kind: "Cluster",
+    apply: kv(
+      "huge-template",
+      defaultComponent({
+        extra:
+          "      instances:\n        - { name: big, replicas: 1, resources: { limits: { memory: 1Pi } } }\n",
+      }),
+    ),
+    field: "spec.componentSpecs[0].instances[0].resources.limits.memory",
+    message: "1Pi (the request, as none is set) is more than any node can allocate",
+  },
+  {
+    name: "no StorageClass named while none is the default",
+    kind: "Cluster",
+    setup: async (ctx) => {
+      await setDefaultClass(ctx, false);
+      await waitFor(async () => (await dryRunRefusal(noDefaultProbe())) !== undefined, {
+        description: "the webhook to see that no StorageClass is the default",
+        timeoutMs: 10_000,
+      });
+    },
+    apply: kv(
+      "no-default",
+      `      replicas: 1
+      volumeClaimTemplates:
+        - { name: data, spec: { resources: { requests: { storage: 1Gi } } } }
+`,
+    ),
+    field: "spec.componentSpecs[0].volumeClaimTemplates[0].spec.storageClassName",
+    message: "not set and the cluster has no default StorageClass; name one of",
+    cleanup: async (ctx) => {
+      await setDefaultClass(ctx, true);
+      await waitFor(async () => (await dryRunRefusal(noDefaultProbe())) === undefined, {
+        description: "the webhook to see the default StorageClass again",
+        timeoutMs: 10_000,
+      });
+    },
+  },
+
+  // Updates of an existing cluster.
+  {
+    name: "a changed ClusterDefinition",
+    kind: "Cluster",
+    setup: kv("change-def"),
+    apply: kv("change-def", defaultComponent({ extra: "      componentDef: kv-1\n" }), ""),
+    field: "spec.clusterDef",
+    message: 'is immutable (was "kv"); create a new cluster to use another ClusterDefinition',
+  },
+  {
+    name: "a changed topology",
+    kind: "Cluster",
+    setup: kv("change-topology"),
+    apply:
+      kv("change-topology", "", "  clusterDef: kv\n  topology: replication\n") +
+      "    - { name: watcher, replicas: 1 }\n",
+    field: "spec.topology",
+    message: 'is immutable (was "standalone"); create a new cluster with the topology you want',
+  },
+  {
+    name: "an added component",
+    kind: "Cluster",
+    setup: bare("add-component", ["a"]),
+    apply: bare("add-component", ["a", "b"]),
+    field: "spec.componentSpecs[1].name",
+    message: 'component "b" cannot be added to an existing cluster',
+  },
+  {
+    name: "a removed component",
+    kind: "Cluster",
+    setup: bare("remove-component", ["a", "b"]),
+    apply: bare("remove-component", ["a"]),
+    field: "spec.componentSpecs",
+    message: 'component "b" cannot be removed from an existing cluster',
+  },
+  {
+    name: "a renamed volume claim template",
+    kind: "Cluster",
+    setup: kv("rename-claim"),
+    apply: kv("rename-claim", defaultComponent().replace("- name: data", "- name: logs")),
+    field: "spec.componentSpecs[0].volumeClaimTemplates[0].name",
+    message: 'volume claim template "logs" cannot be added to an existing component',
+  },
+  {
+    name: "a shrunk volume",
+    kind: "Cluster",
+    setup: kv("shrink", defaultComponent({ storage: "2Gi" })),
+    apply: kv("shrink", defaultComponent({ storage: "1Gi" })),
+    field: "spec.componentSpecs[0].volumeClaimTemplates[0].spec.resources.requests.storage",
+    message: "volumes cannot shrink (from 2Gi to 1Gi); keep 2Gi or more",
+  },
+  {
+    name: "memory raised beyond every node",
+    kind: "Cluster",
+    setup: kv("grow-memory"),
+    apply: kv("grow-memory", defaultComponent({ resources: "{ requests: { memory: 32Gi } }" })),
+    field: "spec.componentSpecs[0].resources.requests.memory",
+    message: "32Gi is more than any node can allocate",
+  },
+  {
+    name: "a request raised above its limit",
+    kind: "Cluster",
+    setup: kv("raise-request"),
+    apply: kv(
+      "raise-request",
+      defaultComponent({ resources: '{ requests: { cpu: "1" }, limits: { cpu: "500m", memory: 256Mi } }' }),
+    ),
+    field: "spec.componentSpecs[0].resources.requests.cpu",
+    message: "1 is above the limit 500m",
+  },
+  {
+    name: "a malformed quantity in an update",
+    kind: "Cluster",
+    setup: kv("update-quantity"),
+    apply: kv("update-quantity", defaultComponent({ resources: "{ limits: { memory: 1..5Gi } }" })),
+    field: "spec.componentSpecs[0].resources.limits.memory",
+    message: "should match",
+  },
+
+  // Addon definitions refused by their CRD schemas.
+  {
+    name: "a topology without components",
+    kind: "ClusterDefinition",
+    apply: clusterDefinition("bad-input-empty", "  topologies: [{ name: solo, components: [] }]\n"),
+    field: "spec.topologies[0].components",
+    message: "should have at least 1 items",
+  },
+  {
+    name: "a ClusterDefinition without topologies",
+    kind: "ClusterDefinition",
+    apply: clusterDefinition("bad-input-none", "  other: {}\n"),
+    field: "spec.topologies",
+    message: "Required value",
+  },
+  {
+    name: "a topology name that is not a DNS label",
+    kind: "ClusterDefinition",
+    apply: clusterDefinition(
+      "bad-input-name",
+      "  topologies: [{ name: Solo_1, components: [{ name: kv, compDef: kv- }] }]\n",
+    ),
+    field: "spec.topologies[0].name",
+    message: "should match",
+  },
+  {
+    name: "an unknown HA mode",
+    kind: "ComponentDefinition",
+    apply: componentDefinition("bad-input-ha", { haMode: "magic" }),
+    field: "spec.haMode",
+    message: 'supported values: "operator", "native", "none"',
+  },
+  {
+    name: "a ComponentDefinition without a service kind",
+    kind: "ComponentDefinition",
+    apply: componentDefinition("bad-input-kind", { serviceKind: "" }),
+    field: "spec.serviceKind",
+    message: "Required value",
+  },
+  {
+    name: "a pod template without containers",
+    kind: "ComponentDefinition",
+    apply: componentDefinition("bad-input-pod", { runtime: "{ containers: [] }" }),
+    field: "spec.runtime.containers",
+    message: "should have at least 1 items",
+  },
+  {
+    name: "a service port out of range",
+    kind: "ComponentDefinition",
+    apply: componentDefinition("bad-input-port", {
+      services: "[{ name: rw, spec: { ports: [{ name: kv, port: 70000 }] } }]",
+    }),
+    field: "spec.services[0].spec.ports[0].port",
+    message: "should be less than or equal to 65535",
+  },
+  {
+    name: "a negative minimum of replicas",
+    kind: "ComponentDefinition",
+    apply: componentDefinition("bad-input-limit", { replicasLimit: "{ minReplicas: -1, maxReplicas: 3 }" }),
+    field: "spec.replicasLimit.minReplicas",
+    message: "should be greater than or equal to 0",
+  },
+  {
+    name: "a changed update strategy that is not one",
+    kind: "ComponentDefinition",
+    setup: componentDefinition("bad-input-update"),
+    apply: componentDefinition("bad-input-update", { updateStrategy: "Sometimes" }),
+    field: "spec.updateStrategy",
+    message: 'supported values: "Serial", "Parallel"',
+  },
+  {
+    name: "a ComponentVersion without releases",
+    kind: "ComponentVersion",
+    apply: componentVersion(
+      "bad-input-none",
+      '  compatibilityRules: [{ compDefs: ["kv-"], releases: [r1] }]\n  releases: []\n',
+    ),
+    field: "spec.releases",
+    message: "should have at least 1 items",
+  },
+  {
+    name: "a release without a service version",
+    kind: "ComponentVersion",
+    apply: componentVersion(
+      "bad-input-release",
+      '  compatibilityRules: [{ compDefs: ["kv-"], releases: [r1] }]\n  releases: [{ name: r1, images: { kv: busybox } }]\n',
+    ),
+    field: "spec.releases[0].serviceVersion",
+    message: "Required value",
+  },
+  {
+    name: "a compatibility rule without definitions",
+    kind: "ComponentVersion",
+    setup: componentVersion("bad-input-rule", validVersionSpec),
+    apply: componentVersion("bad-input-rule", validVersionSpec.replace('compDefs: ["kv-"]', "compDefs: []")),
+    field: "spec.compatibilityRules[0].compDefs",
+    message: "should have at least 1 items",
+  },
+];
+
+/**
+ * Whether a refusal names the field. The CRD schema refuses first (before
+ * the webhook), and a 1.20 apiserver prints its paths without list indices
+ * (`spec.componentSpecs.replicas`); newer ones and the webhook print them.
+ */
+function names(message: string, field: string): boolean {
+  return message.includes(`${field}:`) || message.includes(`${field.replace(/\[\d+\]/g, "")}: `);
+}
+
+/** The object a manifest names, as stored now (undefined when absent). */
+async function stored(manifest: string): Promise<KubernetesObject | undefined> {
+  const object = parse(manifest) as KubernetesObject;
+  return env.client.find({
+    apiVersion: object.apiVersion!,
+    kind: object.kind!,
+    name: object.metadata!.name!,
+    ...(object.metadata?.namespace ? { namespace: object.metadata.namespace } : {}),
+  });
+}
+
+before(async () => {
+  env = await startOperatorEnv();
+  namespace = await env.cluster.createNamespace();
+  await env.client.create({
+    apiVersion: "storage.k8s.io/v1",
+    kind: "StorageClass",
+    metadata: { name: OTHER_CLASS },
+    provisioner: "example.com/nobody",
+  });
+  // A node object without a kubelet: the test keeps its Ready heartbeat current, as a kubelet would.
+  await env.client.create<V1Node>({
+    apiVersion: "v1",
+    kind: "Node",
+    metadata: { name: NODE, labels: { "kubernetes.io/hostname": NODE } },
+    status: { allocatable: { cpu: "8", memory: NODE_MEMORY, pods: "110" }, conditions: [readyCondition()] },
+  });
+  heartbeat = setInterval(() => {
+    env.client
+      .patch(
+        { apiVersion: "v1", kind: "Node", name: NODE },
+        { status: { conditions: [readyCondition()] } },
+        "strategic",
+        "status",
+      )
+      .catch(() => undefined);
+  }, 5_000);
+  const probe = kv("probe-node", defaultComponent({ resources: "{ limits: { memory: 10Ti } }" })).replaceAll(
+    NS,
+    namespace,
+  );
+  await waitFor(async () => (await dryRunRefusal(probe))?.includes(NODE), {
+    description: "the webhook to see the node",
+    timeoutMs: 10_000,
+  });
+});
+
+after(async () => {
+  clearInterval(heartbeat);
+  await env?.stop();
+});
+
+test("the table covers every kind it is meant to", () => {
+  assert.ok(cases.length >= 30, `${cases.length} cases`);
+  for (const kind of ["Cluster", "ClusterDefinition", "ComponentDefinition", "ComponentVersion"]) {
+    assert.ok(
+      cases.some((c) => c.kind === kind),
+      `a case for ${kind}`,
+    );
+  }
+});
+
+for (const c of cases) {
+  test(`refused: ${c.kind} with ${c.name}`, async () => {
+    const ctx: CaseContext = { namespace, env };
+    const manifest = c.apply.replaceAll(NS, namespace);
+    if (typeof c.setup === "string") await env.apply(c.setup.replaceAll(NS, namespace));
+    else await c.setup?.(ctx);
+    try {
+      const before = await stored(manifest);
+      // The apiserver's refusal is what counts (API clients skip kubectl's own schema check).
+      const result = await env.cluster.kubectl(["apply", "--validate=false", "-f", "-"], { input: manifest });
+      assert.notEqual(result.code, 0, `kubectl apply must fail; it printed: ${result.stdout}`);
+      assert.ok(names(result.stderr, c.field), `the refusal names ${c.field}:\n${result.stderr}`);
+      assert.ok(result.stderr.includes(c.message), `the refusal says "${c.message}":\n${result.stderr}`);
+      const after = await stored(manifest);
+      if (!before) {
+        assert.equal(after, undefined, "a refused create leaves nothing behind");
+      } else {
+        // The operator keeps writing status and finalizers; the spec and its generation must not move.
+        assert.equal(after?.metadata?.generation, before.metadata?.generation, "the spec was not written");
+        assert.deepEqual((after as { spec?: unknown }).spec, (before as { spec?: unknown }).spec);
+      }
+    } finally {
+      await c.cleanup?.(ctx);
+    }
+  });
+}
+
+test("nothing but the set-up clusters exists after the refusals", async () => {
+  const clusters = await env.client.list(API_VERSION, "Cluster", { namespace });
+  const setUp = cases
+    .filter((c) => typeof c.setup === "string" && c.kind === "Cluster")
+    .map((c) => (parse((c.setup as string).replaceAll(NS, namespace)) as KubernetesObject).metadata!.name!);
+  assert.deepEqual(clusters.items.map((c) => c.metadata!.name!).sort(), setUp.sort());
+});
