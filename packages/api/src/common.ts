@@ -29,6 +29,10 @@ export const annotations = {
   restartedAt: "tessera.dev/restarted-at",
   /** Hash of the desired state the operator last applied to the object. */
   appliedHash: "tessera.dev/applied-hash",
+  /** On a volume claim: UID of the cluster whose data it holds. */
+  clusterUID: "tessera.dev/cluster-uid",
+  /** On a volume claim: that cluster's termination policy, which decides the claim's fate once the cluster is gone. */
+  terminationPolicy: "tessera.dev/termination-policy",
 } as const;
 
 export const dnsLabel = z

@@ -27,7 +27,6 @@ export const topology = z.object({
   orders: z
     .object({
       provision: stages("created (each stage Running before the next)"),
-      terminate: stages("deleted (each stage gone before the next); the reverse of provision when unset"),
       update: stages("updated"),
     })
     .optional()
@@ -58,7 +57,7 @@ export const clusterDefinition = z
     status: definitionStatus.optional(),
   })
   .describe(
-    "An installed engine's cluster layouts (topologies): which components a cluster has and in which order they are created, updated and deleted. Installed with the engine's addon.",
+    "An installed engine's cluster layouts (topologies): which components a cluster has and in which order they are created and updated. Installed with the engine's addon.",
   );
 
 export type Topology = z.infer<typeof topology>;

@@ -1,5 +1,7 @@
+import type { V1PersistentVolumeClaim } from "@kubernetes/client-node";
 import {
   API_VERSION,
+  MANAGED_BY,
   annotations,
   labels,
   type Cluster,
@@ -29,6 +31,7 @@ import {
 } from "../definitions.js";
 import { finalizers, names } from "../naming.js";
 import { componentLabels, ownerReference } from "../component/workload.js";
+import { isLeftover, recordedCluster, recordPatch } from "./volumes.js";
 
 const KIND = "Cluster";
 
@@ -74,13 +77,15 @@ export function clusterMessage(
 
 /**
  * Resolves a Cluster's topology and keeps one Component per topology
- * component: created in provision order, updated in update order, deleted
- * in terminate order, honouring the termination policy.
+ * component: created in provision order, updated in update order. Deletion
+ * is the garbage collector's (see `finalize` and `holdIfProtected`); volumes,
+ * which nothing owns but under WipeOut, go as their cluster's policy says.
  */
 export class ClusterController {
   readonly controller: Controller;
   private readonly clusters: Informer<Cluster>;
   private readonly components: Informer<Component>;
+  private readonly claims: Informer<V1PersistentVolumeClaim>;
 
   constructor(
     private readonly ctx: OperatorContext,
@@ -88,6 +93,9 @@ export class ClusterController {
   ) {
     this.clusters = ctx.informers.get<Cluster>(API_VERSION, KIND);
     this.components = ctx.informers.get<Component>(API_VERSION, "Component");
+    this.claims = ctx.informers.get<V1PersistentVolumeClaim>("v1", "PersistentVolumeClaim", {
+      labelSelector: `${labels.managedBy}=${MANAGED_BY}`,
+    });
     this.controller = new Controller({
       name: "cluster",
       reconcile: (req) => this.reconcile(req.key),
@@ -95,7 +103,12 @@ export class ClusterController {
       logger: ctx.logger,
     })
       .watches(this.clusters)
-      .owns(this.components, KIND);
+      .owns(this.components, KIND)
+      // Volumes outlive their cluster: a claim names the cluster whose deletion decides its fate.
+      .watchesMapped(this.claims, (claim) => {
+        const cluster = claim.metadata?.labels?.[labels.cluster];
+        return cluster ? [`${claim.metadata!.namespace}/${cluster}`] : [];
+      });
     // A new or changed definition may unblock objects waiting for it.
     catalog.onChange(() => {
       for (const key of this.clusters.list().map(objectKey)) this.controller.enqueue(key);
@@ -110,12 +123,12 @@ export class ClusterController {
 
   async reconcile(key: string): Promise<ReconcileResult | void> {
     const cached = this.clusters.get(key);
+    const [namespace, name] = key.split("/") as [string, string];
+    await this.removeLeftoverVolumes(namespace, name, cached?.metadata.uid);
     if (!cached) return;
     const cluster = structuredClone(cached);
     if (cluster.metadata.deletionTimestamp) return this.finalize(cluster);
-    if (!hasFinalizer(cluster, finalizers.cluster)) {
-      await addFinalizer(this.ctx.client, ref(cluster), finalizers.cluster);
-    }
+    await this.holdIfProtected(cluster, await this.recordOnVolumes(cluster));
     let resolved: ResolvedCluster;
     try {
       resolved = resolveCluster(this.catalog, cluster);
@@ -217,59 +230,113 @@ export class ClusterController {
   }
 
   /**
-   * DoNotTerminate keeps the cluster (and refuses with a condition that
-   * says how to proceed); otherwise components go in terminate order, each
-   * stage gone before the next starts.
+   * Only a DoNotTerminate cluster is still here once deleted: it stays (with
+   * a condition that says how to proceed) until its policy changes. Then its
+   * volumes are made to record the new policy and it is let go; the garbage
+   * collector removes what it owns.
    */
   private async finalize(cluster: Cluster): Promise<ReconcileResult | void> {
     if (!hasFinalizer(cluster, finalizers.cluster)) return;
-    const components = this.componentsOf(cluster);
     if (cluster.spec.terminationPolicy === "DoNotTerminate") {
       const message = `deletion blocked: terminationPolicy is DoNotTerminate; set spec.terminationPolicy to Delete or WipeOut to delete ${cluster.metadata.name}`;
       await this.ctx.recorder.record(cluster, "Warning", "DeletionBlocked", message);
-      await this.writeStatus(cluster, "Deleting", message, components, {
+      await this.writeStatus(cluster, "Deleting", message, this.componentsOf(cluster), {
         reason: "DeletionBlocked",
         message,
       });
       return;
     }
-    let stages: string[][];
-    try {
-      const resolved = resolveCluster(this.catalog, cluster);
-      const order = resolved.topology?.orders?.terminate;
-      const componentNames = resolved.components.map((c) => c.name);
-      stages = order
-        ? orderStages(order, componentNames)
-        : orderStages(resolved.topology?.orders?.provision, componentNames).reverse();
-    } catch {
-      stages = [cluster.spec.componentSpecs.map((c) => c.name)];
-    }
-    const prefix = `${cluster.metadata.name}-`;
-    const stageOf = (component: Component) =>
-      stages.findIndex((s) => s.includes(component.metadata.name!.slice(prefix.length)));
-    const remaining = components.filter((c) => stageOf(c) >= 0);
-    const current = remaining.length ? Math.min(...remaining.map(stageOf)) : -1;
-    const deletable = current >= 0 ? remaining.filter((c) => stageOf(c) === current) : components;
-    for (const component of deletable) {
-      if (!component.metadata.deletionTimestamp) {
-        await this.ctx.client.delete({
-          apiVersion: API_VERSION,
-          kind: "Component",
-          namespace: component.metadata.namespace,
-          name: component.metadata.name!,
-        });
-      }
-    }
-    if (components.length > 0) {
-      await this.writeStatus(
-        cluster,
-        "Deleting",
-        `deleting components ${deletable.map((c) => c.metadata.name).join(", ")}`,
-        components,
-      );
-      return { requeueAfterMs: 1000 };
-    }
+    if (!(await this.recordOnVolumes(cluster))) return { requeueAfterMs: 1000 };
     await removeFinalizer(this.ctx.client, ref(cluster), finalizers.cluster);
+  }
+
+  /**
+   * A finalizer holds only DoNotTerminate clusters: under any other policy the
+   * apiserver deletes a cluster at once and the garbage collector removes what
+   * it owns, whether or not the operator runs. The finalizer comes off once the
+   * volumes record the new policy, so a deletion right after the change finds
+   * their fate written on them.
+   */
+  private async holdIfProtected(cluster: Cluster, volumesRecorded: boolean): Promise<void> {
+    const held = hasFinalizer(cluster, finalizers.cluster);
+    if (cluster.spec.terminationPolicy === "DoNotTerminate") {
+      if (!held) await addFinalizer(this.ctx.client, ref(cluster), finalizers.cluster);
+    } else if (held && volumesRecorded) {
+      await removeFinalizer(this.ctx.client, ref(cluster), finalizers.cluster);
+    }
+  }
+
+  /** The volume claims carrying this cluster's name. */
+  private claimsNamed(namespace: string, name: string): V1PersistentVolumeClaim[] {
+    return this.claims
+      .list(namespace)
+      .filter((c) => c.metadata?.labels?.[labels.cluster] === name && !c.metadata.deletionTimestamp);
+  }
+
+  /**
+   * Makes every volume of the cluster record its UID and policy (see
+   * `recordPatch`); true when all of them already did.
+   */
+  private async recordOnVolumes(cluster: Cluster): Promise<boolean> {
+    let current = true;
+    for (const claim of this.claimsNamed(cluster.metadata.namespace!, cluster.metadata.name!)) {
+      const recorded = recordedCluster(claim);
+      if (recorded && recorded !== cluster.metadata.uid) continue;
+      const patch = recordPatch(claim, cluster);
+      if (!patch) continue;
+      current = false;
+      await this.ctx.client.patch(
+        {
+          apiVersion: "v1",
+          kind: "PersistentVolumeClaim",
+          namespace: claim.metadata!.namespace,
+          name: claim.metadata!.name!,
+        },
+        patch,
+        "merge",
+      );
+    }
+    return current;
+  }
+
+  /**
+   * Removes the volumes of a deleted cluster of this name whose policy let
+   * them go, once their component is gone too (a cluster deleted with
+   * `--cascade=orphan` leaves its components, and they keep their volumes):
+   * at the deletion when the operator runs, or when it comes back. Deleting
+   * data is never decided from the cache: the cluster and the component are
+   * looked up on the apiserver first, and a claim that records a live cluster
+   * stays.
+   */
+  private async removeLeftoverVolumes(namespace: string, name: string, cachedUID?: string): Promise<void> {
+    const componentOf = (claim: V1PersistentVolumeClaim) => claim.metadata!.labels?.[labels.component] ?? "";
+    const candidates = this.claimsNamed(namespace, name).filter(
+      (c) =>
+        componentOf(c) !== "" &&
+        isLeftover(c, cachedUID) &&
+        !this.components.get(`${namespace}/${componentOf(c)}`),
+    );
+    if (candidates.length === 0) return;
+    const find = (kind: string, objectName: string) =>
+      this.ctx.client.find({ apiVersion: API_VERSION, kind, namespace, name: objectName });
+    const live = await find(KIND, name);
+    const components = new Map<string, boolean>();
+    for (const claim of candidates.filter((c) => isLeftover(c, live?.metadata?.uid))) {
+      const component = componentOf(claim);
+      if (!components.has(component)) components.set(component, Boolean(await find("Component", component)));
+      if (components.get(component)) continue;
+      const policy = claim.metadata!.annotations![annotations.terminationPolicy];
+      await this.ctx.client.delete(
+        { apiVersion: "v1", kind: "PersistentVolumeClaim", namespace, name: claim.metadata!.name! },
+        { preconditions: { uid: claim.metadata!.uid! } },
+      );
+      await this.ctx.recorder.record(
+        claim,
+        "Normal",
+        "VolumeRemoved",
+        `cluster ${name} was deleted under terminationPolicy ${policy}; its volume ${claim.metadata!.name} goes with it`,
+      );
+    }
   }
 
   private async writeStatus(

@@ -1,8 +1,7 @@
-import type { V1ConfigMap, V1PersistentVolumeClaim, V1Pod, V1Service } from "@kubernetes/client-node";
+import type { V1ConfigMap, V1Pod, V1Service } from "@kubernetes/client-node";
 import {
   API_VERSION,
   labels,
-  type Cluster,
   type ClusterPhase,
   type Component,
   type Action,
@@ -72,7 +71,6 @@ export class ComponentController {
   private readonly configMaps: Informer<V1ConfigMap>;
   private readonly services: Informer<V1Service>;
   private readonly pods: Informer<V1Pod>;
-  private readonly clusters: Informer<Cluster>;
   /**
    * Run-once markers this process wrote, by component key and uid. They only ever grow, and a
    * reconcile right after a status write may still see the older status in the cache: without
@@ -96,7 +94,6 @@ export class ComponentController {
     this.configMaps = ctx.informers.get<V1ConfigMap>("v1", "ConfigMap", managed);
     this.services = ctx.informers.get<V1Service>("v1", "Service", managed);
     this.pods = ctx.informers.get<V1Pod>("v1", "Pod", managed);
-    this.clusters = ctx.informers.get<Cluster>(API_VERSION, "Cluster");
     this.controller = new Controller({
       name: "component",
       reconcile: (req) => this.reconcile(req.key),
@@ -135,6 +132,19 @@ export class ComponentController {
     }
   }
 
+  /**
+   * A component holds a finalizer only when its definition has a preTerminate
+   * action, the one step of a deletion that needs the operator; whatever else
+   * it owns goes by garbage collection, so a stopped operator holds up the
+   * deletion of no other component.
+   */
+  private async holdForPreTerminate(component: Component): Promise<void> {
+    const wanted = Boolean(this.tryCompDef(component.spec.compDef)?.spec.lifecycleActions?.preTerminate);
+    const held = hasFinalizer(component, finalizers.component);
+    if (wanted && !held) await addFinalizer(this.ctx.client, ref(component), finalizers.component);
+    else if (!wanted && held) await removeFinalizer(this.ctx.client, ref(component), finalizers.component);
+  }
+
   async reconcile(key: string): Promise<ReconcileResult | void> {
     const cached = this.components.get(key);
     if (!cached) {
@@ -144,9 +154,7 @@ export class ComponentController {
     }
     const component = structuredClone(cached);
     if (component.metadata.deletionTimestamp) return this.finalize(component);
-    if (!hasFinalizer(component, finalizers.component)) {
-      await addFinalizer(this.ctx.client, ref(component), finalizers.component);
-    }
+    await this.holdForPreTerminate(component);
     let resolved: Resolved;
     try {
       resolved = this.resolve(component);
@@ -580,9 +588,10 @@ export class ComponentController {
   }
 
   /**
-   * Deletion: preTerminate, then the InstanceSet (and with it the pods);
-   * volumes go only when the whole cluster is being deleted under a policy
-   * that allows it, never because one Component object was deleted.
+   * Deletion of a component whose definition has a preTerminate action: the
+   * action runs in its pods, then the component is let go and the garbage
+   * collector removes its InstanceSet and pods. Volumes are not a component's
+   * to delete: they go with their cluster, as its policy says.
    */
   private async finalize(component: Component): Promise<ReconcileResult | void> {
     if (!hasFinalizer(component, finalizers.component)) return;
@@ -605,59 +614,8 @@ export class ComponentController {
         c.status = { ...c.status, completedActions: [...(c.status?.completedActions ?? []), "preTerminate"] };
       });
     }
-    const setRef = {
-      apiVersion: API_VERSION,
-      kind: "InstanceSet",
-      namespace: component.metadata.namespace,
-      name: names.instanceSet(component.metadata.name!),
-    };
-    const setExisted = await this.ctx.client.delete(setRef, { propagationPolicy: "Background" });
-    // Pods are deleted here rather than left to the garbage collector, which may not know the
-    // InstanceSet type yet and would take its resync period.
-    for (const pod of pods.filter((p) => !p.metadata?.deletionTimestamp)) {
-      await this.ctx.client.delete({
-        apiVersion: "v1",
-        kind: "Pod",
-        namespace: pod.metadata!.namespace,
-        name: pod.metadata!.name!,
-      });
-    }
-    if (setExisted || pods.length > 0) return { requeueAfterMs: 1000 };
-    const cluster = this.clusters.get(
-      `${component.metadata.namespace}/${component.metadata.labels?.[labels.cluster]}`,
-    );
-    if (volumesGo(component, cluster)) {
-      const claims = await this.ctx.client.list<V1PersistentVolumeClaim>("v1", "PersistentVolumeClaim", {
-        namespace: component.metadata.namespace,
-        labelSelector: labelSelector(
-          componentLabels(component.metadata.labels?.[labels.cluster] ?? "", component.metadata.name!),
-        ),
-      });
-      for (const pvc of claims.items) {
-        await this.ctx.client.delete({
-          apiVersion: "v1",
-          kind: "PersistentVolumeClaim",
-          namespace: pvc.metadata!.namespace,
-          name: pvc.metadata!.name!,
-        });
-      }
-    }
     await removeFinalizer(this.ctx.client, ref(component), finalizers.component);
   }
-}
-
-/**
- * Whether a deleted component takes its volumes with it: only when its whole
- * cluster is going, under a policy that allows it. The Cluster's policy wins
- * over the component's copy, which may not have caught up with a change made
- * just before the deletion.
- */
-export function volumesGo(
-  component: Pick<Component, "spec">,
-  cluster: Pick<Cluster, "metadata" | "spec"> | undefined,
-): boolean {
-  if (cluster && !cluster.metadata.deletionTimestamp) return false;
-  return (cluster?.spec.terminationPolicy ?? component.spec.terminationPolicy) !== "DoNotTerminate";
 }
 
 class MissingTemplateError extends Error {

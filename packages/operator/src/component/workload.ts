@@ -19,6 +19,7 @@ import {
 import { podEnv } from "../actions/contract/index.js";
 import { stableHash } from "../hash.js";
 import { names } from "../naming.js";
+import { volumeRecord } from "../cluster/volumes.js";
 
 export interface WorkloadInput {
   component: Component;
@@ -131,6 +132,18 @@ function ephemeralVolumes(input: WorkloadInput, declared: Set<string>): V1Volume
     .map((v) => ({ name: v.name, emptyDir: {} }));
 }
 
+/**
+ * The record of the cluster (UID and termination policy) that the InstanceSet
+ * writes on every volume claim it creates, so a claim tells its fate from
+ * the moment it exists. The Cluster controller keeps it current afterwards.
+ */
+function claimRecord(component: Component): Record<string, string> {
+  const cluster = component.metadata.ownerReferences?.find(
+    (owner) => owner.apiVersion === API_VERSION && owner.kind === "Cluster",
+  );
+  return cluster ? volumeRecord(cluster.uid, component.spec.terminationPolicy) : {};
+}
+
 export function buildInstanceSet(input: WorkloadInput): InstanceSet {
   const { component, compDef, release } = input;
   const name = names.instanceSet(component.metadata.name!);
@@ -163,7 +176,7 @@ export function buildInstanceSet(input: WorkloadInput): InstanceSet {
   return {
     apiVersion: API_VERSION,
     kind: "InstanceSet",
-    metadata: ownedMetadata(component, input.cluster, name),
+    metadata: { ...ownedMetadata(component, input.cluster, name), annotations: claimRecord(component) },
     spec: {
       replicas: component.spec.replicas,
       selector: { matchLabels: selector },

@@ -29,7 +29,7 @@ import { podIsReady, selectTargets, type ActionRunner } from "../actions/runner.
 import { applyUnlessCurrent } from "../apply.js";
 import { setCondition } from "../conditions.js";
 import type { OperatorContext } from "../context.js";
-import { buildClaims, buildPod } from "./pods.js";
+import { buildClaims, buildPod, isForeignClaim } from "./pods.js";
 import { instanceProblem, summariseNotReady } from "./readiness.js";
 import {
   desiredInstances,
@@ -248,6 +248,7 @@ export class InstanceSetController {
     const existing = new Map(pods.map((p) => [p.metadata!.name!, p]));
     let created = 0;
     const unbound: string[] = [];
+    const foreign: string[] = [];
     for (const instance of this.desired(set)) {
       const pod = existing.get(instance.name);
       if (pod) {
@@ -255,8 +256,11 @@ export class InstanceSetController {
         continue;
       }
       const claims = await Promise.all(buildClaims(set, instance).map((claim) => this.ensureClaim(claim)));
+      const others = claims.filter((claim) => isForeignClaim(claim, set));
       const waitingFor = claims.filter((claim) => !this.readyForScheduling(claim));
-      if (waitingFor.length) {
+      if (others.length) {
+        foreign.push(...others.map((claim) => claim.metadata!.name!));
+      } else if (waitingFor.length) {
         unbound.push(...waitingFor.map((claim) => claim.metadata!.name!));
       } else {
         const { pod: built } = buildPod(set, instance);
@@ -267,10 +271,13 @@ export class InstanceSetController {
       }
       if (set.spec.podManagementPolicy === "OrderedReady") break;
     }
-    if (!created && !unbound.length) return undefined;
+    if (!created && !unbound.length && !foreign.length) return undefined;
     const messages = [
       ...(created ? [`creating ${created} instance(s)`] : []),
       ...(unbound.length ? [`waiting for claim(s) ${unbound.join(", ")} to bind`] : []),
+      ...(foreign.length
+        ? [`waiting for claim(s) ${foreign.join(", ")} of a deleted cluster of the same name to be removed`]
+        : []),
     ];
     return { result: { requeueAfterMs: 1000 }, message: messages.join("; ") };
   }

@@ -82,10 +82,36 @@ export function buildPod(set: InstanceSet, instance: DesiredInstance): BuiltPod 
   return { pod, revision };
 }
 
+const RECORD_KEYS = [annotations.clusterUID, annotations.terminationPolicy];
+
+/** The set's record of its cluster (UID and termination policy), copied onto every claim it creates. */
+function clusterRecord(set: InstanceSet): Record<string, string> {
+  return Object.fromEntries(
+    RECORD_KEYS.flatMap((key) => {
+      const value = set.metadata.annotations?.[key];
+      return value ? [[key, value]] : [];
+    }),
+  );
+}
+
 /**
- * The PVCs of one instance. They carry no owner reference on purpose:
- * data is only ever deleted by an explicit decision (scale-in, or deleting
- * the component under a Delete/WipeOut policy), never by garbage collection.
+ * Whether an existing claim holds data of another cluster of the same name
+ * (one deleted before, whose volumes are about to go): an instance never
+ * starts on it.
+ */
+export function isForeignClaim(claim: V1PersistentVolumeClaim, set: InstanceSet): boolean {
+  const mine = set.metadata.annotations?.[annotations.clusterUID];
+  const theirs = claim.metadata?.annotations?.[annotations.clusterUID];
+  return Boolean(mine && theirs && mine !== theirs);
+}
+
+/**
+ * The PVCs of one instance. They carry no owner reference to the set or
+ * its component: data is only ever deleted by an explicit decision
+ * (scale-in, or deleting the cluster under a Delete/WipeOut policy), never by
+ * garbage collection of an intermediate object. They carry the set's record
+ * of the cluster (UID and termination policy) that decides their fate once
+ * the cluster is gone.
  */
 export function buildClaims(set: InstanceSet, instance: DesiredInstance): V1PersistentVolumeClaim[] {
   return claimTemplates(set, instance).map((vct) => ({
@@ -95,6 +121,7 @@ export function buildClaims(set: InstanceSet, instance: DesiredInstance): V1Pers
       name: names.pvc(vct.name, instance.name),
       namespace: set.metadata.namespace,
       labels: { ...set.spec.selector.matchLabels, [labels.podName]: instance.name },
+      annotations: clusterRecord(set),
     },
     spec: {
       accessModes: vct.spec.accessModes ?? ["ReadWriteOnce"],
