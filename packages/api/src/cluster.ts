@@ -44,7 +44,7 @@ export const terminationPolicy = z.enum(["DoNotTerminate", "Delete", "WipeOut"])
 export type TerminationPolicy = z.infer<typeof terminationPolicy>;
 
 const terminationPolicyText =
-  "What deleting the cluster does: DoNotTerminate refuses the deletion (change the policy first); Delete removes the cluster with its pods and volumes (the data is gone); WipeOut currently removes the same as Delete.";
+  "What deleting the cluster does: DoNotTerminate refuses the deletion (change the policy first); Delete removes the cluster with its pods and volumes (the data is gone); WipeOut removes the same, and its volumes go even if the operator never runs again (the cluster owns them).";
 
 const rolls =
   "restarts the instances: one at a time, the writable one last, unless the definition's updateStrategy is Parallel";
