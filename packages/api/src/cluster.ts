@@ -233,6 +233,16 @@ export const haStatus = z.object({
     .boolean()
     .optional()
     .describe("true while failover chose a new primary whose promote action has not succeeded yet."),
+  fencing: z
+    .object({
+      from: z.string().describe("The primary being failed over from."),
+      since: z.string().describe("When its replicas started to be detached from it (RFC 3339)."),
+      reason: z.string().describe("Why it counts as lost."),
+    })
+    .optional()
+    .describe(
+      "Set while failover detaches the replicas from a lost primary, before one of them is promoted; a fenced primary never gets the writable role back.",
+    ),
   lastFailover: z
     .object({
       from: z.string().describe("The primary that was lost."),

@@ -25,6 +25,8 @@ export const annotations = {
   configHash: "tessera.dev/config-hash",
   /** Epoch of the role assignment the pod's role label reflects. */
   roleEpoch: "tessera.dev/role-epoch",
+  /** On a replica: the epoch of the primary its follow action last pointed it at. */
+  followsEpoch: "tessera.dev/follows-epoch",
   /** Restart marker written by a Restart operation. */
   restartedAt: "tessera.dev/restarted-at",
   /** Hash of the desired state the operator last applied to the object. */

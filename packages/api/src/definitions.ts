@@ -251,6 +251,16 @@ export const lifecycleActions = z.object({
     .describe(
       "Makes a writable instance that lost its role (a returning old primary) follow the current one.",
     ),
+  detach: action
+    .optional()
+    .describe(
+      "Stops the instance replicating from anyone, so a lost primary can no longer get its acknowledgements; with operator HA mode, run on every answering replica before failover promotes one. Exits 0 only once replication has stopped.",
+    ),
+  follow: action
+    .optional()
+    .describe(
+      "Makes a replica replicate from the recorded primary (TESSERA_PRIMARY_POD_*); with operator HA mode, run on every replica after each change of primary.",
+    ),
   memberJoin: action.optional().describe("Adds a new instance to the engine's membership once it is ready."),
   memberLeave: action
     .optional()

@@ -7,6 +7,10 @@ export PGDATA
 # Marker on the volume: this instance stepped down and must rejoin as a standby before serving again.
 REJOIN_MARKER=/data/tessera-rejoin
 PASSFILE=/data/.pgpass
+# Where this instance replicates from (primary_conninfo), included by postgresql.conf so that
+# follow and detach can change it with a reload. Kept on the volume: a restarted standby keeps
+# its upstream, and a detached one stays detached until it is told whom to follow.
+UPSTREAM_CONF=/data/tessera-upstream.conf
 
 log() {
   echo "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ) tessera[$1]: $2" >&2
@@ -85,4 +89,12 @@ write_passfile() {
     printf '*:*:*:replicator:%s\n' "$REPLICATION_PASSWORD"
     printf '*:*:*:postgres:%s\n' "$POSTGRES_PASSWORD"
   } >"$PASSFILE"
+}
+
+# Points this instance's replication at host ("" replicates from no one), atomically.
+write_upstream() {
+  conninfo=""
+  [ -n "$1" ] && conninfo="host=$1 port=5432 user=replicator passfile=$PASSFILE application_name=$TESSERA_POD_NAME"
+  printf "primary_conninfo = '%s'\n" "$conninfo" >"$UPSTREAM_CONF.tmp"
+  mv "$UPSTREAM_CONF.tmp" "$UPSTREAM_CONF"
 }

@@ -53,6 +53,7 @@ clone_from_primary() {
   PGPASSFILE=$PASSFILE pg_basebackup -h "$PG_RW_SERVICE" -p 5432 -U replicator -D "$PGDATA".clone \
     -X stream -S "$slot" --checkpoint=fast --no-sync >/dev/null &&
     touch "$PGDATA".clone/standby.signal &&
+    write_upstream "$PG_RW_SERVICE" &&
     sync -f "$PGDATA".clone || { rm -rf "$PGDATA".clone; return 1; }
   rm -rf "$PGDATA"
   mv "$PGDATA".clone "$PGDATA"
@@ -93,6 +94,7 @@ rejoin() {
     clone_from_primary || return 1
   fi
   touch "$PGDATA/standby.signal"
+  write_upstream "$PG_RW_SERVICE"
   rm -f "$REJOIN_MARKER"
 }
 
@@ -138,10 +140,10 @@ while :; do
     # (a clean step-down needs no rewind) would pin WAL here for good.
     rm -rf "${PGDATA:?}"/pg_replslot/*
   fi
+  [ -f "$UPSTREAM_CONF" ] || write_upstream "$PG_RW_SERVICE"
   slot=$(slot_name "$TESSERA_POD_NAME")
   postgres -D "$PGDATA" -c config_file=/etc/postgresql/postgresql.conf \
     -c listen_addresses="$TESSERA_POD_IP" \
-    -c primary_conninfo="host=$PG_RW_SERVICE port=5432 user=replicator passfile=$PASSFILE application_name=$TESSERA_POD_NAME" \
     -c primary_slot_name="$slot" $(standby_floor_args) &
   postgres_pid=$!
   wait "$postgres_pid"

@@ -30,7 +30,7 @@ import type { OperatorContext } from "../context.js";
 import type { DefinitionCatalog } from "../definitions.js";
 import { ordinalOf } from "../instanceset/plan.js";
 import { names } from "../naming.js";
-import { decide, type ProbeReport } from "./decide.js";
+import { decide, type Decision, type ProbeReport } from "./decide.js";
 
 /** Role probes in flight across all components; keeps a large fleet from flooding the apiserver. */
 const probeLimit = pLimit(32);
@@ -46,6 +46,13 @@ interface ComponentState {
   incarnations: Map<string, string>;
   /** Last position each instance reported; forgotten when its pod is recreated. */
   positions: Map<string, number>;
+  /** A probe still running past its round, by pod UID: the next round waits on it instead of piling up execs. */
+  inflight: Map<string, Promise<ProbeReport>>;
+}
+
+function followedEpoch(pod: V1Pod): number | undefined {
+  const value = pod.metadata?.annotations?.[annotations.followsEpoch];
+  return value === undefined ? undefined : Number(value);
 }
 
 function incarnation(pod: V1Pod): string {
@@ -110,6 +117,7 @@ export class HaController {
         lastAttempt: new Map(),
         incarnations: new Map(),
         positions: new Map(),
+        inflight: new Map(),
       };
       this.state.set(key, state);
     }
@@ -145,11 +153,53 @@ export class HaController {
       names.headlessService(names.instanceSet(component.metadata.name!)),
       set,
     );
+    const state = this.stateOf(key);
     const reports = await Promise.all(
-      pods.map((pod) => probeLimit(() => this.probe(component, compDef, pod, env.base))),
+      pods.map((pod) => this.probeWithin(state, component, compDef, pod, env.base, periodMs)),
     );
     await this.act(component, compDef, set, pods, reports, env);
     return { requeueAfterMs: periodMs };
+  }
+
+  /**
+   * A probe bounded by the round's period: an instance that does not answer in time (frozen,
+   * cut off) counts as failed for this round, so failed rounds measure time whatever the
+   * action's own timeout. The unanswered probe keeps running and the next round waits on it.
+   */
+  private async probeWithin(
+    state: ComponentState,
+    component: Component,
+    compDef: ComponentDefinition,
+    pod: V1Pod,
+    env: ActionEnv,
+    periodMs: number,
+  ): Promise<ProbeReport> {
+    const uid = pod.metadata!.uid!;
+    let probe = state.inflight.get(uid);
+    if (!probe) {
+      probe = probeLimit(() => this.probe(component, compDef, pod, env));
+      state.inflight.set(uid, probe);
+      void probe.finally(() => state.inflight.delete(uid));
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<ProbeReport>((resolve) => {
+      timer = setTimeout(
+        () =>
+          resolve({
+            pod: pod.metadata!.name!,
+            ordinal: ordinalOf(pod.metadata!.name!),
+            ready: podIsReady(pod),
+            ok: false,
+            error: `no answer within ${periodMs} ms`,
+          }),
+        periodMs,
+      );
+    });
+    try {
+      return await Promise.race([probe, late]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private async probe(
@@ -186,7 +236,7 @@ export class HaController {
   ): Promise<void> {
     const key = objectKey(component);
     const state = this.stateOf(key);
-    const threshold = compDef.spec.lifecycleActions?.roleProbe?.failureThreshold ?? 3;
+    const actions = compDef.spec.lifecycleActions;
     for (const report of reports) {
       state.podFailures.set(report.pod, report.ok ? 0 : (state.podFailures.get(report.pod) ?? 0) + 1);
       const pod = pods.find((p) => p.metadata?.name === report.pod)!;
@@ -200,22 +250,89 @@ export class HaController {
       if (!pods.some((p) => p.metadata?.name === name)) state.positions.delete(name);
     }
     const marker = set?.status?.switchover;
-    const decision = decide({
+    const round = {
       mode: compDef.spec.haMode,
       roles: compDef.spec.roles ?? [],
-      ha: component.status?.ha ?? { epoch: 0 },
-      reports,
-      primaryFailures: state.primaryFailures,
       podFailures: state.podFailures,
-      failureThreshold: threshold,
+      failureThreshold: actions?.roleProbe?.failureThreshold ?? 3,
       switchoverInProgress: Boolean(
         marker && Date.now() - Date.parse(marker.startedAt) < SWITCHOVER_GRACE_MS,
       ),
       switchoverCandidate: marker?.candidate,
       currentLabels: new Map(pods.map((p) => [p.metadata!.name!, p.metadata?.labels?.[labels.role]])),
       knownPositions: state.positions,
+      canDetach: Boolean(actions?.detach),
+      canFollow: Boolean(actions?.follow),
+      followedEpochs: new Map(pods.map((p) => [p.metadata!.name!, followedEpoch(p)])),
+    };
+    let decision = decide({
+      ...round,
+      ha: component.status?.ha ?? { epoch: 0 },
+      reports,
+      primaryFailures: state.primaryFailures,
     });
+    await this.record(component, compDef, pods, decision);
+    this.fence(component, compDef, pods, decision, env);
+    if (decision.detach.length > 0) {
+      const detached = await this.detach(component, compDef, pods, decision.detach, env);
+      if (detached.size === decision.detach.length) {
+        // Positions after the detach are final: no replica receives anything from the lost primary now.
+        const fresh = await Promise.all(
+          pods
+            .filter((p) => detached.has(p.metadata!.name!))
+            .map((pod) => this.probe(component, compDef, pod, env.base)),
+        );
+        for (const report of fresh) {
+          const before = reports.find((r) => r.pod === report.pod);
+          report.restarted = before?.restarted;
+          if (report.ok && report.position !== undefined) state.positions.set(report.pod, report.position);
+        }
+        reports = reports.map((r) => fresh.find((f) => f.pod === r.pod) ?? r);
+        decision = decide({
+          ...round,
+          ha: component.status?.ha ?? { epoch: 0 },
+          reports,
+          primaryFailures: decision.primaryFailures,
+          detached,
+        });
+        await this.record(component, compDef, pods, decision);
+      }
+    }
     state.primaryFailures = decision.primaryFailures;
+    const ha = component.status?.ha;
+    const roleEnv = this.roleEnv(env, ha);
+    if (decision.promote && this.mayAttempt(state, decision.promote)) {
+      await this.runRoleAction(component, compDef, pods, "promote", decision.promote, roleEnv, async () => {
+        await this.writeHa(component, { ...ha!, promotePending: false });
+        // The lost primary's label went before the promotion; the service need not wait a round for a probe.
+        const writable = compDef.spec.roles?.find((r) => r.writable)?.name;
+        await this.applyLabels(
+          pods,
+          new Map([[decision.promote!, writable]]),
+          ha!.primary,
+          ha!.epoch,
+          writable,
+        );
+        // The new primary's synchronous commits wait for replicas: point them at it now, not a round later.
+        const others = reports.filter((r) => r.ok && r.pod !== decision.promote).map((r) => r.pod);
+        await this.follow(component, compDef, pods, others, env);
+      });
+    }
+    for (const pod of decision.demote) {
+      if (!this.mayAttempt(state, pod)) continue;
+      await this.runRoleAction(component, compDef, pods, "demote", pod, roleEnv, async () => undefined);
+    }
+    const follow = decision.follow.filter((pod) => this.mayAttempt(state, `follow/${pod}`));
+    if (follow.length > 0) await this.follow(component, compDef, pods, follow, env);
+  }
+
+  /** Persists what a decision changed (before any action runs), its Events and the role labels. */
+  private async record(
+    component: Component,
+    compDef: ComponentDefinition,
+    pods: V1Pod[],
+    decision: Decision,
+  ): Promise<void> {
     if (decision.ha) await this.writeHa(component, decision.ha, decision.blocked);
     for (const event of decision.events) {
       await this.ctx.recorder.record(component, event.type, event.reason, event.message);
@@ -223,36 +340,100 @@ export class HaController {
     await this.applyLabels(
       pods,
       decision.labels,
-      decision.ha?.primary ?? component.status?.ha?.primary,
-      decision.ha?.epoch ?? component.status?.ha?.epoch,
+      component.status?.ha?.primary,
+      component.status?.ha?.epoch,
       compDef.spec.roles?.find((r) => r.writable)?.name,
     );
-    const ha = decision.ha ?? component.status?.ha;
-    const roleEnv = failoverEnv(env, {
-      epoch: ha?.epoch,
-      primary: ha?.primary,
-      oldPrimary: ha?.lastFailover?.from,
-    });
-    if (decision.fence) {
-      await this.runRoleAction(
-        component,
-        compDef,
-        pods,
-        "demote",
-        decision.fence,
-        roleEnv,
-        async () => undefined,
-      );
-    }
-    if (decision.promote && this.mayAttempt(state, decision.promote)) {
-      await this.runRoleAction(component, compDef, pods, "promote", decision.promote, roleEnv, async () => {
-        await this.writeHa(component, { ...ha!, promotePending: false });
-      });
-    }
-    for (const pod of decision.demote) {
-      if (!this.mayAttempt(state, pod)) continue;
-      await this.runRoleAction(component, compDef, pods, "demote", pod, roleEnv, async () => undefined);
-    }
+  }
+
+  private roleEnv(env: ComponentEnv, ha: HAStatus | undefined): ActionEnv {
+    return failoverEnv(env, { epoch: ha?.epoch, primary: ha?.primary, oldPrimary: ha?.lastFailover?.from });
+  }
+
+  /**
+   * Stops a lost primary that still answers. Without a detach action the next round waits for it;
+   * with one, the replicas' detach is what protects writes, so it runs alongside: a frozen primary
+   * must not hold up failover for the length of the demote's timeout.
+   */
+  private fence(
+    component: Component,
+    compDef: ComponentDefinition,
+    pods: V1Pod[],
+    decision: Decision,
+    env: ComponentEnv,
+  ): void {
+    const pod = decision.fence;
+    if (!pod || !this.mayAttempt(this.stateOf(objectKey(component)), pod)) return;
+    void this.runRoleAction(
+      component,
+      compDef,
+      pods,
+      "demote",
+      pod,
+      this.roleEnv(env, component.status?.ha),
+      async () => undefined,
+    );
+  }
+
+  /** Runs detach on the given replicas side by side; returns those where it succeeded. */
+  private async detach(
+    component: Component,
+    compDef: ComponentDefinition,
+    pods: V1Pod[],
+    replicas: string[],
+    env: ComponentEnv,
+  ): Promise<Set<string>> {
+    const roleEnv = this.roleEnv(env, component.status?.ha);
+    const done = new Set<string>();
+    await Promise.all(
+      replicas.map(async (pod) => {
+        try {
+          await this.ctx.actions.run("detach", compDef.spec.lifecycleActions!.detach!, {
+            namespace: component.metadata.namespace!,
+            pods,
+            pod,
+            env: roleEnv,
+          });
+          done.add(pod);
+        } catch (error) {
+          await this.ctx.recorder.record(component, "Warning", "detachFailed", errorMessage(error));
+        }
+      }),
+    );
+    return done;
+  }
+
+  /** Points replicas at the recorded primary and notes the epoch on each pod it succeeded for. */
+  private async follow(
+    component: Component,
+    compDef: ComponentDefinition,
+    pods: V1Pod[],
+    replicas: string[],
+    env: ComponentEnv,
+  ): Promise<void> {
+    const action = compDef.spec.lifecycleActions?.follow;
+    const ha = component.status?.ha;
+    if (!action || !ha?.primary) return;
+    const roleEnv = this.roleEnv(env, ha);
+    await Promise.all(
+      replicas.map(async (pod) => {
+        try {
+          await this.ctx.actions.run("follow", action, {
+            namespace: component.metadata.namespace!,
+            pods,
+            pod,
+            env: roleEnv,
+          });
+          await this.ctx.client.patch(
+            { apiVersion: "v1", kind: "Pod", namespace: component.metadata.namespace, name: pod },
+            { metadata: { annotations: { [annotations.followsEpoch]: String(ha.epoch) } } },
+            "merge",
+          );
+        } catch (error) {
+          await this.ctx.recorder.record(component, "Warning", "followFailed", errorMessage(error));
+        }
+      }),
+    );
   }
 
   private mayAttempt(state: ComponentState, pod: string): boolean {

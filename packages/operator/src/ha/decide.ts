@@ -32,6 +32,14 @@ export interface DecideInput {
   currentLabels?: Map<string, string | undefined>;
   /** Last position each instance reported, kept across rounds (reset when a pod is recreated). */
   knownPositions?: Map<string, number>;
+  /** The definition has a detach action: failover detaches every answering replica before promoting one. */
+  canDetach?: boolean;
+  /** Replicas whose detach succeeded in this round; their reports were taken after it. */
+  detached?: Set<string>;
+  /** The definition has a follow action: replicas are pointed at each new primary. */
+  canFollow?: boolean;
+  /** The epoch each pod's follow action last pointed it at (its follows-epoch annotation). */
+  followedEpochs?: Map<string, number | undefined>;
 }
 
 export interface Decision {
@@ -43,6 +51,10 @@ export interface Decision {
   promote?: string;
   /** A lost primary that still serves (e.g. restarted): demote it now, promote a replica next round. */
   fence?: string;
+  /** Replicas to detach from the lost primary before any of them is promoted. */
+  detach: string[];
+  /** Replicas to point at the recorded primary. */
+  follow: string[];
   demote: string[];
   events: { type: EventType; reason: string; message: string }[];
   /** Why failover cannot happen right now. */
@@ -96,7 +108,14 @@ function moreAdvancedAbsent(
 function observe(input: DecideInput): Decision {
   const writable = input.roles.find((r) => r.writable)?.name;
   const holders = input.reports.filter((r) => r.ok && r.role === writable);
-  const decision: Decision = { primaryFailures: 0, labels: new Map(), demote: [], events: [] };
+  const decision: Decision = {
+    primaryFailures: 0,
+    labels: new Map(),
+    demote: [],
+    detach: [],
+    follow: [],
+    events: [],
+  };
   for (const r of input.reports) {
     if (r.ok) decision.labels.set(r.pod, r.role);
     else if ((input.podFailures.get(r.pod) ?? 0) >= input.failureThreshold)
@@ -113,6 +132,93 @@ function observe(input: DecideInput): Decision {
   return decision;
 }
 
+/** Replicas that may take over: answering, not claiming the writable role, ready and not just restarted. */
+function takeoverCandidates(input: DecideInput, primary: string, writable: string): ProbeReport[] {
+  return input.reports
+    .filter((r) => r.pod !== primary && r.ok && r.role !== writable && r.ready && !r.restarted)
+    .sort(byAdvancement);
+}
+
+/**
+ * Failover from a lost primary. With a detach action it takes two steps: first every answering
+ * replica is detached (the lost primary can then get no acknowledgement from any of them, so it
+ * can acknowledge no write the chosen replica might lack), then, on reports taken after the
+ * detach, the most advanced one is promoted. Without one, a primary that still answers is fenced
+ * by demoting it before a replica is promoted.
+ */
+function failOver(input: DecideInput, decision: Decision, ha: HAStatus, writable: string, why: string) {
+  const primary = ha.primary!;
+  const current = input.reports.find((r) => r.pod === primary);
+  const candidates = takeoverCandidates(input, primary, writable);
+  const block = (message: string) => {
+    decision.blocked = message;
+    decision.events.push({ type: "Warning", reason: "FailoverBlocked", message });
+  };
+  decision.labels.set(primary, undefined);
+  if (input.canDetach) {
+    const fencing = ha.fencing?.from === primary ? ha.fencing : { from: primary, since: now(), reason: why };
+    if (fencing !== ha.fencing) {
+      decision.ha = { ...ha, fencing };
+      decision.events.push({
+        type: "Warning",
+        reason: "Fencing",
+        message: `${writable} ${primary} ${why}; detaching its replicas before one is promoted`,
+      });
+    }
+    // Stopping a lost primary that still answers also ends the writes it would take asynchronously.
+    if (current?.ok && current.role === writable) decision.fence = primary;
+    const pending = input.reports
+      .filter((r) => r.pod !== primary && r.ok && r.role !== writable && !input.detached?.has(r.pod))
+      .map((r) => r.pod);
+    if (pending.length > 0) {
+      decision.detach = pending;
+      return;
+    }
+  } else if (current?.ok && current.role === writable) {
+    // It still serves: existing connections (clients, standbys) bypass the service, so it could
+    // acknowledge writes the new primary never gets. Stop it first; promote next round.
+    decision.fence = primary;
+    decision.events.push({
+      type: "Warning",
+      reason: "Fencing",
+      message: `${writable} ${primary} ${why}; stopping it before a replica is promoted`,
+    });
+    return;
+  }
+  const candidate = candidates[0];
+  if (!candidate) return block(`${writable} ${primary} ${why} and no healthy replica can take over`);
+  const ahead = moreAdvancedAbsent(input, primary, candidate);
+  if (ahead) {
+    return block(
+      `${writable} ${primary} ${why}; waiting for ${ahead[0]}, last at position ${ahead[1]}, ahead of ${candidate.pod} at ${candidate.position ?? "unknown"}`,
+    );
+  }
+  decision.ha = {
+    primary: candidate.pod,
+    epoch: ha.epoch + 1,
+    promotePending: true,
+    lastFailover: { from: primary, to: candidate.pod, at: now(), reason: ha.fencing?.reason ?? why },
+  };
+  decision.primaryFailures = 0;
+  decision.promote = candidate.pod;
+  decision.events.push({
+    type: "Warning",
+    reason: "Failover",
+    message: `${writable} ${primary} ${ha.fencing?.reason ?? why}; promoting ${candidate.pod} (position ${candidate.position ?? "unknown"}), epoch ${ha.epoch + 1}`,
+  });
+}
+
+/** Replicas not yet pointed at the recorded primary, once that primary serves. */
+function replicasToFollow(input: DecideInput, ha: HAStatus, writable: string): string[] {
+  if (!input.canFollow || !ha.primary || ha.promotePending || ha.fencing) return [];
+  const primary = input.reports.find((r) => r.pod === ha.primary);
+  if (!primary?.ok || primary.role !== writable) return [];
+  return input.reports
+    .filter((r) => r.ok && r.pod !== ha.primary && r.role !== writable)
+    .filter((r) => input.followedEpochs?.get(r.pod) !== ha.epoch)
+    .map((r) => r.pod);
+}
+
 /**
  * One round of the operator-arbitrated HA state machine. Pure: it gets the
  * probe results and the persisted HA status and says what to persist,
@@ -127,24 +233,25 @@ export function decide(input: DecideInput): Decision {
     primaryFailures: input.primaryFailures,
     labels: new Map(),
     demote: [],
+    detach: [],
+    follow: [],
     events: [],
   };
-  let ha: HAStatus = { ...input.ha, epoch: input.ha.epoch ?? 0 };
-  const change = (next: HAStatus) => {
-    ha = next;
-    decision.ha = next;
-  };
+  const ha: HAStatus = { ...input.ha, epoch: input.ha.epoch ?? 0 };
   const primary = ha.primary;
   if (!primary) {
     const chosen = [...claimants].sort(byAdvancement)[0];
     if (chosen) {
-      change({ primary: chosen.pod, epoch: ha.epoch + 1 });
+      decision.ha = { primary: chosen.pod, epoch: ha.epoch + 1 };
       decision.events.push({
         type: "Normal",
         reason: "PrimaryRecognised",
         message: `${chosen.pod} is the ${writable}`,
       });
     }
+  } else if (ha.fencing?.from === primary) {
+    // Once its replicas are being detached, a lost primary never gets the role back.
+    failOver(input, decision, ha, writable, ha.fencing.reason);
   } else {
     const current = reports.get(primary);
     const others = claimants.filter((r) => r.pod !== primary);
@@ -152,7 +259,7 @@ export function decide(input: DecideInput): Decision {
       ? others.find((r) => r.pod === input.switchoverCandidate)
       : undefined;
     if (switchedTo) {
-      change({ primary: switchedTo.pod, epoch: ha.epoch + 1 });
+      decision.ha = { primary: switchedTo.pod, epoch: ha.epoch + 1 };
       decision.primaryFailures = 0;
       decision.events.push({
         type: "Normal",
@@ -161,11 +268,11 @@ export function decide(input: DecideInput): Decision {
       });
     } else if (current?.ok && current.role === writable && !current.restarted) {
       decision.primaryFailures = 0;
-      if (ha.promotePending) change({ ...ha, promotePending: false });
+      if (ha.promotePending) decision.ha = { ...ha, promotePending: false };
     } else if (current?.ok && !current.restarted && others.length === 1 && !ha.promotePending) {
       // The primary stepped down by itself (an engine-driven switchover): follow the engine.
       const next = others[0]!;
-      change({ primary: next.pod, epoch: ha.epoch + 1 });
+      decision.ha = { primary: next.pod, epoch: ha.epoch + 1 };
       decision.primaryFailures = 0;
       decision.events.push({
         type: "Normal",
@@ -183,51 +290,18 @@ export function decide(input: DecideInput): Decision {
           : current?.ok
             ? `reports role ${current.role}`
             : (current?.error ?? "is gone");
-        const candidates = input.reports
-          .filter((r) => r.pod !== primary && r.ok && r.role !== writable && r.ready && !r.restarted)
-          .sort(byAdvancement);
-        const candidate = candidates[0];
-        const ahead = candidate ? moreAdvancedAbsent(input, primary, candidate) : undefined;
-        if (!candidate) {
-          decision.blocked = `${writable} ${primary} ${why} and no healthy replica can take over`;
-          decision.events.push({ type: "Warning", reason: "FailoverBlocked", message: decision.blocked });
-        } else if (ahead) {
-          decision.blocked = `${writable} ${primary} ${why}; waiting for ${ahead[0]}, last at position ${ahead[1]}, ahead of ${candidate.pod} at ${candidate.position ?? "unknown"}`;
-          decision.events.push({ type: "Warning", reason: "FailoverBlocked", message: decision.blocked });
-        } else if (current?.ok && current.role === writable) {
-          // It still serves: existing connections (clients, standbys) bypass the service, so it
-          // could acknowledge writes the new primary never gets. Stop it first; promote next round.
-          decision.fence = primary;
-          decision.labels.set(primary, undefined);
-          decision.events.push({
-            type: "Warning",
-            reason: "Fencing",
-            message: `${writable} ${primary} ${why}; stopping it before a replica is promoted`,
-          });
-        } else {
-          change({
-            primary: candidate.pod,
-            epoch: ha.epoch + 1,
-            promotePending: true,
-            lastFailover: { from: primary, to: candidate.pod, at: now(), reason: why },
-          });
-          decision.primaryFailures = 0;
-          decision.promote = candidate.pod;
-          decision.labels.set(primary, undefined);
-          decision.events.push({
-            type: "Warning",
-            reason: "Failover",
-            message: `${writable} ${primary} ${why}; promoting ${candidate.pod} (position ${candidate.position ?? "unknown"}), epoch ${ha.epoch}`,
-          });
-        }
+        failOver(input, decision, ha, writable, why);
       }
     }
   }
+  const recorded = decision.ha ?? ha;
   for (const claimant of claimants) {
-    if (claimant.pod !== ha.primary) decision.demote.push(claimant.pod);
+    if (claimant.pod !== recorded.primary) decision.demote.push(claimant.pod);
   }
-  for (const [pod, role] of observedLabels(input, writable, ha.primary)) {
+  const fenced = recorded.fencing?.from;
+  for (const [pod, role] of observedLabels(input, writable, fenced ? undefined : recorded.primary)) {
     if (!decision.labels.has(pod)) decision.labels.set(pod, role);
   }
+  decision.follow = replicasToFollow(input, recorded, writable);
   return decision;
 }

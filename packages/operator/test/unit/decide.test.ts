@@ -208,3 +208,110 @@ test("failover waits for a silent instance that was more advanced than every can
   const later = decide(input({ primaryFailures: 5, reports, knownPositions: new Map([["pg-1", 100]]) }));
   assert.equal(later.promote, "pg-1");
 });
+
+test("with a detach action, failover first detaches every answering replica and promotes nobody", () => {
+  const reports = [report("pg-0"), report("pg-1", "secondary", 100), report("pg-2", "secondary", 250)];
+  const d = decide(input({ primaryFailures: 2, reports, canDetach: true }));
+  assert.equal(d.promote, undefined);
+  assert.deepEqual(d.detach.sort(), ["pg-1", "pg-2"]);
+  assert.equal(
+    d.ha?.primary,
+    "pg-0",
+    "the recorded primary does not change before the replicas are detached",
+  );
+  assert.equal(d.ha?.fencing?.from, "pg-0");
+  assert.equal(d.labels.get("pg-0"), undefined);
+  assert.ok(d.labels.has("pg-0"), "the lost primary's writable label is removed");
+  assert.ok(d.events.some((e) => e.reason === "Fencing"));
+});
+
+test("once the replicas are detached, the most advanced by its report after the detach is promoted", () => {
+  const fencing = { from: "pg-0", since: "2026-01-01T00:00:00Z", reason: "is gone" };
+  // pg-1 received more WAL between the first probe and its detach: the fresh report decides.
+  const reports = [report("pg-0"), report("pg-1", "secondary", 300), report("pg-2", "secondary", 250)];
+  const d = decide(
+    input({
+      ha: { primary: "pg-0", epoch: 1, fencing },
+      reports,
+      canDetach: true,
+      detached: new Set(["pg-1", "pg-2"]),
+    }),
+  );
+  assert.equal(d.promote, "pg-1");
+  assert.deepEqual(d.detach, []);
+  assert.equal(d.ha?.primary, "pg-1");
+  assert.equal(d.ha?.epoch, 2);
+  assert.equal(d.ha?.fencing, undefined);
+  assert.equal(d.ha?.lastFailover?.reason, "is gone");
+});
+
+test("a fenced primary that answers again as writable never gets its role back and is stopped", () => {
+  const fencing = { from: "pg-0", since: "2026-01-01T00:00:00Z", reason: "is gone" };
+  const reports = [
+    report("pg-0", "primary", 400),
+    report("pg-1", "secondary", 300),
+    report("pg-2", "secondary", 250),
+  ];
+  const d = decide(input({ ha: { primary: "pg-0", epoch: 1, fencing }, reports, canDetach: true }));
+  assert.equal(d.fence, "pg-0");
+  assert.equal(d.labels.get("pg-0"), undefined);
+  assert.deepEqual(
+    d.detach.sort(),
+    ["pg-1", "pg-2"],
+    "replicas not detached in this round are detached first",
+  );
+  assert.equal(d.promote, undefined);
+});
+
+test("a replica that did not answer during fencing is not waited for unless it was ahead", () => {
+  const fencing = { from: "pg-0", since: "2026-01-01T00:00:00Z", reason: "is gone" };
+  const reports = [report("pg-0"), report("pg-1", "secondary", 300), report("pg-2")];
+  const behind = decide(
+    input({
+      ha: { primary: "pg-0", epoch: 1, fencing },
+      reports,
+      canDetach: true,
+      detached: new Set(["pg-1"]),
+      knownPositions: new Map([["pg-2", 200]]),
+    }),
+  );
+  assert.equal(behind.promote, "pg-1");
+  const ahead = decide(
+    input({
+      ha: { primary: "pg-0", epoch: 1, fencing },
+      reports,
+      canDetach: true,
+      detached: new Set(["pg-1"]),
+      knownPositions: new Map([["pg-2", 500]]),
+    }),
+  );
+  assert.equal(ahead.promote, undefined);
+  assert.match(ahead.blocked ?? "", /waiting for pg-2/);
+});
+
+test("replicas follow the recorded primary once it serves, each once per epoch", () => {
+  const reports = [report("pg-0"), report("pg-1", "primary", 300), report("pg-2", "secondary", 250)];
+  const promoting = [report("pg-0"), report("pg-1", "secondary", 300), report("pg-2", "secondary", 250)];
+  const pending = decide(
+    input({ ha: { primary: "pg-1", epoch: 2, promotePending: true }, reports: promoting, canFollow: true }),
+  );
+  assert.deepEqual(pending.follow, [], "not before the new primary reports the writable role");
+  const served = decide(
+    input({
+      ha: { primary: "pg-1", epoch: 2 },
+      reports,
+      canFollow: true,
+      followedEpochs: new Map([["pg-2", 1]]),
+    }),
+  );
+  assert.deepEqual(served.follow, ["pg-2"]);
+  const done = decide(
+    input({
+      ha: { primary: "pg-1", epoch: 2 },
+      reports,
+      canFollow: true,
+      followedEpochs: new Map([["pg-2", 2]]),
+    }),
+  );
+  assert.deepEqual(done.follow, []);
+});

@@ -131,6 +131,38 @@ export const lifecycleContract: { readonly [A in LifecycleActionName]: ActionCon
       failure: "A `demoteFailed` Event; retried in a later round (at most every 5 s).",
     },
   },
+  detach: {
+    purpose:
+      "Stops the instance replicating from anyone, so a lost primary can no longer get acknowledgements " +
+      "(synchronous replication) from it. Must be idempotent.",
+    runs:
+      "With `operator` HA mode, when failover starts: on every replica that answered its probe, after the " +
+      "lost primary's writable label is removed and before any replica is promoted; again in every round " +
+      "until it succeeded on all of them.",
+    target: "Each answering replica.",
+    env: [{ group: "failover" }],
+    output: ignoredOutput,
+    exitCodes: {
+      success:
+        "The replica no longer replicates; once every answering replica is detached they are probed again " +
+        "and the most advanced one is promoted.",
+      failure: "A `detachFailed` Event; failover waits and retries in the next round.",
+    },
+  },
+  follow: {
+    purpose: "Makes a replica replicate from the recorded primary. Must be idempotent.",
+    runs:
+      "With `operator` HA mode, on every replica whose `tessera.dev/follows-epoch` annotation differs from " +
+      "the recorded epoch, once the recorded primary reports the writable role: after a failover, after a " +
+      "switchover, and once on each new or recreated replica.",
+    target: "Each such replica.",
+    env: [{ group: "failover" }],
+    output: ignoredOutput,
+    exitCodes: {
+      success: "The pod's `tessera.dev/follows-epoch` annotation is set to the epoch.",
+      failure: "A `followFailed` Event; retried in a later round (at most every 5 s).",
+    },
+  },
   memberJoin: {
     purpose: "Adds a new instance to the engine's membership.",
     runs:
