@@ -16,6 +16,7 @@ import {
   type WebhookTls,
 } from "./certificates.js";
 import type { ClusterPlacement } from "./placement.js";
+import { SCALED_KINDS, scaleRefusal } from "./scale.js";
 import { validateCluster, validateClusterDelete } from "./validate.js";
 
 const CONFIGURATION_NAME = "tessera-validating-webhook";
@@ -27,6 +28,11 @@ interface AdmissionRequest {
   operation: "CREATE" | "UPDATE" | "DELETE" | "CONNECT";
   object?: Cluster;
   oldObject?: Cluster;
+  /** Set for a subresource, e.g. `scale`: then object is that subresource's (an autoscaling/v1 Scale). */
+  subResource?: string;
+  resource?: { group: string; version: string; resource: string };
+  name?: string;
+  namespace?: string;
 }
 
 export interface WebhookOptions {
@@ -133,6 +139,7 @@ export class AdmissionWebhook {
   }
 
   async review(request: AdmissionRequest): Promise<{ allowed: boolean; message?: string }> {
+    if (request.subResource === "scale") return this.reviewScale(request);
     if (request.operation === "DELETE") {
       const message = request.oldObject ? validateClusterDelete(request.oldObject) : undefined;
       return message ? { allowed: false, message } : { allowed: true };
@@ -148,6 +155,16 @@ export class AdmissionWebhook {
       ...((await this.placement?.errors(request.object, old)) ?? []),
     ];
     return errors.length ? { allowed: false, message: errors.join("; ") } : { allowed: true };
+  }
+
+  /** A scale of a Component or InstanceSet is refused while an owner sets its replicas. */
+  private async reviewScale(request: AdmissionRequest): Promise<{ allowed: boolean; message?: string }> {
+    const kind = SCALED_KINDS[request.resource?.resource ?? ""];
+    if (!kind || !request.name) return { allowed: true };
+    const message = await scaleRefusal(kind, request.name, (ownerKind, name) =>
+      this.client.find({ apiVersion: API_VERSION, kind: ownerKind, namespace: request.namespace, name }),
+    );
+    return message ? { allowed: false, message } : { allowed: true };
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -217,10 +234,13 @@ export class AdmissionWebhook {
   }
 
   /**
-   * Two webhooks: creates and updates are validated fail-closed, so nothing
+   * Three webhooks: creates and updates are validated fail-closed, so nothing
    * unchecked gets in while the operator is away; deletes are checked
    * fail-open, because a DoNotTerminate cluster is held by its finalizer
    * anyway and a stopped operator must not block deleting anything else.
+   * Scales of Components and InstanceSets are checked fail-closed too: one
+   * made while the operator is away would still be passed on and undone
+   * when it returns.
    */
   private async register(caBundle: string): Promise<void> {
     const port = this.port!;
@@ -237,14 +257,19 @@ export class AdmissionWebhook {
           }),
       caBundle: Buffer.from(caBundle).toString("base64"),
     };
-    const webhook = (name: string, operations: string[], failurePolicy: "Fail" | "Ignore") => ({
+    const webhook = (
+      name: string,
+      operations: string[],
+      failurePolicy: "Fail" | "Ignore",
+      resources = ["clusters"],
+    ) => ({
       name,
       rules: [
         {
           apiGroups: [GROUP],
           apiVersions: [VERSION],
           operations,
-          resources: ["clusters"],
+          resources,
           scope: "Namespaced",
         },
       ],
@@ -262,6 +287,7 @@ export class AdmissionWebhook {
         webhooks: [
           webhook(`clusters.${GROUP}`, ["CREATE", "UPDATE"], "Fail"),
           webhook(`cluster-deletions.${GROUP}`, ["DELETE"], "Ignore"),
+          webhook(`scale.${GROUP}`, ["UPDATE"], "Fail", ["components/scale", "instancesets/scale"]),
         ],
       } as { apiVersion: string; kind: string; metadata: { name: string } },
       FIELD_MANAGER,

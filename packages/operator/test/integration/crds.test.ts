@@ -8,9 +8,11 @@ import {
   type InstanceSet,
 } from "@tessera/api";
 import { installCrds } from "@tessera/addons";
-import { waitFor } from "@tessera/kube";
+import { createLogger, waitFor } from "@tessera/kube";
 import { TestCluster } from "@tessera/testing";
 import { parse } from "yaml";
+import { DefinitionCatalog } from "../../src/definitions.js";
+import { AdmissionWebhook } from "../../src/webhook/server.js";
 
 let cluster: TestCluster;
 
@@ -149,4 +151,75 @@ test("kubectl scale changes a Component's replicas through the scale subresource
   });
   assert.equal(component.spec.replicas, 0);
   assert.equal(component.spec.compDef, "db-1", "only the replicas changed");
+});
+
+test("with the webhook, a scale of a Component or InstanceSet that an owner manages is refused, naming what to scale instead", async () => {
+  const namespace = await cluster.createNamespace();
+  const webhook = new AdmissionWebhook(
+    cluster.client,
+    new DefinitionCatalog({
+      clusterDefinitions: () => [],
+      componentDefinitions: () => [],
+      componentVersions: () => [],
+    }),
+    { namespace, endpoint: { host: "127.0.0.1" }, port: 0, logger: createLogger("webhook-test", "silent") },
+  );
+  await webhook.start();
+  try {
+    const owner = (kind: string, name: string) => [
+      { apiVersion: API_VERSION, kind, name, uid: `${name}-uid`, controller: true },
+    ];
+    await cluster.client.create<Component>({
+      apiVersion: API_VERSION,
+      kind: "Component",
+      metadata: { name: "c1-db", namespace, ownerReferences: owner("Cluster", "c1") },
+      spec: { compDef: "db-1", terminationPolicy: "Delete", replicas: 2 },
+    });
+    const set = (name: string, ownerReferences?: ReturnType<typeof owner>): InstanceSet => ({
+      apiVersion: API_VERSION,
+      kind: "InstanceSet",
+      metadata: { name, namespace, ...(ownerReferences ? { ownerReferences } : {}) },
+      spec: {
+        replicas: 2,
+        selector: { matchLabels: { app: name } },
+        serviceName: `${name}-headless`,
+        template: { metadata: { labels: { app: name } }, spec: podTemplate.spec },
+        podManagementPolicy: "Parallel",
+        updateStrategy: "Serial",
+      },
+    });
+    await cluster.client.create(set("c1-db", owner("Component", "c1-db")));
+    await cluster.client.create(set("solo"));
+    const instead = /change spec\.componentSpecs\[\]\.replicas of Cluster c1 instead/;
+    const cases: [string, RegExp][] = [
+      ["component/c1-db", /Component c1-db is managed by Cluster c1, which sets its replicas/],
+      ["instanceset/c1-db", /InstanceSet c1-db is managed by Component c1-db, which sets its replicas/],
+    ];
+    for (const [object, managed] of cases) {
+      const refused = await cluster.kubectl(["scale", object, "--replicas=5", "-n", namespace]);
+      assert.notEqual(refused.code, 0, `scaling ${object} must be refused`);
+      assert.match(refused.stderr, managed);
+      assert.match(refused.stderr, instead);
+    }
+    for (const kind of ["Component", "InstanceSet"]) {
+      const kept = await cluster.client.get<Component | InstanceSet>({
+        apiVersion: API_VERSION,
+        kind,
+        namespace,
+        name: "c1-db",
+      });
+      assert.equal(kept.spec.replicas, 2, `the ${kind} keeps its replicas`);
+    }
+    const scaled = await cluster.kubectl(["scale", "instanceset/solo", "--replicas=4", "-n", namespace]);
+    assert.equal(scaled.code, 0, scaled.stderr);
+    const solo = await cluster.client.get<InstanceSet>({
+      apiVersion: API_VERSION,
+      kind: "InstanceSet",
+      namespace,
+      name: "solo",
+    });
+    assert.equal(solo.spec.replicas, 4, "an InstanceSet without an owner scales as asked");
+  } finally {
+    await webhook.stop();
+  }
 });
