@@ -1,13 +1,14 @@
 import { z } from "zod";
-import { condition, objectMeta, resourceRequirements, volumeClaimTemplate, dnsLabel } from "./common.js";
+import {
+  condition,
+  dnsLabel,
+  literalEnv,
+  objectMeta,
+  resourceRequirements,
+  volumeClaimTemplate,
+} from "./common.js";
 
 const stringMap = z.record(z.string(), z.string());
-const literalEnv = z.array(
-  z.object({
-    name: z.string().describe("Variable name."),
-    value: z.string().describe("Literal value."),
-  }),
-);
 
 /** A named group of instances with their own overrides (heterogeneous instances). */
 export const instanceTemplate = z.object({

@@ -175,6 +175,14 @@ export const volumeClaimTemplate = z.object({
 
 export type VolumeClaimTemplate = z.infer<typeof volumeClaimTemplate>;
 
+/** Environment variables with literal values. */
+export const literalEnv = z.array(
+  z.object({
+    name: z.string().describe("Variable name."),
+    value: z.string().describe("Literal value."),
+  }),
+);
+
 /** What an action runs and where. */
 export const execAction = z.object({
   container: z
@@ -187,13 +195,7 @@ export const execAction = z.object({
     .describe(
       "Command and arguments, run through `pods/exec` without a shell; the TESSERA_* variables of the action contract are in its environment. Exit code 0 is success.",
     ),
-  env: z
-    .array(
-      z.object({
-        name: z.string().describe("Variable name."),
-        value: z.string().describe("Literal value."),
-      }),
-    )
+  env: literalEnv
     .optional()
     .describe(
       "Extra literal environment for this action; the operator's TESSERA_* variables take precedence.",

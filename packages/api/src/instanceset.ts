@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { action, condition, objectMeta, preserved, volumeClaimTemplate } from "./common.js";
+import { action, condition, literalEnv, objectMeta, preserved, volumeClaimTemplate } from "./common.js";
 import { instanceTemplate } from "./cluster.js";
 import { role } from "./definitions.js";
 
@@ -64,13 +64,7 @@ export const instanceSetSpec = z.object({
     })
     .optional()
     .describe("Membership actions the InstanceSet runs itself around scaling and updates."),
-  actionEnv: z
-    .array(
-      z.object({
-        name: z.string().describe("Variable name."),
-        value: z.string().describe("Literal value."),
-      }),
-    )
+  actionEnv: literalEnv
     .optional()
     .describe("Literal environment every action receives (the component's resolved vars)."),
   stopped: z.boolean().optional().describe("true: instances stay stopped (pods deleted, volumes kept)."),
