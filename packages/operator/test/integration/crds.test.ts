@@ -11,8 +11,8 @@ import { installCrds } from "@tessera/addons";
 import { createLogger, waitFor } from "@tessera/kube";
 import { TestCluster } from "@tessera/testing";
 import { parse } from "yaml";
-import { DefinitionCatalog } from "../../src/definitions.js";
 import { AdmissionWebhook } from "../../src/webhook/server.js";
+import { catalog } from "../fixtures/definitions.js";
 
 let cluster: TestCluster;
 
@@ -155,15 +155,12 @@ test("kubectl scale changes a Component's replicas through the scale subresource
 
 test("with the webhook, a scale of a Component or InstanceSet that an owner manages is refused, naming what to scale instead", async () => {
   const namespace = await cluster.createNamespace();
-  const webhook = new AdmissionWebhook(
-    cluster.client,
-    new DefinitionCatalog({
-      clusterDefinitions: () => [],
-      componentDefinitions: () => [],
-      componentVersions: () => [],
-    }),
-    { namespace, endpoint: { host: "127.0.0.1" }, port: 0, logger: createLogger("webhook-test", "silent") },
-  );
+  const webhook = new AdmissionWebhook(cluster.client, catalog(), {
+    namespace,
+    endpoint: { host: "127.0.0.1" },
+    port: 0,
+    logger: createLogger("webhook-test", "silent"),
+  });
   await webhook.start();
   try {
     const owner = (kind: string, name: string) => [
