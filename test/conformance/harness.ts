@@ -3,6 +3,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import type { V1Pod, V1Secret, V1Service } from "@kubernetes/client-node";
 import { labels, type TerminationPolicy } from "@tessera/api";
 import type { KubeClient } from "@tessera/kube";
+import type { TestPlatform } from "../support/platform.js";
 
 /**
  * Runs a real database client (psql, redis-cli, etcdctl) on the host. Secrets
@@ -106,6 +107,30 @@ export class ClusterHandle {
   async instances(component: string): Promise<Instance[]> {
     return (await this.pods(component)).map(toInstance);
   }
+}
+
+/** What a cluster looks like, for a failed scenario: objects, recent events, each container's log tail, the operator's log. */
+export async function diagnostics(platform: TestPlatform, cluster: ClusterHandle): Promise<string> {
+  const kubectl = async (args: string[]) => {
+    const result = await platform.cluster.kubectl(args);
+    return (result.stdout + result.stderr).trimEnd();
+  };
+  const ns = cluster.namespace;
+  const sections = [
+    await kubectl(["get", "clusters,components,pods", "-n", ns, "-L", labels.role]),
+    await kubectl(["get", "events", "-n", ns, "--sort-by=.lastTimestamp"]).then((e) =>
+      e.split("\n").slice(-25).join("\n"),
+    ),
+  ];
+  for (const pod of await cluster.pods()) {
+    const name = pod.metadata!.name!;
+    for (const container of pod.spec?.containers ?? [])
+      sections.push(
+        `${name}/${container.name}:\n${await kubectl(["logs", "-n", ns, name, "-c", container.name, "--tail=15"])}`,
+      );
+  }
+  sections.push(`operator:\n${platform.operator.logTail(30)}`);
+  return sections.join("\n\n");
 }
 
 /** A real client session of an engine, bound to a cluster's services and credentials. */

@@ -5,7 +5,14 @@ import type { V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
 import { API_VERSION, annotations, labels, type Cluster, type TerminationPolicy } from "@tessera/api";
 import { Informer, waitFor } from "@tessera/kube";
 import { TestPlatform } from "../support/platform.js";
-import { ClusterHandle, Writer, type EngineClient, type EngineDescriptor, type Instance } from "./harness.js";
+import {
+  ClusterHandle,
+  Writer,
+  diagnostics,
+  type EngineClient,
+  type EngineDescriptor,
+  type Instance,
+} from "./harness.js";
 
 const MAIN = "db";
 const SCRATCH = "scratch";
@@ -91,32 +98,12 @@ export function conformance(engine: EngineDescriptor): void {
       try {
         await body();
       } catch (error) {
-        console.log(`--- ${engine.name}: state after "${name}" failed\n${await diagnostics()}`);
+        console.log(
+          `--- ${engine.name}: state after "${name}" failed\n${await diagnostics(platform, cluster)}`,
+        );
         throw error;
       }
     });
-  }
-
-  async function diagnostics(): Promise<string> {
-    const kubectl = async (args: string[]) => {
-      const result = await platform.cluster.kubectl(args);
-      return (result.stdout + result.stderr).trimEnd();
-    };
-    const sections = [
-      await kubectl(["get", "clusters,components,pods", "-n", ns, "-L", labels.role]),
-      await kubectl(["get", "events", "-n", ns, "--sort-by=.lastTimestamp"]).then((e) =>
-        e.split("\n").slice(-25).join("\n"),
-      ),
-    ];
-    for (const pod of await cluster.pods()) {
-      const name = pod.metadata!.name!;
-      for (const container of pod.spec?.containers ?? [])
-        sections.push(
-          `${name}/${container.name}:\n${await kubectl(["logs", "-n", ns, name, "-c", container.name, "--tail=15"])}`,
-        );
-    }
-    sections.push(`operator:\n${platform.operator.logTail(30)}`);
-    return sections.join("\n\n");
   }
 
   before(async () => {
