@@ -6,6 +6,7 @@ import { registerCompletionCommands } from "./commands/completion.js";
 import { registerInstallCommand } from "./commands/install.js";
 import { registerPlaygroundCommands } from "./commands/playground.js";
 import { oneLine } from "./errors.js";
+import { asKubectlPlugin } from "./invocation.js";
 import { Session, type GlobalOptions } from "./session.js";
 
 const VERSION = (
@@ -29,7 +30,7 @@ function forEachCommand(command: Command, visit: (command: Command) => void): vo
  * never load the Kubernetes client.
  */
 export function createCli(): { program: Command; session: Session } {
-  const program = new Command("tessera")
+  const program = new Command(asKubectlPlugin() ? "kubectl tessera" : "tessera")
     .description("Tessera: highly available databases on Kubernetes; one operator, engines as addons.")
     .option(
       "--kubeconfig <path>",

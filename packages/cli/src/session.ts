@@ -3,6 +3,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import type { KubeClient } from "@tessera/kube";
 import { quoteList } from "./errors.js";
+import { asKubectlPlugin } from "./invocation.js";
 import { colorEnabled, Style } from "./style.js";
 
 export interface GlobalOptions {
@@ -46,7 +47,10 @@ export class Session {
     return Boolean(this.globals().kubeconfig || process.env.KUBECONFIG);
   }
 
-  /** The cluster named by --kubeconfig, $KUBECONFIG, the running playground or ~/.kube/config, in that order. */
+  /**
+   * The cluster named by --kubeconfig, $KUBECONFIG, the running playground or ~/.kube/config, in that
+   * order; as a kubectl plugin, the playground is skipped, as kubectl itself would.
+   */
   kube(): Promise<KubeConnection> {
     this.connection ??= this.chooseKubeconfig().then((choice) => this.open(choice.kubeconfig, choice.source));
     return this.connection;
@@ -62,14 +66,19 @@ export class Session {
     const flag = this.globals().kubeconfig;
     if (flag) return { kubeconfig: flag, source: "--kubeconfig" };
     if (process.env.KUBECONFIG) return { source: "$KUBECONFIG" };
-    const { defaultPlaygroundDir, playgroundState } = await import("@tessera/playground/lifecycle");
-    const playground = playgroundState(defaultPlaygroundDir());
-    if (playground.running && playground.progress?.kubeconfig)
-      return { kubeconfig: playground.progress.kubeconfig, source: "the playground" };
+    // As a kubectl plugin, talk to the cluster kubectl would: never silently to the playground.
+    if (!asKubectlPlugin()) {
+      const { defaultPlaygroundDir, playgroundState } = await import("@tessera/playground/lifecycle");
+      const playground = playgroundState(defaultPlaygroundDir());
+      if (playground.running && playground.progress?.kubeconfig)
+        return { kubeconfig: playground.progress.kubeconfig, source: "the playground" };
+    }
     const home = join(homedir(), ".kube", "config");
     if (existsSync(home)) return { kubeconfig: home, source: "~/.kube/config" };
     throw new Error(
-      "no Kubernetes cluster to talk to: start the playground with `tessera up`, or pass --kubeconfig",
+      asKubectlPlugin()
+        ? "no Kubernetes cluster to talk to: set $KUBECONFIG or pass --kubeconfig, as for kubectl"
+        : "no Kubernetes cluster to talk to: start the playground with `tessera up`, or pass --kubeconfig",
     );
   }
 
