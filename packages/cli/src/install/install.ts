@@ -1,8 +1,8 @@
-import { readFileSync, readdirSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { V1Deployment } from "@kubernetes/client-node";
-import { parseAllDocuments } from "yaml";
+import { parse, parseAllDocuments } from "yaml";
 import { WaitTimeoutError, waitFor, type KubeClient, type KubernetesObject } from "@tessera/kube";
 import { findAddons, installAddon, installCrds, loadAddon } from "@tessera/addons";
 import { BUNDLED_ADDONS } from "@tessera/addons";
@@ -11,10 +11,20 @@ import { duration, print } from "../output.js";
 import type { Session } from "../session.js";
 import { Spinner } from "../spinner.js";
 
-/** The operator's manifests, applied in this order: its namespace, its RBAC, then the workload. */
 const DEPLOY = fileURLToPath(new URL("../../../../deploy/", import.meta.url));
-const MANIFEST_PATHS = ["namespace.yaml", "rbac", "operator"];
 const FIELD_MANAGER = "tessera-cli";
+
+/**
+ * The operator's manifests as `kubectl apply -k deploy/` applies them: the
+ * resource files of deploy/kustomization.yaml, relative to deploy/, in the
+ * order listed there (namespace, CRDs, RBAC, then the workload).
+ */
+export function deployResources(): string[] {
+  const kustomization = parse(readFileSync(join(DEPLOY, "kustomization.yaml"), "utf8")) as {
+    resources: string[];
+  };
+  return kustomization.resources;
+}
 
 export interface InstallOptions {
   image?: string;
@@ -23,16 +33,14 @@ export interface InstallOptions {
   timeout: number;
 }
 
-/** The manifests under deploy/ (CRDs aside), with the operator image replaced when one is given. */
+/**
+ * The kustomization's manifests but the CRDs (installed first, and waited
+ * for, by installCrds), with the operator image replaced when one is given.
+ */
 function operatorManifests(image?: string): KubernetesObject[] {
-  const files = MANIFEST_PATHS.flatMap((path) =>
-    path.endsWith(".yaml")
-      ? [join(DEPLOY, path)]
-      : readdirSync(join(DEPLOY, path))
-          .filter((f) => f.endsWith(".yaml"))
-          .sort()
-          .map((f) => join(DEPLOY, path, f)),
-  );
+  const files = deployResources()
+    .filter((path) => !path.startsWith("crds/"))
+    .map((path) => join(DEPLOY, path));
   const objects = files.flatMap((file) =>
     parseAllDocuments(readFileSync(file, "utf8")).map((doc) => doc.toJS() as KubernetesObject),
   );
