@@ -37,6 +37,33 @@ export const annotations = {
   terminationPolicy: "tessera.dev/termination-policy",
 } as const;
 
+/**
+ * A component's own restart marker on its Cluster, written by a Restart
+ * operation; the component restarts when it or the cluster-wide
+ * `tessera.dev/restarted-at` changes, and carries the later of the two.
+ */
+export function componentRestartedAt(component: string): string {
+  return `restarted-at.tessera.dev/${component}`;
+}
+
+/** The restart marker a component's instances carry: the later of the cluster's and the component's own. */
+export function restartMarker(
+  clusterAnnotations: Record<string, string> | undefined,
+  component: string,
+): string | undefined {
+  const markers = [
+    clusterAnnotations?.[annotations.restartedAt],
+    clusterAnnotations?.[componentRestartedAt(component)],
+  ].filter((m): m is string => Boolean(m));
+  return markers.sort((a, b) => markerTime(a) - markerTime(b) || a.localeCompare(b)).at(-1);
+}
+
+/** A restart marker's time (markers are RFC 3339 times; anything else counts as earliest). */
+export function markerTime(marker: string | undefined): number {
+  const time = Date.parse(marker ?? "");
+  return Number.isNaN(time) ? -Infinity : time;
+}
+
 export const dnsLabel = z
   .string()
   .min(1)

@@ -4,6 +4,7 @@ import { API_VERSION, GROUP, VERSION } from "./common.js";
 import { cluster, component } from "./cluster.js";
 import { clusterDefinition, componentDefinition, componentVersion } from "./definitions.js";
 import { instanceSet } from "./instanceset.js";
+import { opsRequest } from "./opsrequest.js";
 
 interface PrinterColumn {
   name: string;
@@ -121,6 +122,22 @@ export const resources: ResourceDescription[] = [
       { name: "Desired", type: "integer", jsonPath: ".spec.replicas" },
       { name: "Ready", type: "integer", jsonPath: ".status.readyReplicas" },
       { name: "Updated", type: "integer", jsonPath: ".status.updatedReplicas" },
+      age,
+    ],
+  },
+  {
+    kind: "OpsRequest",
+    plural: "opsrequests",
+    singular: "opsrequest",
+    shortNames: ["ops"],
+    scope: "Namespaced",
+    schema: opsRequest,
+    categories: ["tessera"],
+    columns: [
+      { name: "Type", type: "string", jsonPath: ".spec.type" },
+      { name: "Cluster", type: "string", jsonPath: ".spec.clusterName" },
+      phase,
+      { name: "Progress", type: "string", jsonPath: ".status.progress" },
       age,
     ],
   },

@@ -26,6 +26,7 @@ import type { OperatorContext } from "./context.js";
 import { DefinitionCatalog } from "./definitions.js";
 import { HaController } from "./ha/controller.js";
 import { InstanceSetController } from "./instanceset/controller.js";
+import { OpsController } from "./ops/controller.js";
 import type { CertificateLifetimes } from "./webhook/certificates.js";
 import { ClusterPlacement } from "./webhook/placement.js";
 import { AdmissionWebhook } from "./webhook/server.js";
@@ -100,6 +101,7 @@ export class Operator {
       new ComponentController(ctx, catalog).controller,
       new InstanceSetController(ctx).controller,
       new HaController(ctx, catalog).controller,
+      new OpsController(ctx, catalog).controller,
     ];
     if (options.leaderElection) {
       const leaseDurationMs = options.leaderElection.leaseDurationMs ?? 15_000;

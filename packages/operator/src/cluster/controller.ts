@@ -4,6 +4,7 @@ import {
   MANAGED_BY,
   annotations,
   labels,
+  restartMarker,
   type Cluster,
   type ClusterPhase,
   type Component,
@@ -200,7 +201,7 @@ export class ClusterController {
   private desiredComponent(cluster: Cluster, resolved: ResolvedComponent): Component {
     const spec = cluster.spec.componentSpecs[resolved.specIndex]!;
     const name = names.component(cluster.metadata.name!, resolved.name);
-    const restartedAt = cluster.metadata.annotations?.[annotations.restartedAt];
+    const restartedAt = restartMarker(cluster.metadata.annotations, resolved.name);
     return {
       apiVersion: API_VERSION,
       kind: "Component",

@@ -1,11 +1,5 @@
 import type { V1PersistentVolumeClaim, V1Pod, V1Service, V1StorageClass } from "@kubernetes/client-node";
-import {
-  API_VERSION,
-  labels,
-  type InstanceSet,
-  type InstanceSetStatus,
-  type InstanceStatus,
-} from "@tessera/api";
+import { API_VERSION, labels, type InstanceSet, type InstanceStatus } from "@tessera/api";
 import { parseQuantity } from "@tessera/base";
 import {
   Controller,
@@ -18,19 +12,14 @@ import {
   type Informer,
   type ReconcileResult,
 } from "@tessera/kube";
-import {
-  componentEnv,
-  memberJoinEnv,
-  memberLeaveEnv,
-  switchoverEnv,
-  type ComponentEnv,
-} from "../actions/contract/index.js";
+import { componentEnv, memberJoinEnv, memberLeaveEnv, type ComponentEnv } from "../actions/contract/index.js";
 import { podIsReady, selectTargets, type ActionRunner } from "../actions/runner.js";
 import { applyUnlessCurrent } from "../apply.js";
 import { setCondition } from "../conditions.js";
 import type { OperatorContext } from "../context.js";
 import { buildClaims, buildPod, isForeignClaim } from "./pods.js";
 import { instanceProblem, summariseNotReady } from "./readiness.js";
+import { clearSwitchoverMarker, runSwitchover, switchoverInProgress } from "./switchover.js";
 import {
   desiredInstances,
   isWritable,
@@ -43,8 +32,6 @@ import {
 } from "./plan.js";
 
 const KIND = "InstanceSet";
-/** How long a switchover may take before the InstanceSet gives up and retries. */
-const SWITCHOVER_TIMEOUT_MS = 90_000;
 const POLL_MS = 2_000;
 
 type Step = { result: ReconcileResult; message: string } | undefined;
@@ -407,52 +394,27 @@ export class InstanceSetController {
   }
 
   /**
-   * Moves the writable role away from `podName` with the switchover action,
-   * recording the attempt in status so the HA loop does not fail over
-   * meanwhile. Returns a step while the switchover is in progress.
+   * Moves the writable role away from `podName` (see `runSwitchover`) to the
+   * lowest-ordinal other ready instance. Returns a step while the switchover
+   * is in progress.
    */
   private async switchover(set: InstanceSet, pods: V1Pod[], podName: string): Promise<Step> {
     const action = set.spec.lifecycleActions?.switchover;
     const roles = set.spec.roles ?? [];
     const pod = pods.find((p) => p.metadata?.name === podName);
     if (!action || !pod || !isWritable(pod.metadata?.labels?.[labels.role], roles)) {
-      if (set.status?.switchover) await this.clearSwitchover(set);
+      if (set.status?.switchover) await clearSwitchoverMarker(this.ctx, set);
       return undefined;
     }
-    const marker = set.status?.switchover;
-    if (marker?.pod === podName && Date.now() - Date.parse(marker.startedAt) < SWITCHOVER_TIMEOUT_MS) {
+    if (set.status?.switchover?.pod === podName && switchoverInProgress(set)) {
       return { result: { requeueAfterMs: 500 }, message: `waiting for the switchover away from ${podName}` };
     }
     const candidate = pods
       .filter((p) => p !== pod && podIsReady(p) && !p.metadata?.deletionTimestamp)
       .sort((a, b) => ordinalOf(a.metadata!.name!) - ordinalOf(b.metadata!.name!))[0];
-    const startedAt = new Date().toISOString();
-    await this.setSwitchover(set, { pod: podName, candidate: candidate?.metadata?.name, startedAt });
-    const ns = set.metadata.namespace!;
-    const candidateName = candidate?.metadata?.name;
-    const env = switchoverEnv(this.componentEnv(set), podName, candidateName);
     try {
-      await this.actions.run("switchover", action, { namespace: ns, pods, roles, pod: podName, env });
-      // Operator-arbitrated engines step down in `switchover`; the candidate is then promoted here.
-      const promote = set.spec.lifecycleActions?.promote;
-      if (promote && candidateName) {
-        await this.actions.run("promote", promote, { namespace: ns, pods, roles, pod: candidateName, env });
-        await this.setSwitchover(set, {
-          pod: podName,
-          candidate: candidateName,
-          startedAt,
-          promotedAt: new Date().toISOString(),
-        });
-      }
-      await this.ctx.recorder.record(
-        set,
-        "Normal",
-        "Switchover",
-        `switched the writable role away from ${podName}`,
-      );
+      await runSwitchover(this.ctx, set, pods, podName, candidate?.metadata?.name);
     } catch (error) {
-      await this.clearSwitchover(set);
-      await this.ctx.recorder.record(set, "Warning", "SwitchoverFailed", errorMessage(error));
       return {
         result: { requeueAfterMs: 10_000 },
         message: `switchover from ${podName} failed: ${errorMessage(error)}`,
@@ -472,25 +434,10 @@ export class InstanceSetController {
     const roles = set.spec.roles ?? [];
     const roleOf = (name: string) =>
       pods.find((p) => p.metadata?.name === name)?.metadata?.labels?.[labels.role];
-    const expired = Date.now() - Date.parse(marker.startedAt) >= SWITCHOVER_TIMEOUT_MS;
     const done = marker.candidate
       ? isWritable(roleOf(marker.candidate), roles)
       : !isWritable(roleOf(marker.pod), roles);
-    if (expired || done) await this.clearSwitchover(set);
-  }
-
-  private async setSwitchover(set: InstanceSet, marker: NonNullable<InstanceSetStatus["switchover"]>) {
-    await updateStatus<InstanceSet>(this.ctx.client, setRef(set), (s) => {
-      s.status = { ...s.status, switchover: marker };
-    });
-    set.status = { ...set.status, switchover: marker };
-  }
-
-  private async clearSwitchover(set: InstanceSet) {
-    await updateStatus<InstanceSet>(this.ctx.client, setRef(set), (s) => {
-      if (s.status) delete s.status.switchover;
-    });
-    if (set.status) delete set.status.switchover;
+    if (!switchoverInProgress(set) || done) await clearSwitchoverMarker(this.ctx, set);
   }
 
   /** memberJoin runs once per instance, after the instance is ready; the result is kept in status. */

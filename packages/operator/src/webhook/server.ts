@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { isDeepStrictEqual } from "node:util";
 import type { AddressInfo } from "node:net";
 import type { V1Secret } from "@kubernetes/client-node";
-import { API_VERSION, FIELD_MANAGER, GROUP, VERSION, type Cluster } from "@tessera/api";
+import { API_VERSION, FIELD_MANAGER, GROUP, VERSION, type Cluster, type OpsRequest } from "@tessera/api";
 import { errorMessage, isAlreadyExists, isConflict, type KubeClient, type Logger } from "@tessera/kube";
 import type { DefinitionCatalog } from "../definitions.js";
 import {
@@ -15,6 +15,7 @@ import {
   servingNames,
   type WebhookTls,
 } from "./certificates.js";
+import { opsRequestRefusal } from "./ops.js";
 import type { ClusterPlacement } from "./placement.js";
 import { SCALED_KINDS, scaleRefusal } from "./scale.js";
 import { validateCluster, validateClusterDelete } from "./validate.js";
@@ -140,6 +141,7 @@ export class AdmissionWebhook {
 
   async review(request: AdmissionRequest): Promise<{ allowed: boolean; message?: string }> {
     if (request.subResource === "scale") return this.reviewScale(request);
+    if (request.resource?.resource === "opsrequests") return this.reviewOps(request);
     if (request.operation === "DELETE") {
       const message = request.oldObject ? validateClusterDelete(request.oldObject) : undefined;
       return message ? { allowed: false, message } : { allowed: true };
@@ -155,6 +157,15 @@ export class AdmissionWebhook {
       ...((await this.placement?.errors(request.object, old)) ?? []),
     ];
     return errors.length ? { allowed: false, message: errors.join("; ") } : { allowed: true };
+  }
+
+  /** OpsRequests: the cluster, components and instances they name, and what may change once created. */
+  private async reviewOps(request: AdmissionRequest): Promise<{ allowed: boolean; message?: string }> {
+    if (request.operation === "DELETE" || !request.object) return { allowed: true };
+    const op = request.object as unknown as OpsRequest;
+    const old = request.operation === "UPDATE" ? (request.oldObject as unknown as OpsRequest) : undefined;
+    const message = await opsRequestRefusal(this.client, this.catalog, request.namespace, op, old);
+    return message ? { allowed: false, message } : { allowed: true };
   }
 
   /** A scale of a Component or InstanceSet is refused while an owner sets its replicas. */
@@ -240,7 +251,8 @@ export class AdmissionWebhook {
    * anyway and a stopped operator must not block deleting anything else.
    * Scales of Components and InstanceSets are checked fail-closed too: one
    * made while the operator is away would still be passed on and undone
-   * when it returns.
+   * when it returns. OpsRequests are checked fail-closed as well: one that
+   * names what does not exist would only fail later.
    */
   private async register(caBundle: string): Promise<void> {
     const port = this.port!;
@@ -288,6 +300,7 @@ export class AdmissionWebhook {
           webhook(`clusters.${GROUP}`, ["CREATE", "UPDATE"], "Fail"),
           webhook(`cluster-deletions.${GROUP}`, ["DELETE"], "Ignore"),
           webhook(`scale.${GROUP}`, ["UPDATE"], "Fail", ["components/scale", "instancesets/scale"]),
+          webhook(`opsrequests.${GROUP}`, ["CREATE", "UPDATE"], "Fail", ["opsrequests"]),
         ],
       } as { apiVersion: string; kind: string; metadata: { name: string } },
       FIELD_MANAGER,

@@ -1,0 +1,253 @@
+import { z } from "zod";
+import { condition, dnsLabel, objectMeta, resourceRequirements } from "./common.js";
+
+export const opsType = z.enum([
+  "Restart",
+  "Stop",
+  "Start",
+  "HorizontalScaling",
+  "VerticalScaling",
+  "Switchover",
+]);
+export type OpsType = z.infer<typeof opsType>;
+
+export const opsPhase = z.enum([
+  "Pending",
+  "Running",
+  "Cancelling",
+  "Succeed",
+  "Failed",
+  "Cancelled",
+  "Aborted",
+]);
+export type OpsPhase = z.infer<typeof opsPhase>;
+
+/** Phases an operation never leaves. */
+export const TERMINAL_OPS_PHASES: readonly OpsPhase[] = ["Succeed", "Failed", "Cancelled", "Aborted"];
+
+export function isTerminalOpsPhase(phase: OpsPhase | undefined): boolean {
+  return phase !== undefined && TERMINAL_OPS_PHASES.includes(phase);
+}
+
+const componentName = dnsLabel.describe(
+  "A component of the cluster, as its spec.componentSpecs names it (e.g. `postgresql`).",
+);
+
+const componentList = (what: string) =>
+  z
+    .array(z.object({ componentName }))
+    .optional()
+    .describe(`The components to ${what}, one after another in this order; every component when unset.`);
+
+export const horizontalScaling = z.object({
+  componentName,
+  replicas: z
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe(
+      "The component's new number of instances, within its definition's replicasLimit. When unset, the current number less the instances taken offline plus those brought back.",
+    ),
+  offlineInstances: z
+    .array(z.string())
+    .optional()
+    .describe(
+      "Instances (pod names) to take out: exactly these are removed with their volumes, the writable one after a switchover, and their ordinals stay unused.",
+    ),
+  onlineInstances: z
+    .array(z.string())
+    .optional()
+    .describe(
+      "Instances taken offline before (listed in the component's offlineInstances) to bring back; they return with empty volumes and join as new members.",
+    ),
+});
+export type HorizontalScaling = z.infer<typeof horizontalScaling>;
+
+export const verticalScaling = z.object({
+  componentName,
+  resources: resourceRequirements.describe(
+    "CPU and memory to give each instance's database container. Each amount named here replaces the component's; amounts not named keep their value. Instances restart one at a time, the writable one last after a switchover.",
+  ),
+});
+export type VerticalScaling = z.infer<typeof verticalScaling>;
+
+export const switchover = z.object({
+  componentName,
+  candidateName: z
+    .string()
+    .optional()
+    .describe(
+      "The instance (pod name) to take the writable role; when unset, the ready replica with the most advanced position its role probe reports.",
+    ),
+});
+export type SwitchoverSpec = z.infer<typeof switchover>;
+
+export const opsRequestSpec = z.object({
+  clusterName: dnsLabel.describe("The Cluster (in the same namespace) the operation acts on."),
+  type: opsType.describe(
+    "What to do: Restart, Stop, Start, HorizontalScaling, VerticalScaling or Switchover. Fill in the section of the same name. Immutable.",
+  ),
+  cancel: z
+    .boolean()
+    .optional()
+    .describe(
+      "true cancels the operation: a Pending one never starts; a Running HorizontalScaling, VerticalScaling, Stop or Start puts back what it changed (phase Cancelling, then Cancelled). A Running Restart or Switchover cannot be cancelled.",
+    ),
+  timeoutSeconds: z
+    .number()
+    .int()
+    .min(1)
+    .optional()
+    .describe(
+      "Seconds the operation may run (from its start, not counting time queued); beyond them it is Aborted and what it already changed stays.",
+    ),
+  progressDeadlineSeconds: z
+    .number()
+    .int()
+    .min(1)
+    .default(600)
+    .describe(
+      "Seconds without any progress (no instance changing state) after which the operation Fails, naming the instance it waits for and why. Default 600.",
+    ),
+  preConditionDeadlineSeconds: z
+    .number()
+    .int()
+    .min(0)
+    .default(0)
+    .describe(
+      "Seconds the operation may wait, once first in its cluster's queue, for the cluster to be in a state it can start from (e.g. Running) before it Fails. Default 0: it Fails at once.",
+    ),
+  ttlSecondsAfterSucceed: z
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe("Seconds after it Succeeded when the OpsRequest is deleted; kept when unset."),
+  ttlSecondsAfterUnsuccessfulCompletion: z
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe(
+      "Seconds after it Failed, was Cancelled or Aborted when the OpsRequest is deleted; kept when unset.",
+    ),
+  restart: componentList(
+    "restart (all instances of each, one at a time, the writable one last after a switchover)",
+  ),
+  stop: componentList("stop (pods deleted, volumes and data kept)"),
+  start: componentList("start again on their volumes"),
+  horizontalScaling: z
+    .array(horizontalScaling)
+    .optional()
+    .describe("For HorizontalScaling: the replica change of each component, handled one after another."),
+  verticalScaling: z
+    .array(verticalScaling)
+    .optional()
+    .describe("For VerticalScaling: the new resources of each component, handled one after another."),
+  switchover: z
+    .array(switchover)
+    .optional()
+    .describe("For Switchover: the components whose writable role moves, one after another."),
+});
+export type OpsRequestSpec = z.infer<typeof opsRequestSpec>;
+
+export const opsStepPhase = z.enum(["Pending", "Running", "Succeed", "Failed"]);
+export type OpsStepPhase = z.infer<typeof opsStepPhase>;
+
+export const opsStep = z.object({
+  name: z.string().describe("What the step does, e.g. `restart postgresql`."),
+  component: z.string().optional().describe("The component it acts on."),
+  phase: opsStepPhase.describe(
+    "Pending (not begun), Running (its change is written; waiting for the cluster to reach it), Succeed or Failed.",
+  ),
+  startTime: z.string().optional().describe("When it began (RFC 3339)."),
+  completionTime: z.string().optional().describe("When it ended (RFC 3339)."),
+  message: z.string().optional().describe("Where it stands, or why it failed."),
+  marker: z
+    .string()
+    .optional()
+    .describe(
+      "For a restart: the restart marker written for the component (instances carrying it restarted).",
+    ),
+  from: z
+    .string()
+    .optional()
+    .describe("For a switchover: the instance holding the writable role at the start."),
+  candidate: z
+    .string()
+    .optional()
+    .describe("For a switchover: the instance chosen to take the writable role."),
+  attempts: z.number().int().optional().describe("For a switchover: how many times its action ran."),
+});
+export type OpsStep = z.infer<typeof opsStep>;
+
+export const instanceProgressPhase = z.enum(["Pending", "Processing", "Succeed", "Failed"]);
+export type InstanceProgressPhase = z.infer<typeof instanceProgressPhase>;
+
+export const instanceProgress = z.object({
+  name: z.string().describe("The instance (pod name)."),
+  component: z.string().describe("Its component."),
+  action: z
+    .string()
+    .describe("What happens to it: Restart, Stop, Start, Create, Remove, Update or Switchover."),
+  phase: instanceProgressPhase.describe("Pending (not yet), Processing, Succeed or Failed."),
+  since: z.string().describe("When it entered this phase (RFC 3339)."),
+  message: z.string().optional().describe("What it waits for, e.g. the scheduler's reason."),
+});
+export type InstanceProgress = z.infer<typeof instanceProgress>;
+
+export const componentConfiguration = z.object({
+  replicas: z.number().int().optional().describe("Its replicas."),
+  offlineInstances: z.array(z.string()).optional().describe("Its offlineInstances."),
+  resources: resourceRequirements.optional().describe("Its resources."),
+  stop: z.boolean().optional().describe("Its stop flag."),
+});
+export type ComponentConfiguration = z.infer<typeof componentConfiguration>;
+
+export const opsRequestStatus = z
+  .object({
+    phase: opsPhase
+      .optional()
+      .describe(
+        "Pending (queued or waiting for its precondition), Running, Cancelling (putting back what it changed), Succeed, Failed, Cancelled or Aborted (timed out).",
+      ),
+    reason: z.string().optional().describe("One CamelCase word saying why it is in its phase."),
+    message: z.string().optional().describe("What it waits for, or why it ended as it did."),
+    clusterUID: z
+      .string()
+      .optional()
+      .describe("UID of the cluster it acts on: a new cluster of the same name is not that cluster."),
+    startTimestamp: z.string().optional().describe("When it left Pending (RFC 3339)."),
+    completionTimestamp: z.string().optional().describe("When it reached its final phase (RFC 3339)."),
+    lastProgressTime: z
+      .string()
+      .optional()
+      .describe("When an instance or step last changed state (RFC 3339)."),
+    progress: z.string().optional().describe("Instances done out of those it acts on, e.g. `2/3`."),
+    steps: z.array(opsStep).optional().describe("Its steps, fixed when it starts, done in order."),
+    instances: z
+      .array(instanceProgress)
+      .optional()
+      .describe("Each instance it acts on: what happens to it, in which phase and since when."),
+    lastConfiguration: z
+      .record(z.string(), componentConfiguration)
+      .optional()
+      .describe("What it changed, per component, as it was before: cancelling puts this back."),
+    conditions: z.array(condition).optional().describe("Queued, Started and Completed, with reasons."),
+  })
+  .describe("What the operator did and observed; written by the operator only.");
+export type OpsRequestStatus = z.infer<typeof opsRequestStatus>;
+
+export const opsRequest = z
+  .object({
+    apiVersion: z.string(),
+    kind: z.literal("OpsRequest"),
+    metadata: objectMeta,
+    spec: opsRequestSpec.describe("The operation wanted."),
+    status: opsRequestStatus.optional(),
+  })
+  .describe(
+    "A day-2 operation on a Cluster (restart, stop, start, scale, switchover), run by the operator step by step with its progress in status. Operations on one cluster run one at a time, in creation order.",
+  );
+export type OpsRequest = z.infer<typeof opsRequest>;

@@ -1,0 +1,17 @@
+import type { OpsType } from "@tessera/api";
+import type { OpsHandler } from "../handler.js";
+import { horizontalScaling } from "./horizontal-scaling.js";
+import { restart } from "./restart.js";
+import { start, stop } from "./stop-start.js";
+import { switchover } from "./switchover.js";
+import { verticalScaling } from "./vertical-scaling.js";
+
+/** The handler of every operation type. */
+export const handlers: Record<OpsType, OpsHandler> = {
+  Restart: restart,
+  Stop: stop,
+  Start: start,
+  HorizontalScaling: horizontalScaling,
+  VerticalScaling: verticalScaling,
+  Switchover: switchover,
+};
