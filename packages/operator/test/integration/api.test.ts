@@ -278,4 +278,8 @@ test("the operator exposes reconcile and queue metrics per controller", async ()
   }
   assert.match(text, /tessera_workqueue_depth\{controller="instanceset"\} \d+/);
   assert.match(text, /tessera_reconcile_duration_seconds_bucket\{le="0.1",controller="component"\} \d+/);
+  // The runtime's metrics keep their standard names, so stock dashboards find them.
+  assert.match(text, /^process_cpu_seconds_total \d/m);
+  assert.match(text, /^nodejs_eventloop_lag_seconds \d/m);
+  assert.doesNotMatch(text, /tessera_process_/);
 });
