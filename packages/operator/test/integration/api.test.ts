@@ -10,7 +10,7 @@ import type {
 import { API_VERSION, labels, type InstanceSet } from "@tessera/api";
 import { waitFor } from "@tessera/kube";
 import type { TestPlatform } from "../../../../test/support/platform.js";
-import { kvCluster, startOperatorEnv } from "../fixtures/env.js";
+import { kvCluster, setTerminationPolicy, startOperatorEnv } from "../fixtures/env.js";
 
 let env: TestPlatform;
 
@@ -240,17 +240,7 @@ test("a DoNotTerminate cluster cannot be deleted; with Delete everything but not
     /terminationPolicy DoNotTerminate; set it to Delete or WipeOut before deleting/,
   );
   assert.ok(await env.client.find({ apiVersion: API_VERSION, kind: "Cluster", namespace: ns, name: "keep" }));
-  const patched = await env.cluster.kubectl([
-    "patch",
-    "cluster",
-    "keep",
-    "-n",
-    ns,
-    "--type=merge",
-    "-p",
-    '{"spec":{"terminationPolicy":"Delete"}}',
-  ]);
-  assert.equal(patched.code, 0, patched.stderr);
+  await setTerminationPolicy(env, ns, "keep", "Delete");
   const deleted = await env.cluster.kubectl(["delete", "cluster", "keep", "-n", ns, "--timeout=60s"]);
   assert.equal(deleted.code, 0, deleted.stderr);
   for (const [kind, apiVersion] of [

@@ -4,7 +4,7 @@ import type { V1PersistentVolumeClaim } from "@kubernetes/client-node";
 import { API_VERSION, annotations, labels, type Cluster } from "@tessera/api";
 import { hasFinalizer, waitFor } from "@tessera/kube";
 import type { TestPlatform } from "../../../../test/support/platform.js";
-import { kvCluster, startOperatorEnv } from "../fixtures/env.js";
+import { kvCluster, setTerminationPolicy, startOperatorEnv } from "../fixtures/env.js";
 
 // Deleting clusters while the operator process is stopped: the apiserver and
 // the controller-manager's garbage collector must do everything a policy that
@@ -152,17 +152,7 @@ test("a DoNotTerminate cluster holds through its finalizer with the operator sto
     { description: "the cluster to say why it is kept", timeoutMs: 30_000 },
   );
   assert.equal((await claims(ns, "keep")).length, 2, "nothing was deleted");
-  const patched = await env.cluster.kubectl([
-    "patch",
-    "cluster",
-    "keep",
-    "-n",
-    ns,
-    "--type=merge",
-    "-p",
-    '{"spec":{"terminationPolicy":"Delete"}}',
-  ]);
-  assert.equal(patched.code, 0, patched.stderr);
+  await setTerminationPolicy(env, ns, "keep", "Delete");
   await allGone(ns, "keep", [...OWNED, ["PersistentVolumeClaim", "v1"]]);
   assert.equal(await findCluster(ns, "keep"), undefined);
 });
