@@ -7,8 +7,8 @@ const was = (value: string | undefined) => (value ? `"${value}"` : "unset");
 /**
  * What an existing cluster may not change. The ClusterDefinition and the
  * topology fix the set of components (a cluster without a ClusterDefinition
- * keeps the components it was created with): components are provisioned,
- * wired to each other and terminated in the topology's order, so adding or
+ * keeps the components it was created with): components are
+ * provisioned in the topology's order and wired to each other, so adding or
  * removing one means a new cluster. A component's volume claim templates
  * are fixed too (existing pods cannot gain or lose a volume), and so is
  * every claim's StorageClass (data cannot move between classes in place).
