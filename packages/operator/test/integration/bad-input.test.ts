@@ -131,6 +131,36 @@ async function setDefaultClass(ctx: CaseContext, isDefault: boolean): Promise<vo
   );
 }
 
+/** The cluster the OpsRequest cases act on; each case sets it up and removes it, so it never outlives one. */
+const OPS_TARGET = "ops-target";
+
+function ops(name: string, type: string, body = "", cluster = OPS_TARGET): string {
+  return `apiVersion: tessera.dev/v1alpha1
+kind: OpsRequest
+metadata: { name: ${name}, namespace: ${NS} }
+spec:
+  clusterName: ${cluster}
+  type: ${type}
+${body}`;
+}
+
+/** Sets up the target cluster, and with it the manifests given (an OpsRequest an update case changes). */
+function withOpsTarget(...manifests: string[]) {
+  return async (ctx: CaseContext) => {
+    for (const manifest of [kv(OPS_TARGET), ...manifests])
+      await ctx.env.apply(manifest.replaceAll(NS, ctx.namespace));
+  };
+}
+
+async function removeOpsTarget(ctx: CaseContext): Promise<void> {
+  await ctx.env.client.delete({
+    apiVersion: API_VERSION,
+    kind: "Cluster",
+    namespace: ctx.namespace,
+    name: OPS_TARGET,
+  });
+}
+
 async function dryRunRefusal(manifest: string): Promise<string | undefined> {
   const result = await env.cluster.kubectl(["apply", "--dry-run=server", "-f", "-"], { input: manifest });
   return result.code === 0 ? undefined : result.stderr;
@@ -541,6 +571,112 @@ const cases: BadInputCase[] = [
     apply: componentVersion("bad-input-rule", validVersionSpec.replace('compDefs: ["kv-"]', "compDefs: []")),
     field: "spec.compatibilityRules[0].compDefs",
     message: "should have at least 1 items",
+  },
+
+  // OpsRequests, refused by the CRD schema or by the webhook against the cluster they name.
+  {
+    name: "a cluster that does not exist",
+    kind: "OpsRequest",
+    apply: ops("no-cluster", "Restart", "", "nosuch"),
+    field: "spec.clusterName",
+    message: `cluster "nosuch" not found in namespace`,
+  },
+  {
+    name: "an unknown type",
+    kind: "OpsRequest",
+    setup: withOpsTarget(),
+    apply: ops("reboot", "Reboot"),
+    field: "spec.type",
+    message: 'supported values: "Restart", "Stop", "Start"',
+    cleanup: removeOpsTarget,
+  },
+  {
+    name: "a component the cluster lacks",
+    kind: "OpsRequest",
+    setup: withOpsTarget(),
+    apply: ops("no-component", "Restart", "  restart: [{ componentName: db }]\n"),
+    field: "spec.restart[0].componentName",
+    message: `cluster ${OPS_TARGET} has no component "db"; components: "kv"`,
+    cleanup: removeOpsTarget,
+  },
+  {
+    name: "an instance the component does not have",
+    kind: "OpsRequest",
+    setup: withOpsTarget(),
+    apply: ops(
+      "no-instance",
+      "HorizontalScaling",
+      "  horizontalScaling: [{ componentName: kv, offlineInstances: [other-kv-0] }]\n",
+    ),
+    field: "spec.horizontalScaling[0].offlineInstances[0]",
+    message: `"other-kv-0" is not an instance of component kv; instances: "${OPS_TARGET}-kv-0"`,
+    cleanup: removeOpsTarget,
+  },
+  {
+    name: "replicas beyond the ComponentDefinition's limit",
+    kind: "OpsRequest",
+    setup: withOpsTarget(),
+    apply: ops(
+      "too-many",
+      "HorizontalScaling",
+      "  horizontalScaling: [{ componentName: kv, replicas: 9 }]\n",
+    ),
+    field: "spec.horizontalScaling[0].replicas",
+    message: '9 instances is outside 1..7 allowed by ComponentDefinition "kv-1"',
+    cleanup: removeOpsTarget,
+  },
+  {
+    name: "requests above the component's limits",
+    kind: "OpsRequest",
+    setup: withOpsTarget(),
+    apply: ops(
+      "over-limit",
+      "VerticalScaling",
+      "  verticalScaling: [{ componentName: kv, resources: { requests: { cpu: '2' } } }]\n",
+    ),
+    field: "spec.verticalScaling[0].resources.requests.cpu",
+    message: "2 is above the limit 500m; lower the request or raise resources.limits.cpu",
+    cleanup: removeOpsTarget,
+  },
+  {
+    name: "an unknown switchover candidate",
+    kind: "OpsRequest",
+    setup: withOpsTarget(),
+    apply: ops(
+      "candidate",
+      "Switchover",
+      `  switchover: [{ componentName: kv, candidateName: ${OPS_TARGET}-kv-5 }]\n`,
+    ),
+    field: "spec.switchover[0].candidateName",
+    message: `"${OPS_TARGET}-kv-5" is not an instance of component kv`,
+    cleanup: removeOpsTarget,
+  },
+  {
+    name: "a section for another type",
+    kind: "OpsRequest",
+    setup: withOpsTarget(),
+    apply: ops("other-section", "Restart", "  horizontalScaling: [{ componentName: kv, replicas: 2 }]\n"),
+    field: "spec.horizontalScaling",
+    message: "is for type HorizontalScaling; this OpsRequest is a Restart",
+    cleanup: removeOpsTarget,
+  },
+  {
+    name: "a timeout of zero seconds",
+    kind: "OpsRequest",
+    setup: withOpsTarget(),
+    apply: ops("no-time", "Restart", "  timeoutSeconds: 0\n"),
+    field: "spec.timeoutSeconds",
+    message: "should be greater than or equal to 1",
+    cleanup: removeOpsTarget,
+  },
+  {
+    name: "a changed type",
+    kind: "OpsRequest",
+    setup: withOpsTarget(ops("change-type", "Restart")),
+    apply: ops("change-type", "Stop"),
+    field: "spec.type",
+    message: 'is immutable (was "Restart"); create a new OpsRequest of type Stop',
+    cleanup: removeOpsTarget,
   },
 ];
 
