@@ -27,7 +27,11 @@ export class ChaosCluster {
     private readonly binding: ChaosBinding,
   ) {}
 
-  static async start(descriptor: ChaosDescriptor): Promise<ChaosCluster> {
+  /** `parameters`: engine parameters of the component, e.g. to measure another replication mode. */
+  static async start(
+    descriptor: ChaosDescriptor,
+    parameters: Record<string, string> = {},
+  ): Promise<ChaosCluster> {
     const engine = descriptor.engine;
     const platform = await TestPlatform.start({ addons: [engine.addon] });
     try {
@@ -38,7 +42,7 @@ export class ChaosCluster {
           namespace,
           replicas: engine.replicas.initial,
           terminationPolicy: "Delete",
-          parameters: {},
+          parameters,
         }),
       );
       await platform.waitForPhase(namespace, NAME, "Running", 300_000);

@@ -1,4 +1,6 @@
 import { setTimeout as delay } from "node:timers/promises";
+import type { V1Lease } from "@kubernetes/client-node";
+import { OPERATOR_LEASE, OPERATOR_NAMESPACE } from "@tessera/api";
 import type { FaultClient } from "@tessera/hostlet";
 import { waitFor } from "@tessera/kube";
 import type { TestPlatform } from "../support/platform.js";
@@ -61,6 +63,31 @@ function onEither(spec: FaultSpec): Fault[] {
 const kill = (context: FaultContext) =>
   context.faults.killContainer(context.cluster.namespace, context.target.name, context.engine.container);
 
+/**
+ * Stops and starts the kube-apiserver. An operator that cannot renew its
+ * lease in time exits for a fresh process to campaign again, which its
+ * Deployment would start: here the fault plays that supervisor.
+ */
+async function restartApiserver(platform: TestPlatform): Promise<void> {
+  await platform.cluster.plane.stopApiserver();
+  await platform.cluster.plane.startApiserver();
+  const back = Date.now();
+  const renewed = async () => {
+    const lease = await platform.client.get<V1Lease>({
+      apiVersion: "coordination.k8s.io/v1",
+      kind: "Lease",
+      namespace: OPERATOR_NAMESPACE,
+      name: OPERATOR_LEASE,
+    });
+    return new Date(lease.spec?.renewTime ?? 0).getTime() > back;
+  };
+  await waitFor(async () => !platform.operator.running || (await renewed()), {
+    description: "the operator to renew its lease or exit",
+    timeoutMs: 60_000,
+  });
+  if (!platform.operator.running) await platform.operator.restart();
+}
+
 /** Kills the writable instance's servers and, once its failover has begun, disrupts the platform. */
 function duringFailover(
   name: string,
@@ -122,10 +149,7 @@ export const FAULTS: Fault[] = [
     await platform.operator.kill();
     await platform.operator.restart();
   }),
-  duringFailover("apiserver-restart", "the kube-apiserver is restarted", async (platform) => {
-    await platform.cluster.plane.stopApiserver();
-    await platform.cluster.plane.startApiserver();
-  }),
+  duringFailover("apiserver-restart", "the kube-apiserver is restarted", restartApiserver),
 ];
 
 export function faultNamed(name: string): Fault {

@@ -23,6 +23,7 @@ async function open(target: PgTarget, timeoutMs: number): Promise<pg.Client> {
   const client = new pg.Client({
     ...target,
     database: "postgres",
+    application_name: "tessera-chaos",
     connectionTimeoutMillis: timeoutMs,
     query_timeout: timeoutMs,
   });
