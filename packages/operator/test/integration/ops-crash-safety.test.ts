@@ -5,7 +5,7 @@ import { API_VERSION, labels, type Cluster, type OpsRequest } from "@tessera/api
 import { waitFor } from "@tessera/kube";
 import type { TestPlatform } from "../../../../test/support/platform.js";
 import { kvCluster, startOperatorEnv } from "../fixtures/env.js";
-import { eventReasons, getOps, opsManifest, opsRef, waitForOps } from "../fixtures/ops.js";
+import { eventReasons, getOps, opsManifest, opsRef, waitForOps } from "../../../../test/support/ops.js";
 
 // The operator killed at chosen points of an operation's life: a restarted
 // operator carries on from the status it persisted, never starts anything

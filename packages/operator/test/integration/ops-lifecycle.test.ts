@@ -5,7 +5,7 @@ import { API_VERSION, labels, type Cluster, type Component } from "@tessera/api"
 import { Informer, waitFor } from "@tessera/kube";
 import { TestPlatform } from "../../../../test/support/platform.js";
 import { KV_ADDON } from "../fixtures/env.js";
-import { getOps, opsManifest, opsRef, waitForOps } from "../fixtures/ops.js";
+import { getOps, opsManifest, opsRef, waitForOps } from "../../../../test/support/ops.js";
 
 // Every operation type end to end on a hostlet node with the kv test addon,
 // whose "engine" keeps its role in a file on its volume: restarts, resizes,

@@ -4,7 +4,7 @@ import { API_VERSION, labels, type Cluster } from "@tessera/api";
 import { waitFor } from "@tessera/kube";
 import type { TestPlatform } from "../../../../test/support/platform.js";
 import { kvCluster, startOperatorEnv } from "../fixtures/env.js";
-import { eventReasons, getOps, opsManifest, opsRef, waitForOps } from "../fixtures/ops.js";
+import { eventReasons, getOps, opsManifest, opsRef, waitForOps } from "../../../../test/support/ops.js";
 
 // The operations runner on the operator's test platform: no node, so pods
 // stay Pending and clusters never get Running. That is enough for
