@@ -18,12 +18,16 @@ function discard(client: pg.Client): void {
   client.connection.stream.destroy();
 }
 
-/** A connection whose connect and queries are abandoned after timeoutMs (the `pg` timeouts are client-side). */
-async function open(target: PgTarget, timeoutMs: number): Promise<pg.Client> {
+/**
+ * A connection whose connect and queries are abandoned after timeoutMs (the
+ * `pg` timeouts are client-side). `name` tells the writer's and the
+ * watcher's sessions apart in pg_stat_activity.
+ */
+async function open(target: PgTarget, timeoutMs: number, name: string): Promise<pg.Client> {
   const client = new pg.Client({
     ...target,
     database: "postgres",
-    application_name: "tessera-chaos",
+    application_name: name,
     connectionTimeoutMillis: timeoutMs,
     query_timeout: timeoutMs,
   });
@@ -54,7 +58,7 @@ export const postgresqlChaos: ChaosDescriptor = {
 
     return {
       async writer(timeoutMs): Promise<WriteSession> {
-        const client = await open(rw, timeoutMs);
+        const client = await open(rw, timeoutMs, "tessera-chaos-writer");
         return {
           async write(stream, id) {
             const { rows } = await client.query<{ server: string; epoch: number }>(
@@ -69,7 +73,7 @@ export const postgresqlChaos: ChaosDescriptor = {
       },
 
       async instance(address, timeoutMs): Promise<InstanceSession> {
-        const client = await open(at(address), timeoutMs);
+        const client = await open(at(address), timeoutMs, "tessera-chaos-watcher");
         return {
           async state() {
             const { rows } = await client.query<{ standby: boolean; epoch: number | null }>(
