@@ -121,7 +121,10 @@ export class ChaosCluster {
 
   /** One round: a writer and a watcher around one fault, until the cluster converged and writes resumed. */
   async round(fault: Fault, label: string): Promise<RoundResult> {
-    const writableBefore = await this.converged();
+    const writableBefore = await this.converged().catch(async (error: Error) => {
+      error.message = `before the fault: ${error.message}\n${await diagnostics(this.platform, this.cluster)}`;
+      throw error;
+    });
     const target =
       fault.target === "writable"
         ? writableBefore
@@ -150,6 +153,7 @@ export class ChaosCluster {
       await writer.stop();
       await watcher.stop();
     }
+    const writerStoppedAt = writer.stoppedAt!;
     const records = writer.records;
     const stale = staleAcks(records, watcher.claims);
     const servers = new Map((await this.instances().catch(() => [])).map((i) => [i.ip, i.name]));
@@ -158,7 +162,7 @@ export class ChaosCluster {
       fault: fault.name,
       writes: records.length,
       acknowledged: writer.acknowledged,
-      writeGapMs: longestGap(records, faultAt, Date.now()),
+      writeGapMs: longestGap(records, faultAt, writerStoppedAt),
       ...(writable && !error
         ? { lost: lostWrites(records, await this.binding.stored(writable.ip, writer.stream)) }
         : {}),

@@ -52,6 +52,8 @@ export class ChaosWriter {
 
   /** Writes acknowledged so far. */
   acknowledged = 0;
+  /** When the last write had ended, once stopped. */
+  stoppedAt?: number;
 
   get lastError(): string {
     return this.records.findLast((r) => r.error)?.error ?? "";
@@ -74,6 +76,7 @@ export class ChaosWriter {
       const next = record.sentAt + this.intervalMs - Date.now();
       if (next > 0) await delay(next);
     }
+    this.stoppedAt = Date.now();
     this.session?.discard();
     this.session = undefined;
   }
