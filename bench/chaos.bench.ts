@@ -68,7 +68,7 @@ for (const descriptor of engines) {
     for (const fault of faults) {
       const results: RoundResult[] = [];
       for (let i = 1; i <= runs; i++) {
-        const result = await chaos.round(fault, String(i)).catch((error: Error): RoundResult => ({
+        const result = await chaos.round(fault).catch((error: Error): RoundResult => ({
           engine: descriptor.engine.name,
           fault: fault.name,
           writes: 0,

@@ -20,6 +20,9 @@ const CONVERGENCE_TIMEOUT_MS = 180_000;
  * saw.
  */
 export class ChaosCluster {
+  /** Rounds run so far; each writes its own stream. */
+  private rounds = 0;
+
   private constructor(
     readonly platform: TestPlatform,
     readonly cluster: ClusterHandle,
@@ -120,7 +123,7 @@ export class ChaosCluster {
   }
 
   /** One round: a writer and a watcher around one fault, until the cluster converged and writes resumed. */
-  async round(fault: Fault, label: string): Promise<RoundResult> {
+  async round(fault: Fault): Promise<RoundResult> {
     const writableBefore = await this.converged().catch(async (error: Error) => {
       error.message = `before the fault: ${error.message}\n${await diagnostics(this.platform, this.cluster)}`;
       throw error;
@@ -130,7 +133,7 @@ export class ChaosCluster {
         ? writableBefore
         : (await this.instances()).find((i) => i.name !== writableBefore.name)!;
     const faults = await this.platform.hostlet.faults();
-    const writer = new ChaosWriter(this.binding, `${fault.name}-${label}`).start();
+    const writer = new ChaosWriter(this.binding, `${fault.name}-${++this.rounds}`).start();
     const watcher = await new SplitBrainWatcher(this.binding, () => this.instances()).start();
     let faultAt = Date.now();
     let writable: Instance | undefined;

@@ -28,7 +28,7 @@ export function chaos(descriptor: ChaosDescriptor, faults: string[]): void {
   for (const fault of faults.map(faultNamed)) {
     const who = fault.target === "writable" ? `the ${engine.writableRole}` : "a replica";
     test(`${fault.name}: ${who} — ${fault.description}`, async () => {
-      const result = await run.round(fault, "1");
+      const result = await run.round(fault);
       console.log(formatRound(result));
       assert.equal(result.error, undefined, "the cluster converges and takes writes again");
       if (engine.guarantees.failoverKeepsAcknowledgedWrites)
