@@ -4,6 +4,7 @@ import { registerAddonCommands } from "./commands/addon.js";
 import { registerClusterCommands } from "./commands/cluster.js";
 import { registerCompletionCommands } from "./commands/completion.js";
 import { registerInstallCommand } from "./commands/install.js";
+import { registerOpsCommands } from "./commands/ops.js";
 import { registerPlaygroundCommands } from "./commands/playground.js";
 import { oneLine } from "./errors.js";
 import { asKubectlPlugin } from "./invocation.js";
@@ -43,6 +44,7 @@ export function createCli(): { program: Command; session: Session } {
   registerPlaygroundCommands(program, session);
   registerInstallCommand(program, session);
   registerClusterCommands(program, session);
+  registerOpsCommands(program, session);
   registerAddonCommands(program, session);
   registerCompletionCommands(program);
   // A command rather than a --version flag: program flags are read after subcommands too,
