@@ -505,7 +505,8 @@ export class OpsController {
     });
     if (current && current.step.phase === "Pending")
       await this.ctx.recorder.record(op, "Normal", "StepStarted", `${current.step.name}: ${outcome.message}`);
-    for (const instance of merged.instances.filter((i) => i.since === now)) {
+    // Every change of an instance's phase is an Event, but the first "not yet" of each.
+    for (const instance of merged.instances.filter((i) => i.since === now && i.phase !== "Pending")) {
       await this.ctx.recorder.record(
         op,
         instance.phase === "Failed" ? "Warning" : "Normal",

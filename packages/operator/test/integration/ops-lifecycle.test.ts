@@ -154,6 +154,31 @@ test("Restart restarts every instance once, replicas first, the primary last aft
   assert.ok(done.status?.steps?.[0]?.marker);
 });
 
+test("killed during a Restart, the operator finishes it with the marker it chose: every instance restarts exactly once", async () => {
+  const watch = watchDeletions();
+  const name = `restart-${++serial}`;
+  let marker: string | undefined;
+  try {
+    await platform.apply(opsManifest(ns, name, CLUSTER, "Restart"));
+    await waitFor(() => watch.deletions.length > 0, {
+      description: "the first instance restarting",
+      timeoutMs: 60_000,
+    });
+    marker = (await getOps(platform.client, ns, name)).status?.steps?.[0]?.marker;
+    await platform.operator.kill();
+    await platform.operator.restart();
+    const done = await waitForOps(platform.client, ns, name, "Succeed", 240_000);
+    assert.equal(done.status?.steps?.[0]?.marker, marker, "the restarted operator kept the marker");
+  } finally {
+    await watch.stop();
+  }
+  assert.deepEqual(
+    watch.deletions.map((d) => d.pod).sort(),
+    [0, 1, 2].map((i) => `${KV}-${i}`),
+    `each instance restarted once: ${JSON.stringify(watch.deletions)}`,
+  );
+});
+
 test("VerticalScaling restarts the instances with the new resources, the primary last", async () => {
   const oldPrimary = await primary();
   const watch = watchDeletions();
