@@ -87,7 +87,8 @@ export const lifecycleContract: { readonly [A in LifecycleActionName]: ActionCon
     purpose: "Moves the writable role away from an instance (which steps down).",
     runs:
       "By the InstanceSet before it restarts (rolling update) or removes (scale-in) the writable instance " +
-      "while others exist. The HA loop does not fail over while it is in progress (up to 90 s).",
+      "while others exist, and by a Switchover operation. The HA loop does not fail over while it is in " +
+      "progress (up to 90 s).",
     target: "The writable instance.",
     env: [{ group: "switchover" }],
     output: ignoredOutput,
@@ -96,7 +97,8 @@ export const lifecycleContract: { readonly [A in LifecycleActionName]: ActionCon
         "With `operator` HA mode, `promote` runs on the candidate next; the update or removal waits until " +
         "the candidate holds the writable role.",
       failure:
-        "A `SwitchoverFailed` Event; the update or removal waits and the switchover is retried after 10 s.",
+        "A `SwitchoverFailed` Event; the update or removal waits and the switchover is retried after 10 s " +
+        "(a Switchover operation retries at once, three attempts in all).",
     },
   },
   promote: {

@@ -95,7 +95,8 @@ export const variables = {
       { name: "TESSERA_OLD_PRIMARY_POD_FQDN", meaning: "its FQDN" },
       {
         name: "TESSERA_CANDIDATE_POD_NAME",
-        meaning: "the instance meant to take the role (the lowest-ordinal other ready one); empty if none",
+        meaning:
+          "the instance meant to take the role: a Switchover operation's candidate, else the lowest-ordinal other ready one; empty if none",
       },
       { name: "TESSERA_CANDIDATE_POD_FQDN", meaning: "its FQDN; empty if none" },
     ],
