@@ -30,20 +30,23 @@ export function targetComponents(
     : cluster.spec.componentSpecs.map((c) => c.name);
 }
 
-/** `spec.<section>[i].componentName` errors for components the cluster lacks. */
-export function unknownComponents(
+/** `spec.<section>[i].componentName` errors: components the cluster lacks, or listed twice. */
+export function sectionErrors(
   cluster: Cluster,
   section: string,
   entries: { componentName: string }[] | undefined,
 ): string[] {
   const known = cluster.spec.componentSpecs.map((c) => c.name);
-  return (entries ?? []).flatMap((entry, i) =>
-    known.includes(entry.componentName)
-      ? []
-      : [
-          `spec.${section}[${i}].componentName: cluster ${cluster.metadata.name} has no component "${entry.componentName}"; components: ${quotedList(known)}`,
-        ],
-  );
+  return (entries ?? []).flatMap((entry, i) => {
+    const field = `spec.${section}[${i}].componentName`;
+    if (!known.includes(entry.componentName))
+      return [
+        `${field}: cluster ${cluster.metadata.name} has no component "${entry.componentName}"; components: ${quotedList(known)}`,
+      ];
+    if (entries!.findIndex((e) => e.componentName === entry.componentName) !== i)
+      return [`${field}: component "${entry.componentName}" is listed twice; list it once`];
+    return [];
+  });
 }
 
 /** The instance (pod) names a component spec asks for, as the InstanceSet names them. */
@@ -189,6 +192,16 @@ export function componentPhase(view: ClusterView, name: string): string {
   if (!component?.status?.phase) return "not created yet";
   if (component.status.observedGeneration !== component.metadata.generation) return "Updating";
   return component.status.phase;
+}
+
+/** Why the components cannot change now (each must be Running or Abnormal), or undefined. */
+export function notRunning(view: ClusterView, components: string[], verb: string): string | undefined {
+  for (const name of components) {
+    const phase = componentPhase(view, name);
+    if (phase !== "Running" && phase !== "Abnormal")
+      return `component ${name} is ${phase}; ${verb} it once it is Running`;
+  }
+  return undefined;
 }
 
 /** A not-ready instance's reason and message, as its InstanceSet reports them. */

@@ -184,19 +184,24 @@ export class OpsController {
   private async advance(cached: OpsRequest): Promise<number | undefined> {
     // Decisions are taken on the stored operation: the cache may not show this process's last write yet.
     const op = await this.ctx.client.find<OpsRequest>(ref(cached));
-    if (!op || op.metadata.deletionTimestamp) return 0;
-    if (isTerminalOpsPhase(phaseOf(op))) return 0;
+    // Ended or gone while the cache still shows it: its own event brings the queue back here.
+    if (!op || op.metadata.deletionTimestamp || isTerminalOpsPhase(phaseOf(op))) return undefined;
     const handler = handlers[op.spec.type];
     const cluster = await this.clusterOf(op);
     try {
-      switch (phaseOf(op)) {
-        case "Pending":
-          return await this.tryStart(op, handler, cluster);
-        case "Running":
-          return await this.run(op, handler, cluster);
-        default:
-          return await this.cancel(op, handler, cluster);
+      if (phaseOf(op) === "Pending") return await this.tryStart(op, handler, cluster);
+      if (!cluster) {
+        await this.finish(
+          op,
+          "Failed",
+          "ClusterDeleted",
+          `cluster ${op.spec.clusterName} was deleted while the operation ran`,
+        );
+        return 0;
       }
+      return phaseOf(op) === "Running"
+        ? await this.run(op, handler, cluster)
+        : await this.cancel(op, handler, cluster);
     } catch (error) {
       if (error instanceof DefinitionError || error instanceof ClusterWriteRefused) {
         await this.finish(
@@ -360,20 +365,7 @@ export class OpsController {
     await this.ctx.recorder.record(op, "Normal", "Queued", message);
   }
 
-  private async run(
-    op: OpsRequest,
-    handler: OpsHandler,
-    cluster: Cluster | undefined,
-  ): Promise<number | undefined> {
-    if (!cluster) {
-      await this.finish(
-        op,
-        "Failed",
-        "ClusterDeleted",
-        `cluster ${op.spec.clusterName} was deleted while the operation ran`,
-      );
-      return 0;
-    }
+  private async run(op: OpsRequest, handler: OpsHandler, cluster: Cluster): Promise<number | undefined> {
     if (op.spec.cancel) {
       if (handler.cancellable) {
         await this.writeStatus(op, "Running", (status) => {
@@ -414,20 +406,7 @@ export class OpsController {
     return this.record(op, outcome, { index, step });
   }
 
-  private async cancel(
-    op: OpsRequest,
-    handler: OpsHandler,
-    cluster: Cluster | undefined,
-  ): Promise<number | undefined> {
-    if (!cluster) {
-      await this.finish(
-        op,
-        "Failed",
-        "ClusterDeleted",
-        `cluster ${op.spec.clusterName} was deleted while it was cancelled`,
-      );
-      return 0;
-    }
+  private async cancel(op: OpsRequest, handler: OpsHandler, cluster: Cluster): Promise<number | undefined> {
     if (await this.outOfTime(op)) return 0;
     const outcome = await this.execute(() =>
       handler.revert!({ op, view: this.view(cluster), ctx: this.ctx, save: async () => undefined }),

@@ -4,6 +4,7 @@ import type { V1Node } from "@kubernetes/client-node";
 import { parse } from "yaml";
 import { API_VERSION } from "@tessera/api";
 import { waitFor, type KubernetesObject } from "@tessera/kube";
+import { opsManifest } from "../../../../test/support/ops.js";
 import type { TestPlatform } from "../../../../test/support/platform.js";
 import { STORAGE_CLASS, startOperatorEnv } from "../fixtures/env.js";
 
@@ -135,13 +136,7 @@ async function setDefaultClass(ctx: CaseContext, isDefault: boolean): Promise<vo
 const OPS_TARGET = "ops-target";
 
 function ops(name: string, type: string, body = "", cluster = OPS_TARGET): string {
-  return `apiVersion: tessera.dev/v1alpha1
-kind: OpsRequest
-metadata: { name: ${name}, namespace: ${NS} }
-spec:
-  clusterName: ${cluster}
-  type: ${type}
-${body}`;
+  return opsManifest(NS, name, cluster, type, body);
 }
 
 /** Sets up the target cluster, and with it the manifests given (an OpsRequest an update case changes). */

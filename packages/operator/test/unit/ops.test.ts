@@ -220,6 +220,10 @@ test("requests are validated against the cluster: names, instances, replica limi
     /spec\.restart\[0\]\.componentName: cluster c1 has no component "db"; components: "kv"/,
   );
   assert.match(
+    check({ type: "Restart", restart: [{ componentName: "kv" }, { componentName: "kv" }] }).join(),
+    /spec\.restart\[1\]\.componentName: component "kv" is listed twice; list it once/,
+  );
+  assert.match(
     check({ type: "Restart", stop: [{ componentName: "kv" }] }).join(),
     /spec\.stop: is for type Stop; this OpsRequest is a Restart/,
   );

@@ -2,15 +2,15 @@ import type { ComponentConfiguration, HorizontalScaling, OpsStep } from "@tesser
 import { podIsReady } from "../../actions/runner.js";
 import type { ResolvedCluster } from "../../definitions.js";
 import {
-  componentPhase,
   componentSettled,
   componentSpec,
   configurationOf,
   entryFor,
   instanceIssue,
+  notRunning,
   instanceNames,
   overwritten,
-  unknownComponents,
+  sectionErrors,
   writeComponent,
 } from "../cluster-spec.js";
 import type { InstanceReport, OpsHandler } from "../handler.js";
@@ -52,15 +52,11 @@ export const horizontalScaling: OpsHandler = {
       return [
         "spec.horizontalScaling: list the components to scale, each with replicas, offlineInstances or onlineInstances",
       ];
-    const errors = unknownComponents(cluster, "horizontalScaling", entries);
+    const errors = sectionErrors(cluster, "horizontalScaling", entries);
     entries.forEach((entry, i) => {
       const path = `spec.horizontalScaling[${i}]`;
       const spec = componentSpec(cluster, entry.componentName);
       if (!spec) return;
-      if (entries.findIndex((e) => e.componentName === entry.componentName) !== i)
-        errors.push(
-          `${path}.componentName: component "${entry.componentName}" is listed twice; scale it in one entry`,
-        );
       if (entry.replicas === undefined && !entry.offlineInstances?.length && !entry.onlineInstances?.length)
         errors.push(`${path}: set replicas, offlineInstances or onlineInstances`);
       const current = instanceNames(cluster.metadata.name!, entry.componentName, spec);
@@ -94,12 +90,11 @@ export const horizontalScaling: OpsHandler = {
   },
 
   precondition(op, view) {
-    for (const entry of op.spec.horizontalScaling ?? []) {
-      const phase = componentPhase(view, entry.componentName);
-      if (phase !== "Running" && phase !== "Abnormal")
-        return `component ${entry.componentName} is ${phase}; scale it once it is Running`;
-    }
-    return undefined;
+    return notRunning(
+      view,
+      (op.spec.horizontalScaling ?? []).map((e) => e.componentName),
+      "scale",
+    );
   },
 
   plan(op, view) {

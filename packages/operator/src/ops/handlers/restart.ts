@@ -14,7 +14,7 @@ import {
   instanceIssue,
   instanceNames,
   targetComponents,
-  unknownComponents,
+  sectionErrors,
 } from "../cluster-spec.js";
 import type { InstanceReport, OpsHandler } from "../handler.js";
 
@@ -36,7 +36,7 @@ export const restart: OpsHandler = {
   cancellable: false,
 
   validate(op, cluster) {
-    return unknownComponents(cluster, "restart", op.spec.restart);
+    return sectionErrors(cluster, "restart", op.spec.restart);
   },
 
   precondition(op, view) {

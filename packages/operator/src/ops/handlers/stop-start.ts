@@ -8,7 +8,7 @@ import {
   instanceNames,
   overwritten,
   targetComponents,
-  unknownComponents,
+  sectionErrors,
   writeComponent,
 } from "../cluster-spec.js";
 import type { ClusterView, InstanceReport, OpsHandler, StepContext, StepOutcome } from "../handler.js";
@@ -91,7 +91,7 @@ function stopStart(section: Section): OpsHandler {
     cancellable: true,
 
     validate(op, cluster) {
-      return unknownComponents(cluster, section, op.spec[section]);
+      return sectionErrors(cluster, section, op.spec[section]);
     },
 
     precondition() {

@@ -12,7 +12,7 @@ import {
   componentSpec,
   entryFor,
   instanceNames,
-  unknownComponents,
+  sectionErrors,
 } from "../cluster-spec.js";
 import type { ClusterView, InstanceReport, OpsHandler, StepOutcome } from "../handler.js";
 
@@ -92,13 +92,11 @@ export const switchover: OpsHandler = {
   validate(op, cluster, resolved) {
     const entries = op.spec.switchover;
     if (!entries?.length) return ["spec.switchover: list the components whose writable role should move"];
-    const errors = unknownComponents(cluster, "switchover", entries);
+    const errors = sectionErrors(cluster, "switchover", entries);
     entries.forEach((entry, i) => {
       const path = `spec.switchover[${i}]`;
       const spec = componentSpec(cluster, entry.componentName);
       if (!spec) return;
-      if (entries.findIndex((e) => e.componentName === entry.componentName) !== i)
-        errors.push(`${path}.componentName: component "${entry.componentName}" is listed twice`);
       const compDef = definitionOf({ resolved }, entry.componentName);
       if (
         compDef &&

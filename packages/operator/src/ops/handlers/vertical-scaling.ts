@@ -5,13 +5,13 @@ import { podIsReady } from "../../actions/runner.js";
 import { desiredInstances } from "../../instanceset/plan.js";
 import { names } from "../../naming.js";
 import {
-  componentPhase,
   componentSettled,
   componentSpec,
   entryFor,
   instanceIssue,
+  notRunning,
   overwritten,
-  unknownComponents,
+  sectionErrors,
   writeComponent,
 } from "../cluster-spec.js";
 import type { ClusterView, InstanceReport, OpsHandler, StepContext, StepOutcome } from "../handler.js";
@@ -115,15 +115,11 @@ export const verticalScaling: OpsHandler = {
     const entries = op.spec.verticalScaling;
     if (!entries?.length)
       return ["spec.verticalScaling: list the components to resize, each with its resources"];
-    const errors = unknownComponents(cluster, "verticalScaling", entries);
+    const errors = sectionErrors(cluster, "verticalScaling", entries);
     entries.forEach((entry, i) => {
       const path = `spec.verticalScaling[${i}]`;
       const spec = componentSpec(cluster, entry.componentName);
       if (!spec) return;
-      if (entries.findIndex((e) => e.componentName === entry.componentName) !== i)
-        errors.push(
-          `${path}.componentName: component "${entry.componentName}" is listed twice; resize it in one entry`,
-        );
       if (
         !Object.keys(entry.resources.limits ?? {}).length &&
         !Object.keys(entry.resources.requests ?? {}).length
@@ -135,12 +131,11 @@ export const verticalScaling: OpsHandler = {
   },
 
   precondition(op, view) {
-    for (const entry of op.spec.verticalScaling ?? []) {
-      const phase = componentPhase(view, entry.componentName);
-      if (phase !== "Running" && phase !== "Abnormal")
-        return `component ${entry.componentName} is ${phase}; resize it once it is Running`;
-    }
-    return undefined;
+    return notRunning(
+      view,
+      (op.spec.verticalScaling ?? []).map((e) => e.componentName),
+      "resize",
+    );
   },
 
   plan(op, view) {
