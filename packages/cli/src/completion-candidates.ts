@@ -10,6 +10,18 @@ function commandPath(context: WordContext): string {
   return names.join(" ");
 }
 
+/** Commands whose argument is a cluster of the namespace. */
+const CLUSTER_ARGUMENT = [
+  "describe",
+  "connect",
+  "delete",
+  "restart",
+  "stop",
+  "start",
+  "scale",
+  "switchover",
+].map((verb) => `cluster ${verb}`);
+
 /** Engines, clusters, addons, topologies and versions from the cluster the typed words point at. */
 export async function clusterCandidates(
   context: WordContext,
@@ -29,7 +41,7 @@ export async function clusterCandidates(
       if (path === "cluster create") return (await AddonCatalog.load(conn.client, conn.server)).engineNames();
       if (path === "addon describe")
         return (await AddonCatalog.load(conn.client, conn.server)).addons().map((a) => a.name);
-      if (["cluster describe", "cluster connect", "cluster delete"].includes(path)) {
+      if (CLUSTER_ARGUMENT.includes(path)) {
         const namespace = context.values.get("--namespace") ?? conn.namespace;
         const clusters = await conn.client.list<Cluster>(API_VERSION, "Cluster", { namespace });
         return clusters.items.map((c) => c.metadata.name!);

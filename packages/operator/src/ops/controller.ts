@@ -203,16 +203,10 @@ export class OpsController {
         ? await this.run(op, handler, cluster)
         : await this.cancel(op, handler, cluster);
     } catch (error) {
-      if (error instanceof DefinitionError || error instanceof ClusterWriteRefused) {
-        await this.finish(
-          op,
-          "Failed",
-          error instanceof DefinitionError ? error.reason : "ClusterRefused",
-          error.message,
-        );
-        return 0;
-      }
-      throw error;
+      // The cluster's definitions are gone or changed so that it no longer resolves.
+      if (!(error instanceof DefinitionError)) throw error;
+      await this.finish(op, "Failed", error.reason, error.message);
+      return 0;
     }
   }
 
