@@ -2,7 +2,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { Cluster, OpsPhase, OpsRequest, OpsRequestSpec } from "@tessera/api";
 import { horizontalScaling, scalingTarget } from "../../src/ops/handlers/horizontal-scaling.js";
-import { nextMarker } from "../../src/ops/handlers/restart.js";
+import { nextMarker, restart } from "../../src/ops/handlers/restart.js";
+import type { ClusterView } from "../../src/ops/handler.js";
 import { mergeResources } from "../../src/ops/handlers/vertical-scaling.js";
 import {
   expiresAt,
@@ -17,7 +18,7 @@ import {
 } from "../../src/ops/queue.js";
 import { validateOpsRequest } from "../../src/ops/validate.js";
 import { resolveCluster } from "../../src/definitions.js";
-import { catalog } from "../fixtures/definitions.js";
+import { catalog, compDef } from "../fixtures/definitions.js";
 
 function op(
   name: string,
@@ -316,5 +317,46 @@ test("the handlers' own validation sees the resolved definitions", () => {
     [
       `spec.horizontalScaling[0].replicas: 0 instances is outside 1..5 allowed by ComponentDefinition "kv-1.1"`,
     ],
+  );
+});
+
+test("a Restart of every component follows the topology's update order; listed ones the order given", () => {
+  const release = { name: "r", serviceVersion: "1", images: {} };
+  const view = {
+    cluster: {
+      ...cluster,
+      metadata: { ...cluster.metadata, annotations: { "tessera.dev/restarted-at": "2999-01-01T00:00:00Z" } },
+    },
+    resolved: {
+      topology: {
+        name: "replication",
+        components: [
+          { name: "kv", compDef: "kv-" },
+          { name: "watcher", compDef: "kv-watcher" },
+        ],
+        orders: { update: ["watcher", "kv"] },
+      },
+      components: [
+        { name: "kv", compDef: compDef("kv-1.0"), release, specIndex: 0 },
+        { name: "watcher", compDef: compDef("kv-watcher"), release, specIndex: 1 },
+      ],
+    },
+  } as unknown as ClusterView;
+  const all = restart.plan(op("o", "x"), view).steps;
+  assert.deepEqual(
+    all.map((s) => s.component),
+    ["watcher", "kv"],
+  );
+  assert.ok(
+    all.every((s) => s.marker === "2999-01-01T00:00:00.001Z"),
+    "later than the cluster's own marker",
+  );
+  const listed = restart.plan(
+    op("o", "x", undefined, { restart: [{ componentName: "kv" }, { componentName: "watcher" }] }),
+    view,
+  );
+  assert.deepEqual(
+    listed.steps.map((s) => s.component),
+    ["kv", "watcher"],
   );
 });

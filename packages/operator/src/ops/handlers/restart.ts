@@ -7,6 +7,7 @@ import {
   type OpsStep,
 } from "@tessera/api";
 import { podIsReady } from "../../actions/runner.js";
+import { orderStages } from "../../definitions.js";
 import {
   componentPhase,
   componentSettled,
@@ -51,8 +52,15 @@ export const restart: OpsHandler = {
   },
 
   plan(op, view) {
+    // Listed components restart in the order given; all of them in the topology's update order.
+    const names = op.spec.restart?.length
+      ? targetComponents(view.cluster, op.spec.restart)
+      : orderStages(
+          view.resolved.topology?.orders?.update,
+          view.resolved.components.map((c) => c.name),
+        ).flat();
     return {
-      steps: targetComponents(view.cluster, op.spec.restart).map((name): OpsStep => ({
+      steps: names.map((name): OpsStep => ({
         name: `restart ${name}`,
         component: name,
         phase: "Pending",
