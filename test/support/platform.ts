@@ -13,6 +13,8 @@ export interface PlatformOptions {
   addons?: string[];
   /** Run pods on a hostlet node (default true); without, pods stay Pending. */
   hostlet?: boolean;
+  /** Path of an apiserver audit log, to see who asks the apiserver for what. */
+  auditLog?: string;
 }
 
 /** The cluster reports `phase` for its current spec (not a phase left from before the last change). */
@@ -34,6 +36,7 @@ export class TestPlatform {
     const withNode = options.hostlet ?? true;
     const cluster = await TestCluster.start({
       controllerManager: true,
+      ...(options.auditLog ? { auditLog: options.auditLog } : {}),
       ...(withNode ? { node: hostletNode({ restartBackoffMs: 1000 }) } : {}),
     });
     try {

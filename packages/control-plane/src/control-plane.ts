@@ -30,6 +30,11 @@ export interface ControlPlaneOptions {
   readyTimeoutMs?: number;
   /** Defaults to SERVICE_CIDR; control planes sharing a host with node agents need disjoint ranges. */
   serviceCIDR?: string;
+  /**
+   * Writes an audit log (one JSON event per completed request, metadata only) to this path:
+   * who asked the apiserver for what, e.g. to measure a controller's steady-state load.
+   */
+  auditLog?: string;
 }
 
 interface Ports {
@@ -170,6 +175,22 @@ export class ControlPlane {
     });
   }
 
+  private auditArgs(): string[] {
+    const path = this.options.auditLog;
+    if (!path) return [];
+    const policy = join(this.options.dir, "audit-policy.yaml");
+    writeFileSync(
+      policy,
+      stringify({
+        apiVersion: "audit.k8s.io/v1",
+        kind: "Policy",
+        omitStages: ["RequestReceived", "ResponseStarted"],
+        rules: [{ level: "Metadata" }],
+      }),
+    );
+    return [`--audit-policy-file=${policy}`, `--audit-log-path=${path}`, "--audit-log-format=json"];
+  }
+
   async startApiserver(): Promise<void> {
     if (this.apiserver?.running) return;
     const pki = (name: string) => this.pki(name);
@@ -198,6 +219,7 @@ export class ControlPlane {
       "--allow-privileged=true",
       "--profiling=false",
       "--event-ttl=1h",
+      ...this.auditArgs(),
     ];
     this.apiserver = ManagedProcess.start({
       name: "kube-apiserver",

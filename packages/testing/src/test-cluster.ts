@@ -25,6 +25,8 @@ export interface TestClusterOptions<N extends TestNode> {
   controllerManager?: boolean;
   scheduler?: boolean;
   serviceCIDR?: string;
+  /** Path of an apiserver audit log (see ControlPlaneOptions.auditLog). */
+  auditLog?: string;
   /** Run a node (implies controller-manager and scheduler) with its own pod and service ranges. */
   node?: TestNodeFactory<N>;
 }
