@@ -16,14 +16,20 @@ export async function freePort(host = "127.0.0.1"): Promise<number> {
   });
 }
 
-/** True when something accepts connections on host:port. */
-export async function isListening(host: string, port: number): Promise<boolean> {
+/**
+ * True when something accepts connections on host:port within `timeoutMs`; a host whose
+ * packets are dropped counts as not listening once the time is up, not after the kernel's retries.
+ */
+export async function isListening(host: string, port: number, timeoutMs = 10_000): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect({ host, port });
-    socket.once("connect", () => {
+    const done = (listening: boolean) => {
+      clearTimeout(timer);
       socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
+      resolve(listening);
+    };
+    const timer = setTimeout(() => done(false), timeoutMs);
+    socket.once("connect", () => done(true));
+    socket.once("error", () => done(false));
   });
 }

@@ -1,5 +1,6 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import pLimit from "p-limit";
+import { isListening } from "@tessera/base";
 import {
   API_VERSION,
   annotations,
@@ -37,6 +38,8 @@ const probeLimit = pLimit(32);
 /** Minimum gap between two promote/demote attempts on the same pod. */
 const ACTION_RETRY_MS = 5_000;
 const SWITCHOVER_GRACE_MS = 90_000;
+/** How long a connection to an instance may take before it counts as unreachable. */
+const REACHABILITY_TIMEOUT_MS = 2_000;
 
 interface ComponentState {
   primaryFailures: number;
@@ -212,18 +215,38 @@ export class HaController {
     const base = { pod: name, ordinal: ordinalOf(name), ready: podIsReady(pod) };
     if (pod.status?.phase !== "Running")
       return { ...base, ok: false, error: `pod is ${pod.status?.phase ?? "pending"}` };
+    const action = compDef.spec.lifecycleActions!.roleProbe!;
+    const reachable = this.reachable(pod, action.exec?.container);
     try {
-      const [outcome] = await this.ctx.actions.run("roleProbe", compDef.spec.lifecycleActions!.roleProbe!, {
+      const [outcome] = await this.ctx.actions.run("roleProbe", action, {
         namespace: component.metadata.namespace!,
         pods: [pod],
         pod: name,
         env,
       });
       const parsed = parseRoleProbeOutput(outcome!.result.stdout, compDef.spec.roles ?? []);
-      return { ...base, ...parsed };
+      const unreachable = await reachable;
+      return unreachable ? { ...base, ok: false, error: unreachable } : { ...base, ...parsed };
     } catch (error) {
       return { ...base, ok: false, error: errorMessage(error) };
     }
+  }
+
+  /**
+   * The role probe runs through the node's kubelet, which still reaches an instance cut off from
+   * the network: a primary that answers it but that no client can reach is lost all the same. So
+   * the operator also connects to the instance's first declared port over the pod network.
+   * Resolves to why it is unreachable, or undefined.
+   */
+  private async reachable(pod: V1Pod, containerName: string | undefined): Promise<string | undefined> {
+    const containers = pod.spec?.containers ?? [];
+    const container = containers.find((c) => c.name === containerName) ?? containers[0];
+    const port = container?.ports?.[0]?.containerPort;
+    const ip = pod.status?.podIP;
+    if (!port || !ip) return undefined;
+    return (await isListening(ip, port, REACHABILITY_TIMEOUT_MS))
+      ? undefined
+      : `unreachable at ${ip}:${port} over the pod network`;
   }
 
   private async act(

@@ -282,14 +282,16 @@ export function decide(input: DecideInput): Decision {
     } else if (ha.promotePending && current?.ok) {
       decision.promote = primary;
     } else if (!input.switchoverInProgress) {
-      // A restarted primary counts as lost at once: its replicas hold every acknowledged write.
-      decision.primaryFailures = current?.restarted ? input.failureThreshold : input.primaryFailures + 1;
+      // A restarted primary, or one whose pod is gone or going, counts as lost at once: its
+      // replicas hold every acknowledged write, and waiting would only lengthen the outage.
+      decision.primaryFailures =
+        !current || current.restarted ? input.failureThreshold : input.primaryFailures + 1;
       if (decision.primaryFailures >= input.failureThreshold) {
         const why = current?.restarted
           ? "restarted"
           : current?.ok
             ? `reports role ${current.role}`
-            : (current?.error ?? "is gone");
+            : (current?.error ?? "is gone (its pod was deleted)");
         failOver(input, decision, ha, writable, why);
       }
     }

@@ -315,3 +315,10 @@ test("replicas follow the recorded primary once it serves, each once per epoch",
   );
   assert.deepEqual(done.follow, []);
 });
+
+test("a primary whose pod is gone counts as lost at once", () => {
+  const reports = [report("pg-1", "secondary", 100), report("pg-2", "secondary", 250)];
+  const d = decide(input({ reports, canDetach: true }));
+  assert.deepEqual(d.detach.sort(), ["pg-1", "pg-2"]);
+  assert.match(d.ha?.fencing?.reason ?? "", /pod was deleted/);
+});

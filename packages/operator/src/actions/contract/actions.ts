@@ -51,7 +51,9 @@ export const lifecycleContract: { readonly [A in LifecycleActionName]: ActionCon
     exitCodes: {
       success: "The role (and position) are taken.",
       failure:
-        "The probe failed this round. After `failureThreshold` (default 3) failed rounds in a row the " +
+        "The probe failed this round; so does an answer later than `periodSeconds`, or an instance whose " +
+        "first declared container port refuses the operator's TCP connection (cut off from the network). " +
+        "After `failureThreshold` (default 3) failed rounds in a row the " +
         "instance loses its role label; for the recorded primary in `operator` HA mode, failover starts.",
     },
   },
@@ -105,7 +107,7 @@ export const lifecycleContract: { readonly [A in LifecycleActionName]: ActionCon
     purpose: "Makes the instance the writable one.",
     runs:
       "With `operator` HA mode only: on failover, once the new primary and epoch are recorded (after the " +
-      "primary failed `failureThreshold` probe rounds, or at once when it restarted); and on a switchover's " +
+      "primary failed `failureThreshold` probe rounds, or at once when it restarted or its pod is gone); and on a switchover's " +
       "candidate after `switchover` succeeded.",
     target: "The replica chosen by failover (the most advanced ready one), or the switchover's candidate.",
     env: [
