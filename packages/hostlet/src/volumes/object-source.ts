@@ -7,18 +7,18 @@ import type {
 import type { KubeClient, KubernetesObject } from "@tessera/kube";
 
 /**
- * Reads the ConfigMaps, Secrets and claims that pods reference, with a
- * short cache so one pod start does not fetch the same object many times.
+ * Reads the ConfigMaps, Secrets and claims that pods reference. Concurrent
+ * reads of one object share a request (a pod start reads the same object for
+ * several volumes and variables), but a finished read is never reused: a pod
+ * started just after its ConfigMap changed must see the new content, or its
+ * process would run with the old configuration under the new config hash.
  * The node identity may only read objects referenced by its own pods, so
  * reads are by name, never lists.
  */
 export class ObjectSource {
-  private readonly cache = new Map<string, { at: number; value: Promise<KubernetesObject | undefined> }>();
+  private readonly inflight = new Map<string, Promise<KubernetesObject | undefined>>();
 
-  constructor(
-    private readonly client: KubeClient,
-    private readonly ttlMs = 1000,
-  ) {}
+  constructor(private readonly client: KubeClient) {}
 
   private read<T extends KubernetesObject>(
     kind: string,
@@ -26,12 +26,11 @@ export class ObjectSource {
     name: string,
   ): Promise<T | undefined> {
     const key = `${kind}/${namespace ?? ""}/${name}`;
-    const hit = this.cache.get(key);
-    if (hit && Date.now() - hit.at < this.ttlMs) return hit.value as Promise<T | undefined>;
+    const pending = this.inflight.get(key);
+    if (pending) return pending as Promise<T | undefined>;
     const value = this.client.find<T>({ apiVersion: "v1", kind, namespace, name });
-    this.cache.set(key, { at: Date.now(), value });
-    value.catch(() => this.cache.delete(key));
-    if (this.cache.size > 2048) this.cache.clear();
+    this.inflight.set(key, value);
+    void value.finally(() => this.inflight.delete(key)).catch(() => undefined);
     return value;
   }
 
