@@ -17,6 +17,7 @@ import {
   type Release,
 } from "@tessera/api";
 import { podEnv } from "../actions/contract/index.js";
+import { withProbeAgent } from "./probe-agent.js";
 import { stableHash } from "../hash.js";
 import { names } from "../naming.js";
 import { volumeRecord } from "../cluster/volumes.js";
@@ -165,9 +166,12 @@ export function buildInstanceSet(input: WorkloadInput): InstanceSet {
     .filter((c) => !(component.spec.disableExporter && c.name === exporter))
     .map(withEnv);
   runtime.initContainers = runtime.initContainers?.map((c) => withEnv(c, -1));
+  const probed = compDef.spec.haMode !== "none" || (compDef.spec.roles?.length ?? 0) > 0;
+  const agented = probed ? withProbeAgent(runtime, compDef.spec.lifecycleActions?.roleProbe) : runtime;
+  runtime.containers = agented.containers;
   const declared = new Set((runtime.volumes ?? []).map((v) => v.name));
   runtime.volumes = [
-    ...(runtime.volumes ?? []),
+    ...(agented.volumes ?? []),
     ...templateVolumes(input),
     ...ephemeralVolumes(input, declared),
   ];

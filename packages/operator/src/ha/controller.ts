@@ -1,4 +1,5 @@
 import type { V1Pod } from "@kubernetes/client-node";
+import { get } from "node:http";
 import pLimit from "p-limit";
 import { isListening } from "@tessera/base";
 import {
@@ -26,6 +27,7 @@ import {
   type ComponentEnv,
 } from "../actions/contract/index.js";
 import { podIsReady } from "../actions/runner.js";
+import { PROBE_AGENT_PORT_NAME, parseAgentReport } from "../component/probe-agent.js";
 import { setCondition } from "../conditions.js";
 import type { OperatorContext } from "../context.js";
 import type { DefinitionCatalog } from "../definitions.js";
@@ -38,6 +40,8 @@ const probeLimit = pLimit(32);
 /** Minimum gap between two promote/demote attempts on the same pod. */
 const ACTION_RETRY_MS = 5_000;
 const SWITCHOVER_GRACE_MS = 90_000;
+/** The follows-epoch of a detached replica: it follows no one until `follow` runs on it. */
+const DETACHED = "detached";
 /** How long a connection to an instance may take before it counts as unreachable. */
 const REACHABILITY_TIMEOUT_MS = 2_000;
 
@@ -51,8 +55,37 @@ interface ComponentState {
   positions: Map<string, number>;
   /** A probe still running past its round, by pod UID: the next round waits on it instead of piling up execs. */
   inflight: Map<string, Promise<ProbeReport>>;
+  /** The probe agent's last report sequence per pod UID, and when it last moved (this process's clock). */
+  agentSequences: Map<string, { sequence: number; changedAt: number }>;
 }
 
+/** The port of the pod's probe agent, if it has one. */
+function agentPort(pod: V1Pod): number | undefined {
+  for (const container of pod.spec?.containers ?? []) {
+    const port = container.ports?.find((p) => p.name === PROBE_AGENT_PORT_NAME);
+    if (port) return port.containerPort;
+  }
+  return undefined;
+}
+
+function httpGet(url: string, timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const request = get(url, { timeout: timeoutMs }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on("data", (chunk: Buffer) => chunks.push(chunk));
+      response.on("end", () => {
+        const body = Buffer.concat(chunks).toString("utf8");
+        if (response.statusCode === 200) resolve(body);
+        else reject(new Error(`HTTP ${response.statusCode}`));
+      });
+      response.on("error", reject);
+    });
+    request.on("timeout", () => request.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    request.on("error", reject);
+  });
+}
+
+/** The epoch a replica follows; NaN once detached (it follows no one), undefined if never recorded. */
 function followedEpoch(pod: V1Pod): number | undefined {
   const value = pod.metadata?.annotations?.[annotations.followsEpoch];
   return value === undefined ? undefined : Number(value);
@@ -121,6 +154,7 @@ export class HaController {
         incarnations: new Map(),
         positions: new Map(),
         inflight: new Map(),
+        agentSequences: new Map(),
       };
       this.state.set(key, state);
     }
@@ -180,7 +214,7 @@ export class HaController {
     const uid = pod.metadata!.uid!;
     let probe = state.inflight.get(uid);
     if (!probe) {
-      probe = probeLimit(() => this.probe(component, compDef, pod, env));
+      probe = probeLimit(() => this.probe(component, compDef, pod, env, state));
       state.inflight.set(uid, probe);
       void probe.finally(() => state.inflight.delete(uid));
     }
@@ -205,11 +239,16 @@ export class HaController {
     }
   }
 
+  /**
+   * One instance's role. Through its probe agent when it has one (`state` given: a round), else,
+   * and for a fresh answer after a detach (`state` absent), by running roleProbe through `pods/exec`.
+   */
   private async probe(
     component: Component,
     compDef: ComponentDefinition,
     pod: V1Pod,
     env: ActionEnv,
+    state?: ComponentState,
   ): Promise<ProbeReport> {
     const name = pod.metadata!.name!;
     const base = { pod: name, ordinal: ordinalOf(name), ready: podIsReady(pod) };
@@ -217,6 +256,12 @@ export class HaController {
       return { ...base, ok: false, error: `pod is ${pod.status?.phase ?? "pending"}` };
     const action = compDef.spec.lifecycleActions!.roleProbe!;
     const reachable = this.reachable(pod, action.exec?.container);
+    const agent = state && agentPort(pod);
+    if (agent) {
+      const report = await this.agentReport(pod, agent, state, compDef);
+      const unreachable = await reachable;
+      return unreachable ? { ...base, ok: false, error: unreachable } : { ...base, ...report };
+    }
     try {
       const [outcome] = await this.ctx.actions.run("roleProbe", action, {
         namespace: component.metadata.namespace!,
@@ -230,6 +275,35 @@ export class HaController {
     } catch (error) {
       return { ...base, ok: false, error: errorMessage(error) };
     }
+  }
+
+  /** Reads what the pod's probe agent last reported; a report that stopped advancing counts as failed. */
+  private async agentReport(
+    pod: V1Pod,
+    port: number,
+    state: ComponentState,
+    compDef: ComponentDefinition,
+  ): Promise<Omit<ProbeReport, "pod" | "ordinal" | "ready">> {
+    const uid = pod.metadata!.uid!;
+    const periodMs = (compDef.spec.lifecycleActions?.roleProbe?.periodSeconds ?? 1) * 1000;
+    let text: string;
+    try {
+      text = await httpGet(`http://${pod.status!.podIP}:${port}/report`, REACHABILITY_TIMEOUT_MS);
+    } catch (error) {
+      return { ok: false, error: `probe agent: ${errorMessage(error)}` };
+    }
+    const report = parseAgentReport(text);
+    if (!report) return { ok: false, error: "the probe agent has not reported yet" };
+    const seen = state.agentSequences.get(uid);
+    const changedAt = seen?.sequence === report.sequence ? seen.changedAt : Date.now();
+    state.agentSequences.set(uid, { sequence: report.sequence, changedAt });
+    // The agent reports once a period; rounds may come more often. Two periods and a second
+    // without a new report mean its loop is stuck (a frozen or hung container).
+    const silentMs = Date.now() - changedAt;
+    if (silentMs > 2 * periodMs + 1000)
+      return { ok: false, error: `the probe agent has not reported for ${Math.round(silentMs / 1000)} s` };
+    if (report.code !== 0) return { ok: false, error: `roleProbe exited with code ${report.code}` };
+    return parseRoleProbeOutput(report.output, compDef.spec.roles ?? []);
   }
 
   /**
@@ -347,6 +421,12 @@ export class HaController {
     }
     const follow = decision.follow.filter((pod) => this.mayAttempt(state, `follow/${pod}`));
     if (follow.length > 0) await this.follow(component, compDef, pods, follow, env);
+    const epoch = component.status?.ha?.epoch;
+    for (const pod of decision.adopt) {
+      await this.markFollowing(component, pod, String(epoch)).catch((error: unknown) =>
+        this.ctx.logger.debug({ pod, err: errorMessage(error) }, "follows-epoch annotation failed"),
+      );
+    }
   }
 
   /** Persists what a decision changed (before any action runs), its Events and the role labels. */
@@ -417,6 +497,7 @@ export class HaController {
             pod,
             env: roleEnv,
           });
+          await this.markFollowing(component, pod, DETACHED);
           done.add(pod);
         } catch (error) {
           await this.ctx.recorder.record(component, "Warning", "detachFailed", errorMessage(error));
@@ -424,6 +505,15 @@ export class HaController {
       }),
     );
     return done;
+  }
+
+  /** Records on the pod whom it follows: an epoch, or DETACHED. */
+  private async markFollowing(component: Component, pod: string, value: string): Promise<void> {
+    await this.ctx.client.patch(
+      { apiVersion: "v1", kind: "Pod", namespace: component.metadata.namespace, name: pod },
+      { metadata: { annotations: { [annotations.followsEpoch]: value } } },
+      "merge",
+    );
   }
 
   /** Points replicas at the recorded primary and notes the epoch on each pod it succeeded for. */
@@ -447,11 +537,7 @@ export class HaController {
             pod,
             env: roleEnv,
           });
-          await this.ctx.client.patch(
-            { apiVersion: "v1", kind: "Pod", namespace: component.metadata.namespace, name: pod },
-            { metadata: { annotations: { [annotations.followsEpoch]: String(ha.epoch) } } },
-            "merge",
-          );
+          await this.markFollowing(component, pod, String(ha.epoch));
         } catch (error) {
           await this.ctx.recorder.record(component, "Warning", "followFailed", errorMessage(error));
         }

@@ -55,6 +55,11 @@ export interface Decision {
   detach: string[];
   /** Replicas to point at the recorded primary. */
   follow: string[];
+  /**
+   * Replicas that never followed anyone by name: they cloned from (and stream through the
+   * writable service from) the recorded primary, so they are recorded as following it as they are.
+   */
+  adopt: string[];
   demote: string[];
   events: { type: EventType; reason: string; message: string }[];
   /** Why failover cannot happen right now. */
@@ -114,6 +119,7 @@ function observe(input: DecideInput): Decision {
     demote: [],
     detach: [],
     follow: [],
+    adopt: [],
     events: [],
   };
   for (const r of input.reports) {
@@ -154,6 +160,27 @@ function failOver(input: DecideInput, decision: Decision, ha: HAStatus, writable
     decision.blocked = message;
     decision.events.push({ type: "Warning", reason: "FailoverBlocked", message });
   };
+  const serving = current?.ok && current.role === writable && !current.restarted;
+  if (input.canDetach && candidates.length === 0) {
+    // Nobody could take over: fencing would only leave the cluster without a primary for good.
+    // No replica was promoted, so a primary that serves again may keep (or get back) its role.
+    if (ha.fencing?.from === primary && serving) {
+      decision.ha = {
+        primary,
+        epoch: ha.epoch + 1,
+        ...(ha.lastFailover ? { lastFailover: ha.lastFailover } : {}),
+      };
+      decision.primaryFailures = 0;
+      decision.events.push({
+        type: "Normal",
+        reason: "FencingLifted",
+        message: `${writable} ${primary} answers again and no replica could take over; it keeps the role and its replicas follow it again`,
+      });
+      return;
+    }
+    decision.labels.set(primary, undefined);
+    return block(`${writable} ${primary} ${why} and no healthy replica can take over`);
+  }
   decision.labels.set(primary, undefined);
   if (input.canDetach) {
     const fencing = ha.fencing?.from === primary ? ha.fencing : { from: primary, since: now(), reason: why };
@@ -209,14 +236,23 @@ function failOver(input: DecideInput, decision: Decision, ha: HAStatus, writable
 }
 
 /** Replicas not yet pointed at the recorded primary, once that primary serves. */
-function replicasToFollow(input: DecideInput, ha: HAStatus, writable: string): string[] {
-  if (!input.canFollow || !ha.primary || ha.promotePending || ha.fencing) return [];
+function replicasToFollow(
+  input: DecideInput,
+  ha: HAStatus,
+  writable: string,
+): { follow: string[]; adopt: string[] } {
+  const none = { follow: [], adopt: [] };
+  if (!input.canFollow || !ha.primary || ha.promotePending || ha.fencing) return none;
   const primary = input.reports.find((r) => r.pod === ha.primary);
-  if (!primary?.ok || primary.role !== writable) return [];
-  return input.reports
-    .filter((r) => r.ok && r.pod !== ha.primary && r.role !== writable)
-    .filter((r) => input.followedEpochs?.get(r.pod) !== ha.epoch)
-    .map((r) => r.pod);
+  if (!primary?.ok || primary.role !== writable) return none;
+  const replicas = input.reports.filter((r) => r.ok && r.pod !== ha.primary && r.role !== writable);
+  const followed = (pod: string) => input.followedEpochs?.get(pod);
+  return {
+    follow: replicas
+      .filter((r) => followed(r.pod) !== undefined && followed(r.pod) !== ha.epoch)
+      .map((r) => r.pod),
+    adopt: replicas.filter((r) => followed(r.pod) === undefined).map((r) => r.pod),
+  };
 }
 
 /**
@@ -235,6 +271,7 @@ export function decide(input: DecideInput): Decision {
     demote: [],
     detach: [],
     follow: [],
+    adopt: [],
     events: [],
   };
   const ha: HAStatus = { ...input.ha, epoch: input.ha.epoch ?? 0 };
@@ -304,6 +341,6 @@ export function decide(input: DecideInput): Decision {
   for (const [pod, role] of observedLabels(input, writable, fenced ? undefined : recorded.primary)) {
     if (!decision.labels.has(pod)) decision.labels.set(pod, role);
   }
-  decision.follow = replicasToFollow(input, recorded, writable);
+  ({ follow: decision.follow, adopt: decision.adopt } = replicasToFollow(input, recorded, writable));
   return decision;
 }

@@ -314,6 +314,22 @@ test("replicas follow the recorded primary once it serves, each once per epoch",
     }),
   );
   assert.deepEqual(done.follow, []);
+  const fresh = decide(input({ ha: { primary: "pg-1", epoch: 2 }, reports, canFollow: true }));
+  assert.deepEqual(
+    fresh.follow,
+    [],
+    "a replica that never followed by name streams from the primary already",
+  );
+  assert.deepEqual(fresh.adopt, ["pg-2"]);
+  const detached = decide(
+    input({
+      ha: { primary: "pg-1", epoch: 2 },
+      reports,
+      canFollow: true,
+      followedEpochs: new Map([["pg-2", NaN]]),
+    }),
+  );
+  assert.deepEqual(detached.follow, ["pg-2"], "a detached replica is told whom to follow");
 });
 
 test("a primary whose pod is gone counts as lost at once", () => {
@@ -321,4 +337,22 @@ test("a primary whose pod is gone counts as lost at once", () => {
   const d = decide(input({ reports, canDetach: true }));
   assert.deepEqual(d.detach.sort(), ["pg-1", "pg-2"]);
   assert.match(d.ha?.fencing?.reason ?? "", /pod was deleted/);
+});
+
+test("with no replica able to take over, a primary is not fenced, and a fenced one that serves again keeps its role", () => {
+  const starting = [report("pg-0"), report("pg-1"), report("pg-2")];
+  const blocked = decide(input({ primaryFailures: 2, reports: starting, canDetach: true }));
+  assert.equal(blocked.ha?.fencing, undefined);
+  assert.equal(blocked.fence, undefined, "nobody stops a primary nobody can replace");
+  assert.deepEqual(blocked.detach, []);
+  assert.match(blocked.blocked ?? "", /no healthy replica/);
+
+  const fencing = { from: "pg-0", since: "2026-01-01T00:00:00Z", reason: "is gone" };
+  const back = [report("pg-0", "primary", 400), report("pg-1"), report("pg-2")];
+  const lifted = decide(
+    input({ ha: { primary: "pg-0", epoch: 4, fencing }, reports: back, canDetach: true }),
+  );
+  assert.deepEqual(lifted.ha, { primary: "pg-0", epoch: 5 });
+  assert.equal(lifted.labels.get("pg-0"), "primary");
+  assert.ok(lifted.events.some((e) => e.reason === "FencingLifted"));
 });
