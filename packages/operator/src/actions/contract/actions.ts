@@ -45,7 +45,12 @@ export const lifecycleContract: { readonly [A in LifecycleActionName]: ActionCon
       "Every `periodSeconds` (default 1) by the HA loop, for a component whose definition declares roles or " +
       "an HA mode other than `none`, and at once when an instance turns ready without a role label. " +
       "Not while the component is stopped.",
-    target: "Every running instance, each on its own (`targetPodSelector` does not apply).",
+    target:
+      "Every running instance, each on its own (`targetPodSelector` does not apply). When its `exec` " +
+      "container has a `command` of its own, the probe runs inside the instance: a loop started before " +
+      "that command runs it every period with the container's environment, and the operator reads the " +
+      "latest answer over the pod network from the `tessera-probe-agent` sidecar; otherwise through " +
+      "`pods/exec`, with the variables below.",
     env: [],
     output: roleProbeOutput,
     exitCodes: {
