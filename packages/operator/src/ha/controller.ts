@@ -255,13 +255,10 @@ export class HaController {
     if (pod.status?.phase !== "Running")
       return { ...base, ok: false, error: `pod is ${pod.status?.phase ?? "pending"}` };
     const action = compDef.spec.lifecycleActions!.roleProbe!;
-    const reachable = this.reachable(pod, action.exec?.container);
+    // Reading the agent's report crosses the pod network: it proves reachability as well.
     const agent = state && agentPort(pod);
-    if (agent) {
-      const report = await this.agentReport(pod, agent, state, compDef);
-      const unreachable = await reachable;
-      return unreachable ? { ...base, ok: false, error: unreachable } : { ...base, ...report };
-    }
+    if (agent) return { ...base, ...(await this.agentReport(pod, agent, state, compDef)) };
+    const reachable = this.reachable(pod, action.exec?.container);
     try {
       const [outcome] = await this.ctx.actions.run("roleProbe", action, {
         namespace: component.metadata.namespace!,
@@ -307,10 +304,10 @@ export class HaController {
   }
 
   /**
-   * The role probe runs through the node's kubelet, which still reaches an instance cut off from
-   * the network: a primary that answers it but that no client can reach is lost all the same. So
-   * the operator also connects to the instance's first declared port over the pod network.
-   * Resolves to why it is unreachable, or undefined.
+   * A role probe through `pods/exec` runs via the node's kubelet, which still reaches an instance
+   * cut off from the network: a primary that answers it but that no client can reach is lost all
+   * the same. So the operator also connects to the instance's first declared port over the pod
+   * network. Resolves to why it is unreachable, or undefined.
    */
   private async reachable(pod: V1Pod, containerName: string | undefined): Promise<string | undefined> {
     const containers = pod.spec?.containers ?? [];

@@ -306,8 +306,13 @@ export function decide(input: DecideInput): Decision {
     } else if (current?.ok && current.role === writable && !current.restarted) {
       decision.primaryFailures = 0;
       if (ha.promotePending) decision.ha = { ...ha, promotePending: false };
-    } else if (current?.ok && !current.restarted && others.length === 1 && !ha.promotePending) {
-      // The primary stepped down by itself (an engine-driven switchover): follow the engine.
+    } else if (
+      (!current || (current.ok && !current.restarted)) &&
+      others.length === 1 &&
+      !ha.promotePending
+    ) {
+      // The primary stepped down by itself (an engine-driven switchover), or stepped down and its
+      // pod is already gone (a switchover before removing it): follow the engine.
       const next = others[0]!;
       decision.ha = { primary: next.pod, epoch: ha.epoch + 1 };
       decision.primaryFailures = 0;

@@ -356,3 +356,11 @@ test("with no replica able to take over, a primary is not fenced, and a fenced o
   assert.equal(lifted.labels.get("pg-0"), "primary");
   assert.ok(lifted.events.some((e) => e.reason === "FencingLifted"));
 });
+
+test("a primary whose pod is gone after handing over to a claimant is followed, not failed over", () => {
+  const reports = [report("pg-1", "primary", 300), report("pg-2", "secondary", 250)];
+  const d = decide(input({ reports, canDetach: true }));
+  assert.deepEqual(d.ha, { primary: "pg-1", epoch: 2 });
+  assert.deepEqual(d.detach, []);
+  assert.equal(d.promote, undefined);
+});

@@ -56,8 +56,10 @@ export const lifecycleContract: { readonly [A in LifecycleActionName]: ActionCon
     exitCodes: {
       success: "The role (and position) are taken.",
       failure:
-        "The probe failed this round; so does an answer later than `periodSeconds`, or an instance whose " +
-        "first declared container port refuses the operator's TCP connection (cut off from the network). " +
+        "The probe failed this round; so does an answer later than `periodSeconds`, a probe agent that " +
+        "cannot be read over the pod network or whose report stopped advancing, or (probed through " +
+        "`pods/exec`) an instance whose first declared container port refuses the operator's TCP " +
+        "connection (cut off from the network). " +
         "After `failureThreshold` (default 3) failed rounds in a row the " +
         "instance loses its role label; for the recorded primary in `operator` HA mode, failover starts.",
     },
