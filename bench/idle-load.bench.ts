@@ -61,7 +61,8 @@ function eventsSince(path: string, offset: number): AuditEvent[] {
 
 const dir = mkdtempSync(join(testRoot(), "idle-load-"));
 const auditLog = join(dir, "audit.log");
-const platform = await TestPlatform.start({ addons: [KV_ADDON], auditLog });
+// The production lease (15 s): the test platform's short one renews several times a second.
+const platform = await TestPlatform.start({ addons: [KV_ADDON], auditLog, leaseDurationSeconds: 15 });
 try {
   const ns = await platform.cluster.createNamespace("idle");
   const names = Array.from({ length: clusters }, (_, i) => `idle-${i}`);

@@ -15,6 +15,8 @@ export interface PlatformOptions {
   hostlet?: boolean;
   /** Path of an apiserver audit log, to see who asks the apiserver for what. */
   auditLog?: string;
+  /** The operator's leader-election lease (default 3 s, so kill-and-restart tests are quick). */
+  leaseDurationSeconds?: number;
 }
 
 /** The cluster reports `phase` for its current spec (not a phase left from before the last change). */
@@ -51,7 +53,7 @@ export class TestPlatform {
       const operator = await OperatorProcess.start({
         kubeconfig: cluster.kubeconfig,
         logDir: cluster.dir,
-        leaseDurationSeconds: 3,
+        leaseDurationSeconds: options.leaseDurationSeconds ?? 3,
       });
       return new TestPlatform(cluster, operator);
     } catch (error) {
