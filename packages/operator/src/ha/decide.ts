@@ -109,19 +109,16 @@ function moreAdvancedAbsent(
   return undefined;
 }
 
+/** A decision that changes nothing yet. */
+function emptyDecision(primaryFailures: number): Decision {
+  return { primaryFailures, labels: new Map(), demote: [], detach: [], follow: [], adopt: [], events: [] };
+}
+
 /** Native mode: the engine decides; Tessera mirrors what the probes report. */
 function observe(input: DecideInput): Decision {
   const writable = input.roles.find((r) => r.writable)?.name;
   const holders = input.reports.filter((r) => r.ok && r.role === writable);
-  const decision: Decision = {
-    primaryFailures: 0,
-    labels: new Map(),
-    demote: [],
-    detach: [],
-    follow: [],
-    adopt: [],
-    events: [],
-  };
+  const decision = emptyDecision(0);
   for (const r of input.reports) {
     if (r.ok) decision.labels.set(r.pod, r.role);
     else if ((input.podFailures.get(r.pod) ?? 0) >= input.failureThreshold)
@@ -265,15 +262,7 @@ export function decide(input: DecideInput): Decision {
   if (input.mode !== "operator" || !writable) return observe(input);
   const reports = new Map(input.reports.map((r) => [r.pod, r]));
   const claimants = input.reports.filter((r) => r.ok && r.role === writable);
-  const decision: Decision = {
-    primaryFailures: input.primaryFailures,
-    labels: new Map(),
-    demote: [],
-    detach: [],
-    follow: [],
-    adopt: [],
-    events: [],
-  };
+  const decision = emptyDecision(input.primaryFailures);
   const ha: HAStatus = { ...input.ha, epoch: input.ha.epoch ?? 0 };
   const primary = ha.primary;
   if (!primary) {
