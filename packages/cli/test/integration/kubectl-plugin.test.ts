@@ -35,13 +35,21 @@ after(async () => {
   await cluster?.stop();
 });
 
+/**
+ * The caller's PATH without npm's `node_modules/.bin` entries: under `npm test` they hold the
+ * package's own kubectl-tessera bin, which kubectl would report as a second, shadowed plugin.
+ */
+function systemPath(): string[] {
+  return (process.env.PATH ?? "").split(":").filter((entry) => entry && !entry.endsWith("node_modules/.bin"));
+}
+
 /** Runs `kubectl <args>` with the plugin on PATH, a home without ~/.kube and no inherited $KUBECONFIG. */
 function kubectl(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CommandResult> {
   const { KUBECONFIG: _inherited, TESSERA_COMMAND: _command, ...inherited } = process.env;
   return runCommand(join(kubeBinDir(), "kubectl"), args, {
     env: {
       ...inherited,
-      PATH: `${join(dir, "bin")}:${kubeBinDir()}:${process.env.PATH}`,
+      PATH: [join(dir, "bin"), kubeBinDir(), ...systemPath()].join(":"),
       HOME: dir,
       // The launcher looks for the control plane under $HOME unless told where it is.
       TESSERA_KUBE_BIN_DIR: kubeBinDir(),

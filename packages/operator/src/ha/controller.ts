@@ -53,6 +53,8 @@ interface ComponentState {
   incarnations: Map<string, string>;
   /** Last position each instance reported; forgotten when its pod is recreated. */
   positions: Map<string, number>;
+  /** Instances whose restart was seen and not yet dealt with (the primary's, until failover replaced it). */
+  restarted: Set<string>;
   /** A probe still running past its round, by pod UID: the next round waits on it instead of piling up execs. */
   inflight: Map<string, Promise<ProbeReport>>;
   /** The probe agent's last report sequence per pod UID, and when it last moved (this process's clock). */
@@ -155,6 +157,7 @@ export class HaController {
         positions: new Map(),
         inflight: new Map(),
         agentSequences: new Map(),
+        restarted: new Set(),
       };
       this.state.set(key, state);
     }
@@ -257,7 +260,14 @@ export class HaController {
     const action = compDef.spec.lifecycleActions!.roleProbe!;
     // Reading the agent's report crosses the pod network: it proves reachability as well.
     const agent = state && agentPort(pod);
-    if (agent) return { ...base, ...(await this.agentReport(pod, agent, state, compDef)) };
+    if (agent) {
+      // The sidecar keeps serving the last report while the probed container is down or restarting.
+      const container = action.exec?.container ?? pod.spec?.containers[0]?.name;
+      const status = pod.status?.containerStatuses?.find((c) => c.name === container);
+      if (!status?.state?.running)
+        return { ...base, ok: false, error: `container ${container} is not running` };
+      return { ...base, ...(await this.agentReport(pod, agent, state, compDef)) };
+    }
     const reachable = this.reachable(pod, action.exec?.container);
     try {
       const [outcome] = await this.ctx.actions.run("roleProbe", action, {
@@ -335,7 +345,14 @@ export class HaController {
       state.podFailures.set(report.pod, report.ok ? 0 : (state.podFailures.get(report.pod) ?? 0) + 1);
       const pod = pods.find((p) => p.metadata?.name === report.pod)!;
       const seen = state.incarnations.get(report.pod);
-      report.restarted = seen !== undefined && seen !== incarnation(pod);
+      // A restart of the recorded primary stays noticed until failover replaced it: a failed fence
+      // must not let it keep the role as if nothing had happened.
+      if (seen !== undefined && seen !== incarnation(pod)) state.restarted.add(report.pod);
+      if (component.status?.ha?.primary !== report.pod || component.status.ha.fencing) {
+        report.restarted = state.restarted.delete(report.pod) && seen !== incarnation(pod);
+      } else {
+        report.restarted = state.restarted.has(report.pod);
+      }
       if (seen?.split("/")[0] !== pod.metadata?.uid) state.positions.delete(report.pod);
       state.incarnations.set(report.pod, incarnation(pod));
       if (report.ok && report.position !== undefined) state.positions.set(report.pod, report.position);
@@ -393,6 +410,9 @@ export class HaController {
       }
     }
     state.primaryFailures = decision.primaryFailures;
+    // With nobody to take over, a restart of the primary is over once noticed.
+    if (decision.blocked && component.status?.ha?.primary)
+      state.restarted.delete(component.status.ha.primary);
     const ha = component.status?.ha;
     const roleEnv = this.roleEnv(env, ha);
     if (decision.promote && this.mayAttempt(state, decision.promote)) {

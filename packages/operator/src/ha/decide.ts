@@ -157,11 +157,11 @@ function failOver(input: DecideInput, decision: Decision, ha: HAStatus, writable
     decision.blocked = message;
     decision.events.push({ type: "Warning", reason: "FailoverBlocked", message });
   };
-  const serving = current?.ok && current.role === writable && !current.restarted;
-  if (input.canDetach && candidates.length === 0) {
+  const answersWritable = current?.ok && current.role === writable;
+  if (candidates.length === 0) {
     // Nobody could take over: fencing would only leave the cluster without a primary for good.
     // No replica was promoted, so a primary that serves again may keep (or get back) its role.
-    if (ha.fencing?.from === primary && serving) {
+    if (ha.fencing?.from === primary && answersWritable && !current.restarted) {
       decision.ha = {
         primary,
         epoch: ha.epoch + 1,
@@ -175,7 +175,7 @@ function failOver(input: DecideInput, decision: Decision, ha: HAStatus, writable
       });
       return;
     }
-    decision.labels.set(primary, undefined);
+    if (!answersWritable) decision.labels.set(primary, undefined);
     return block(`${writable} ${primary} ${why} and no healthy replica can take over`);
   }
   decision.labels.set(primary, undefined);
