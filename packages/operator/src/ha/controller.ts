@@ -53,12 +53,20 @@ interface ComponentState {
   incarnations: Map<string, string>;
   /** Last position each instance reported; forgotten when its pod is recreated. */
   positions: Map<string, number>;
+  /** When a failed round of the primary was last counted. */
+  failureCountedAt: number;
+  /** Until when an instance is probed through exec: its agent's report may predate a role action on it. */
+  freshUntil: Map<string, number>;
   /** Instances whose restart was seen and not yet dealt with (the primary's, until failover replaced it). */
   restarted: Set<string>;
   /** A probe still running past its round, by pod UID: the next round waits on it instead of piling up execs. */
   inflight: Map<string, Promise<ProbeReport>>;
   /** The probe agent's last report sequence per pod UID, and when it last moved (this process's clock). */
   agentSequences: Map<string, { sequence: number; changedAt: number }>;
+}
+
+function probePeriodMs(compDef: ComponentDefinition): number {
+  return (compDef.spec.lifecycleActions?.roleProbe?.periodSeconds ?? 1) * 1000;
 }
 
 /** The port of the pod's probe agent, if it has one. */
@@ -158,6 +166,8 @@ export class HaController {
         inflight: new Map(),
         agentSequences: new Map(),
         restarted: new Set(),
+        failureCountedAt: 0,
+        freshUntil: new Map(),
       };
       this.state.set(key, state);
     }
@@ -259,8 +269,9 @@ export class HaController {
       return { ...base, ok: false, error: `pod is ${pod.status?.phase ?? "pending"}` };
     const action = compDef.spec.lifecycleActions!.roleProbe!;
     // Reading the agent's report crosses the pod network: it proves reachability as well.
-    const agent = state && agentPort(pod);
-    if (agent) {
+    const agentAt = agentPort(pod);
+    const agent = state && (state.freshUntil.get(name) ?? 0) < Date.now() ? agentAt : undefined;
+    if (state && agent) {
       // The sidecar keeps serving the last report while the probed container is down or restarting.
       const container = action.exec?.container ?? pod.spec?.containers[0]?.name;
       const status = pod.status?.containerStatuses?.find((c) => c.name === container);
@@ -268,7 +279,8 @@ export class HaController {
         return { ...base, ok: false, error: `container ${container} is not running` };
       return { ...base, ...(await this.agentReport(pod, agent, state, compDef)) };
     }
-    const reachable = this.reachable(pod, action.exec?.container);
+    // An instance with an agent proves its reachability through the agent in other rounds.
+    const reachable = agentAt ? Promise.resolve(undefined) : this.reachable(pod, action.exec?.container);
     try {
       const [outcome] = await this.ctx.actions.run("roleProbe", action, {
         namespace: component.metadata.namespace!,
@@ -292,7 +304,7 @@ export class HaController {
     compDef: ComponentDefinition,
   ): Promise<Omit<ProbeReport, "pod" | "ordinal" | "ready">> {
     const uid = pod.metadata!.uid!;
-    const periodMs = (compDef.spec.lifecycleActions?.roleProbe?.periodSeconds ?? 1) * 1000;
+    const periodMs = probePeriodMs(compDef);
     let text: string;
     try {
       text = await httpGet(`http://${pod.status!.podIP}:${port}/report`, REACHABILITY_TIMEOUT_MS);
@@ -381,6 +393,7 @@ export class HaController {
       ha: component.status?.ha ?? { epoch: 0 },
       reports,
       primaryFailures: state.primaryFailures,
+      countsFailure: Date.now() - state.failureCountedAt >= probePeriodMs(compDef) * 0.9,
     });
     await this.record(component, compDef, pods, decision);
     this.fence(component, compDef, pods, decision, env);
@@ -409,6 +422,7 @@ export class HaController {
         await this.record(component, compDef, pods, decision);
       }
     }
+    if (decision.primaryFailures > state.primaryFailures) state.failureCountedAt = Date.now();
     state.primaryFailures = decision.primaryFailures;
     // With nobody to take over, a restart of the primary is over once noticed.
     if (decision.blocked && component.status?.ha?.primary)
@@ -579,6 +593,8 @@ export class HaController {
     onSuccess: () => Promise<void>,
   ): Promise<void> {
     const action = compDef.spec.lifecycleActions?.[name];
+    // Until its agent has probed again after this action, its report may show the role it had before.
+    this.stateOf(objectKey(component)).freshUntil.set(pod, Date.now() + 2 * probePeriodMs(compDef) + 1000);
     if (!action) {
       await this.ctx.recorder.record(
         component,

@@ -22,6 +22,11 @@ export interface DecideInput {
   reports: ProbeReport[];
   /** Consecutive probe rounds in which the recorded primary was unhealthy. */
   primaryFailures: number;
+  /**
+   * Whether this round may count a failure of the primary: rounds also run on events, more often
+   * than once a period, and failed rounds must measure time. Default true.
+   */
+  countsFailure?: boolean;
   podFailures: Map<string, number>;
   failureThreshold: number;
   /** An InstanceSet switchover is moving the writable role: do not fail over meanwhile. */
@@ -316,7 +321,9 @@ export function decide(input: DecideInput): Decision {
       // A restarted primary, or one whose pod is gone or going, counts as lost at once: its
       // replicas hold every acknowledged write, and waiting would only lengthen the outage.
       decision.primaryFailures =
-        !current || current.restarted ? input.failureThreshold : input.primaryFailures + 1;
+        !current || current.restarted
+          ? input.failureThreshold
+          : input.primaryFailures + (input.countsFailure === false ? 0 : 1);
       if (decision.primaryFailures >= input.failureThreshold) {
         const why = current?.restarted
           ? "restarted"
