@@ -318,18 +318,18 @@ export function decide(input: DecideInput): Decision {
     } else if (ha.promotePending && current?.ok) {
       decision.promote = primary;
     } else if (!input.switchoverInProgress) {
-      // A restarted primary, or one whose pod is gone or going, counts as lost at once: its
-      // replicas hold every acknowledged write, and waiting would only lengthen the outage.
-      decision.primaryFailures =
-        !current || current.restarted
-          ? input.failureThreshold
-          : input.primaryFailures + (input.countsFailure === false ? 0 : 1);
+      // A restarted primary counts as lost at once: its replicas hold every acknowledged write. One
+      // whose pod is missing is counted like any failed round: after a stop, or while its pod is
+      // recreated, it is expected back.
+      decision.primaryFailures = current?.restarted
+        ? input.failureThreshold
+        : input.primaryFailures + (input.countsFailure === false ? 0 : 1);
       if (decision.primaryFailures >= input.failureThreshold) {
         const why = current?.restarted
           ? "restarted"
           : current?.ok
             ? `reports role ${current.role}`
-            : (current?.error ?? "is gone (its pod was deleted)");
+            : (current?.error ?? "has no pod");
         failOver(input, decision, ha, writable, why);
       }
     }

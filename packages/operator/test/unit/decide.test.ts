@@ -332,11 +332,14 @@ test("replicas follow the recorded primary once it serves, each once per epoch",
   assert.deepEqual(detached.follow, ["pg-2"], "a detached replica is told whom to follow");
 });
 
-test("a primary whose pod is gone counts as lost at once", () => {
+test("a primary whose pod is missing is counted like a failed round, then failed over", () => {
   const reports = [report("pg-1", "secondary", 100), report("pg-2", "secondary", 250)];
-  const d = decide(input({ reports, canDetach: true }));
-  assert.deepEqual(d.detach.sort(), ["pg-1", "pg-2"]);
-  assert.match(d.ha?.fencing?.reason ?? "", /pod was deleted/);
+  const first = decide(input({ reports, canDetach: true }));
+  assert.equal(first.primaryFailures, 1);
+  assert.deepEqual(first.detach, []);
+  const second = decide(input({ reports, canDetach: true, primaryFailures: 2 }));
+  assert.deepEqual(second.detach.sort(), ["pg-1", "pg-2"]);
+  assert.match(second.ha?.fencing?.reason ?? "", /has no pod/);
 });
 
 test("with no replica able to take over, a primary is not fenced, and a fenced one that serves again keeps its role", () => {

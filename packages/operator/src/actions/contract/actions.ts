@@ -114,7 +114,7 @@ export const lifecycleContract: { readonly [A in LifecycleActionName]: ActionCon
     purpose: "Makes the instance the writable one.",
     runs:
       "With `operator` HA mode only: on failover, once the new primary and epoch are recorded (after the " +
-      "primary failed `failureThreshold` probe rounds, or at once when it restarted or its pod is gone); and on a switchover's " +
+      "primary failed `failureThreshold` probe rounds, or at once when it restarted); and on a switchover's " +
       "candidate after `switchover` succeeded.",
     target: "The replica chosen by failover (the most advanced ready one), or the switchover's candidate.",
     env: [
