@@ -40,6 +40,8 @@ const probeLimit = pLimit(32);
 /** Minimum gap between two promote/demote attempts on the same pod. */
 const ACTION_RETRY_MS = 5_000;
 const SWITCHOVER_GRACE_MS = 90_000;
+/** How long a recorded primary without a running pod is waited for before its silence counts. */
+const PRIMARY_START_GRACE_MS = 10_000;
 /** The follows-epoch of a detached replica: it follows no one until `follow` runs on it. */
 const DETACHED = "detached";
 /** How long a connection to an instance may take before it counts as unreachable. */
@@ -53,6 +55,8 @@ interface ComponentState {
   incarnations: Map<string, string>;
   /** Last position each instance reported; forgotten when its pod is recreated. */
   positions: Map<string, number>;
+  /** Since when the recorded primary has had no running pod. */
+  primaryAbsentSince?: number;
   /** When a failed round of the primary was last counted. */
   failureCountedAt: number;
   /** Until when an instance is probed through exec: its agent's report may predate a role action on it. */
@@ -296,6 +300,22 @@ export class HaController {
     }
   }
 
+  /**
+   * The recorded primary has no running pod yet (a start after a stop, a pod being recreated): it
+   * is expected back, so for a grace period its silence is not counted. A recreated pod is a new
+   * incarnation, and a restarted primary fails over at once all the same.
+   */
+  private primaryStarting(state: ComponentState, component: Component, pods: V1Pod[]): boolean {
+    const primary = component.status?.ha?.primary;
+    const pod = pods.find((p) => p.metadata?.name === primary);
+    if (!primary || pod?.status?.phase === "Running") {
+      state.primaryAbsentSince = undefined;
+      return false;
+    }
+    state.primaryAbsentSince ??= Date.now();
+    return Date.now() - state.primaryAbsentSince < PRIMARY_START_GRACE_MS;
+  }
+
   /** Reads what the pod's probe agent last reported; a report that stopped advancing counts as failed. */
   private async agentReport(
     pod: V1Pod,
@@ -393,7 +413,9 @@ export class HaController {
       ha: component.status?.ha ?? { epoch: 0 },
       reports,
       primaryFailures: state.primaryFailures,
-      countsFailure: Date.now() - state.failureCountedAt >= probePeriodMs(compDef) * 0.9,
+      countsFailure:
+        Date.now() - state.failureCountedAt >= probePeriodMs(compDef) * 0.9 &&
+        !this.primaryStarting(state, component, pods),
     });
     await this.record(component, compDef, pods, decision);
     this.fence(component, compDef, pods, decision, env);
