@@ -437,7 +437,7 @@ describe("tessera install into a Kubernetes cluster", () => {
       ["create", "pods", ["--subresource=exec", "-n", "default"]],
       ["patch", "pods", ["-n", "default"]],
       ["update", "clusters.tessera.dev/status", ["-n", "default"]],
-      ["delete", "instancesets.tessera.dev", ["-n", "default"]],
+      ["delete", "persistentvolumeclaims", ["-n", "default"]],
       ["create", "secrets", ["-n", "default"]],
       ["update", "leases.coordination.k8s.io/tessera-operator", ["-n", "tessera-system"]],
     ] as const)
@@ -449,6 +449,8 @@ describe("tessera install into a Kubernetes cluster", () => {
       ["create", "clusterroles.rbac.authorization.k8s.io", []],
       ["update", "leases.coordination.k8s.io/kube-controller-manager", ["-n", "kube-system"]],
       ["create", "clusterdefinitions.tessera.dev", []],
+      // Owned objects go by garbage collection: the operator never deletes them itself.
+      ["delete", "instancesets.tessera.dev", ["-n", "default"]],
       ["patch", "validatingwebhookconfigurations.admissionregistration.k8s.io/other-webhook", []],
     ] as const)
       assert.equal(await can(verb, resource, [...extra]), "no", `${verb} ${resource}`);
@@ -462,6 +464,20 @@ describe("tessera install into a Kubernetes cluster", () => {
       name: "operator-rbac",
       leaseDurationSeconds: 3,
     });
+    // The webhook refuses claims without a StorageClass when the cluster has no default one.
+    await cluster.client.apply(
+      {
+        apiVersion: "storage.k8s.io/v1",
+        kind: "StorageClass",
+        metadata: {
+          name: "rbac-default",
+          annotations: { "storageclass.kubernetes.io/is-default-class": "true" },
+        },
+        provisioner: "kubernetes.io/no-provisioner",
+        volumeBindingMode: "WaitForFirstConsumer",
+      },
+      "tessera-test",
+    );
     // Created through the CLI with the admin kubeconfig; the operator's webhook admits it.
     succeeded(await run(["cluster", "create", "postgresql", "rbac", "--replicas", "2"]));
     // Without a node the pods stay Pending: every object the operator creates is there.
