@@ -1,8 +1,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import type { V1Pod } from "@kubernetes/client-node";
-import { API_VERSION, labels, type Component } from "@tessera/api";
+
 import { waitFor } from "@tessera/kube";
 import { opsManifest, waitForOps } from "../support/ops.js";
 import { TestPlatform } from "../support/platform.js";
@@ -22,22 +21,9 @@ const writers = new Set<Writer>();
 
 const rw = () => serviceTarget(platform.client, ns, CLUSTER, "rw");
 
-async function component(): Promise<Component> {
-  return platform.client.get<Component>({
-    apiVersion: API_VERSION,
-    kind: "Component",
-    namespace: ns,
-    name: COMPONENT,
-  });
-}
+const component = () => platform.component(ns, COMPONENT);
 
-async function pods(): Promise<V1Pod[]> {
-  const list = await platform.client.list<V1Pod>("v1", "Pod", {
-    namespace: ns,
-    labelSelector: `${labels.component}=${COMPONENT}`,
-  });
-  return list.items.filter((p) => !p.metadata?.deletionTimestamp);
-}
+const pods = () => platform.instances(ns, COMPONENT);
 
 /** The recorded primary once the cluster is Running, checked against PostgreSQL's own view. */
 async function settledPrimary(): Promise<string> {

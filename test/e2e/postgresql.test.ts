@@ -2,7 +2,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import type { V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
-import { API_VERSION, labels, type Component } from "@tessera/api";
+import { labels } from "@tessera/api";
 import { Informer, waitFor } from "@tessera/kube";
 import { TestPlatform } from "../support/platform.js";
 import { Writer, lostWrites, podTarget, query, serviceTarget } from "../support/postgresql.js";
@@ -43,24 +43,9 @@ spec:
 ${extra}`;
 }
 
-async function component(): Promise<Component> {
-  return platform.client.get<Component>({
-    apiVersion: API_VERSION,
-    kind: "Component",
-    namespace: ns,
-    name: COMPONENT,
-  });
-}
+const component = () => platform.component(ns, COMPONENT);
 
-async function pods(): Promise<V1Pod[]> {
-  const list = await platform.client.list<V1Pod>("v1", "Pod", {
-    namespace: ns,
-    labelSelector: `${labels.component}=${COMPONENT}`,
-  });
-  return list.items
-    .filter((p) => !p.metadata?.deletionTimestamp)
-    .sort((a, b) => a.metadata!.name!.localeCompare(b.metadata!.name!));
-}
+const pods = () => platform.instances(ns, COMPONENT);
 
 const rw = () => serviceTarget(platform.client, ns, CLUSTER, "rw");
 

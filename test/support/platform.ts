@@ -1,6 +1,7 @@
 import type { KubeClient } from "@tessera/kube";
 import { waitFor } from "@tessera/kube";
-import { API_VERSION, type Cluster, type ClusterPhase } from "@tessera/api";
+import type { V1Pod } from "@kubernetes/client-node";
+import { API_VERSION, labels, type Cluster, type ClusterPhase, type Component } from "@tessera/api";
 import { DEFAULT_ADDON_NAMESPACE, findAddons, installAddon, installCrds, loadAddon } from "@tessera/addons";
 import { BUNDLED_ADDONS } from "@tessera/addons";
 import { OperatorProcess } from "@tessera/playground";
@@ -68,6 +69,21 @@ export class TestPlatform {
 
   get hostlet(): HostletProcess {
     return this.cluster.node;
+  }
+
+  async component(namespace: string, name: string): Promise<Component> {
+    return this.client.get<Component>({ apiVersion: API_VERSION, kind: "Component", namespace, name });
+  }
+
+  /** A component's pods that are not being deleted, by name. */
+  async instances(namespace: string, component: string): Promise<V1Pod[]> {
+    const list = await this.client.list<V1Pod>("v1", "Pod", {
+      namespace,
+      labelSelector: `${labels.component}=${component}`,
+    });
+    return list.items
+      .filter((p) => !p.metadata?.deletionTimestamp)
+      .sort((a, b) => a.metadata!.name!.localeCompare(b.metadata!.name!));
   }
 
   /** `kubectl apply` of a manifest; a refusal fails with kubectl's message. */
