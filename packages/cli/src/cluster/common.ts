@@ -1,4 +1,5 @@
-import { API_VERSION, labels, type Cluster, type ClusterPhase } from "@tessera/api";
+import type { V1PersistentVolumeClaim } from "@kubernetes/client-node";
+import { API_VERSION, annotations, labels, type Cluster, type ClusterPhase } from "@tessera/api";
 import { ApiError, StopWaiting, WaitTimeoutError, waitFor, type KubeClient } from "@tessera/kube";
 import { notInstalled } from "../not-installed.js";
 import { duration } from "../output.js";
@@ -67,21 +68,38 @@ export async function waitUntilRunning(
   }
 }
 
-/** Waits until the cluster object is gone (its finalizers ran), showing its phase on the spinner. */
+/**
+ * Waits until the cluster object is gone (its finalizers ran) and, when its
+ * termination policy deletes volumes, until no volume claim recording it is
+ * left, showing progress on the spinner.
+ */
 export async function waitUntilGone(
   client: KubeClient,
-  namespace: string,
-  name: string,
+  cluster: Cluster,
   timeoutMs: number,
   spinner: Spinner,
 ): Promise<void> {
+  const { namespace, name, uid } = cluster.metadata as { namespace: string; name: string; uid: string };
+  const volumesGo = cluster.spec.terminationPolicy !== "DoNotTerminate";
   let last = "Deleting";
   try {
     await waitFor(
       async () => {
-        const cluster = await client.find<Cluster>(clusterRef(namespace, name));
-        if (cluster) spinner.detail = last = describeState(cluster);
-        return cluster === undefined;
+        const current = await client.find<Cluster>(clusterRef(namespace, name));
+        if (current?.metadata.uid === uid) {
+          spinner.detail = last = describeState(current);
+          return false;
+        }
+        if (!volumesGo) return true;
+        const claims = await client.listAll<V1PersistentVolumeClaim>("v1", "PersistentVolumeClaim", {
+          namespace,
+          labelSelector: clusterSelector(name),
+        });
+        const left = claims.items.filter(
+          (claim) => claim.metadata?.annotations?.[annotations.clusterUID] === uid,
+        );
+        spinner.detail = last = `${left.length} volume claim(s) left to delete`;
+        return left.length === 0;
       },
       { description: `cluster ${namespace}/${name} to be deleted`, timeoutMs, intervalMs: 1000 },
     );

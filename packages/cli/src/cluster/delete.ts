@@ -25,7 +25,7 @@ export async function deleteCluster(session: Session, name: string, options: Del
   print(`cluster ${namespace}/${name} is being deleted (termination policy ${policy}: ${WHAT_GOES[policy]})`);
   if (options.wait) {
     await Spinner.run(session.style, `waiting for ${name} to be deleted`, (spinner) =>
-      waitUntilGone(conn.client, namespace, name, options.timeout, spinner),
+      waitUntilGone(conn.client, cluster, options.timeout, spinner),
     );
   }
 }
