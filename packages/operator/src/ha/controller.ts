@@ -193,7 +193,12 @@ export class HaController {
     const probe = compDef.spec.lifecycleActions?.roleProbe;
     if (!probe || (compDef.spec.haMode === "none" && !compDef.spec.roles?.length)) return;
     const periodMs = (probe.periodSeconds ?? 1) * 1000;
-    if (component.spec.stop) return { requeueAfterMs: periodMs * 5 };
+    if (component.spec.stop) {
+      // A start brings new pods on the same volumes: none of them is a restart of an instance
+      // this loop knew, so nothing learnt before the stop carries over.
+      this.state.delete(key);
+      return { requeueAfterMs: periodMs * 5 };
+    }
     const set = this.sets.get(key);
     const pods = this.pods
       .list(component.metadata.namespace)
