@@ -2,8 +2,9 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { setTimeout as delay } from "node:timers/promises";
 import type { V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
-import { API_VERSION, annotations, labels, type Cluster, type TerminationPolicy } from "@tessera/api";
+import { API_VERSION, labels, type Cluster, type OpsRequest, type TerminationPolicy } from "@tessera/api";
 import { Informer, waitFor } from "@tessera/kube";
+import { opsManifest, waitForOps } from "../support/ops.js";
 import { TestPlatform } from "../support/platform.js";
 import {
   ClusterHandle,
@@ -20,9 +21,10 @@ const SCRATCH = "scratch";
 /**
  * The addon conformance scenarios, in sequence on one cluster of the engine
  * (plus a small second one for WipeOut): create, write/read through the
- * services, role labels against the engine's own view, a rolling restart
- * under writes (with switchover), scale out and in, killing the writable
- * instance, and deletion under each termination policy.
+ * services, role labels against the engine's own view; through OpsRequests
+ * a rolling restart under writes (with switchover), scale out and in, a
+ * switchover, stop and start; killing the writable instance, and deletion
+ * under each termination policy.
  */
 export function conformance(engine: EngineDescriptor): void {
   let platform: TestPlatform;
@@ -91,6 +93,17 @@ export function conformance(engine: EngineDescriptor): void {
       timeoutMs: 90_000,
     });
   }
+
+  let operations = 0;
+  /** Runs an OpsRequest on the main cluster and waits until it Succeeds. */
+  async function operate(type: string, section = ""): Promise<OpsRequest> {
+    const name = `${type.toLowerCase()}-${++operations}`;
+    await platform.apply(opsManifest(ns, name, MAIN, type, section));
+    return waitForOps(platform.client, ns, name, "Succeed", 300_000);
+  }
+
+  const scaling = (count: number) =>
+    `  horizontalScaling:\n    - { componentName: ${engine.component}, replicas: ${count} }\n`;
 
   /** A scenario; when it fails, what the cluster looked like is printed with the error. */
   function scenario(name: string, body: () => Promise<void>): void {
@@ -194,11 +207,7 @@ export function conformance(engine: EngineDescriptor): void {
       let acknowledged: string[];
       try {
         await progresses(writer, 10, "before the restart");
-        await platform.client.patch(
-          { apiVersion: API_VERSION, kind: "Cluster", namespace: ns, name: MAIN },
-          { metadata: { annotations: { [annotations.restartedAt]: new Date().toISOString() } } },
-          "merge",
-        );
+        await operate("Restart", `  restart:\n    - componentName: ${engine.component}\n`);
         await waitFor(
           async () => {
             const now = new Map((await cluster.pods()).map((p) => [p.metadata!.name!, p]));
@@ -255,12 +264,12 @@ export function conformance(engine: EngineDescriptor): void {
     try {
       await progresses(writer, 10, "before scaling");
       replicas = engine.replicas.scaled;
-      await platform.apply(manifest());
+      await operate("HorizontalScaling", scaling(replicas));
       await membersMatch(replicas);
       await waitRunning();
       await progresses(writer, 10, `with ${replicas} instances`);
       replicas = engine.replicas.initial;
-      await platform.apply(manifest());
+      await operate("HorizontalScaling", scaling(replicas));
       await membersMatch(replicas);
       await waitRunning();
       await progresses(writer, 10, `back at ${replicas} instances`);
@@ -293,6 +302,62 @@ export function conformance(engine: EngineDescriptor): void {
     );
     await rolesMatchEngine("after scaling");
   });
+
+  if (engine.guarantees.switchover) {
+    scenario("switchover under writes: the writable role moves to the best replica", async () => {
+      const from = (await rolesMatchEngine("before the switchover")).find(
+        (i) => i.role === engine.writableRole,
+      )!;
+      const writer = new Writer(db, "switchover").start();
+      let acknowledged: string[];
+      let candidate: string | undefined;
+      try {
+        await progresses(writer, 10, "before the switchover");
+        const op = await operate("Switchover", `  switchover:\n    - componentName: ${engine.component}\n`);
+        candidate = op.status?.steps?.[0]?.candidate;
+        await progresses(writer, 10, "after the switchover");
+      } finally {
+        acknowledged = await writer.stop();
+      }
+      console.log(
+        `${engine.name} switchover: ${acknowledged.length} writes acknowledged, ${writer.failures} failed`,
+      );
+      assert.ok(candidate && candidate !== from.name, `a replica was chosen, not ${from.name}`);
+      const after = await rolesMatchEngine("after the switchover");
+      assert.equal(after.find((i) => i.role === engine.writableRole)?.name, candidate);
+      if (engine.guarantees.switchoverKeepsAcknowledgedWrites)
+        assert.deepEqual(await writer.lost(acknowledged), [], "acknowledged writes lost");
+    });
+  }
+
+  scenario(
+    "stop and start: the instances go, their volumes stay, and they come back with the data",
+    async () => {
+      await db.write("stopped/1", "kept");
+      const claims = async () =>
+        (
+          await platform.client.list<V1PersistentVolumeClaim>("v1", "PersistentVolumeClaim", {
+            namespace: ns,
+            labelSelector: `${labels.component}=${cluster.component(engine.component)}`,
+          })
+        ).items
+          .map((c) => c.metadata!.uid!)
+          .sort();
+      const before = await claims();
+      await operate("Stop");
+      assert.deepEqual(await cluster.pods(), [], "no instance runs while stopped");
+      assert.deepEqual(await claims(), before, "every volume is kept");
+      await operate("Start");
+      await membersMatch(replicas);
+      await waitRunning();
+      await rolesMatchEngine("after the start");
+      assert.deepEqual(await claims(), before, "the instances came back on their volumes");
+      await waitFor(async () => (await db.read("stopped/1").catch(() => undefined)) === "kept", {
+        description: "data written before the stop to be read back",
+        timeoutMs: 60_000,
+      });
+    },
+  );
 
   scenario(
     "failover: the writable instance is killed, the cluster takes writes again and it rejoins",
