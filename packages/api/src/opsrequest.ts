@@ -8,6 +8,7 @@ export const opsType = z.enum([
   "HorizontalScaling",
   "VerticalScaling",
   "Switchover",
+  "RebuildInstance",
 ]);
 export type OpsType = z.infer<typeof opsType>;
 
@@ -83,6 +84,17 @@ export const switchover = z.object({
 });
 export type SwitchoverSpec = z.infer<typeof switchover>;
 
+export const rebuildInstance = z.object({
+  componentName,
+  instances: z
+    .array(z.string())
+    .min(1)
+    .describe(
+      "Instances (pod names) to rebuild, one after another: each keeps its name and gets new, empty volumes that the engine fills from the current primary as it joins. The writable instance cannot be rebuilt (switch over first).",
+    ),
+});
+export type RebuildInstanceSpec = z.infer<typeof rebuildInstance>;
+
 export const opsRequestSpec = z.object({
   clusterName: dnsLabel.describe("The Cluster (in the same namespace) the operation acts on."),
   type: opsType.describe(
@@ -149,6 +161,10 @@ export const opsRequestSpec = z.object({
     .array(switchover)
     .optional()
     .describe("For Switchover: the components whose writable role moves, one after another."),
+  rebuildInstance: z
+    .array(rebuildInstance)
+    .optional()
+    .describe("For RebuildInstance: the instances of each component whose data is made anew."),
 });
 export type OpsRequestSpec = z.infer<typeof opsRequestSpec>;
 
@@ -179,6 +195,13 @@ export const opsStep = z.object({
     .optional()
     .describe("For a switchover: the instance chosen to take the writable role."),
   attempts: z.number().int().optional().describe("For a switchover: how many times its action ran."),
+  instance: z.string().optional().describe("For a rebuild: the instance (pod name) it rebuilds."),
+  replaced: z
+    .array(z.string())
+    .optional()
+    .describe(
+      "For a rebuild: UIDs of the instance's pod and volume claims as they were; objects with other UIDs are the rebuilt ones.",
+    ),
 });
 export type OpsStep = z.infer<typeof opsStep>;
 
@@ -190,7 +213,7 @@ export const instanceProgress = z.object({
   component: z.string().describe("Its component."),
   action: z
     .string()
-    .describe("What happens to it: Restart, Stop, Start, Create, Remove, Update or Switchover."),
+    .describe("What happens to it: Restart, Stop, Start, Create, Remove, Update, Switchover or Rebuild."),
   phase: instanceProgressPhase.describe("Pending (not yet), Processing, Succeed or Failed."),
   since: z.string().describe("When it entered this phase (RFC 3339)."),
   message: z.string().optional().describe("What it waits for, e.g. the scheduler's reason."),

@@ -236,16 +236,23 @@ export class InstanceSetController {
     let created = 0;
     const unbound: string[] = [];
     const foreign: string[] = [];
+    const going: string[] = [];
     for (const instance of this.desired(set)) {
       const pod = existing.get(instance.name);
       if (pod) {
         if (set.spec.podManagementPolicy === "OrderedReady" && !podIsReady(pod)) break;
         continue;
       }
-      const claims = await Promise.all(buildClaims(set, instance).map((claim) => this.ensureClaim(claim)));
+      const ensured = await Promise.all(buildClaims(set, instance).map((claim) => this.ensureClaim(claim)));
+      const claims = ensured.map((e) => e.claim);
+      if (ensured.some((e) => e.created)) await this.forgetJoin(set, instance.name);
       const others = claims.filter((claim) => isForeignClaim(claim, set));
       const waitingFor = claims.filter((claim) => !this.readyForScheduling(claim));
-      if (others.length) {
+      const deleting = claims.filter((claim) => claim.metadata?.deletionTimestamp);
+      if (deleting.length) {
+        // A pod started on a claim being deleted could never be scheduled: the claim goes first.
+        going.push(...deleting.map((claim) => claim.metadata!.name!));
+      } else if (others.length) {
         foreign.push(...others.map((claim) => claim.metadata!.name!));
       } else if (waitingFor.length) {
         unbound.push(...waitingFor.map((claim) => claim.metadata!.name!));
@@ -258,26 +265,42 @@ export class InstanceSetController {
       }
       if (set.spec.podManagementPolicy === "OrderedReady") break;
     }
-    if (!created && !unbound.length && !foreign.length) return undefined;
+    if (!created && !unbound.length && !foreign.length && !going.length) return undefined;
     const messages = [
       ...(created ? [`creating ${created} instance(s)`] : []),
       ...(unbound.length ? [`waiting for claim(s) ${unbound.join(", ")} to bind`] : []),
       ...(foreign.length
         ? [`waiting for claim(s) ${foreign.join(", ")} of a deleted cluster of the same name to be removed`]
         : []),
+      ...(going.length ? [`waiting for deleted claim(s) ${going.join(", ")} to go`] : []),
     ];
     return { result: { requeueAfterMs: 1000 }, message: messages.join("; ") };
   }
 
-  private async ensureClaim(claim: V1PersistentVolumeClaim): Promise<V1PersistentVolumeClaim> {
+  private async ensureClaim(
+    claim: V1PersistentVolumeClaim,
+  ): Promise<{ claim: V1PersistentVolumeClaim; created: boolean }> {
     const cached = this.claims.get(objectKey(claim));
-    if (cached) return cached;
+    if (cached) return { claim: cached, created: false };
     try {
-      return await this.ctx.client.create(claim);
+      return { claim: await this.ctx.client.create(claim), created: true };
     } catch (error) {
       if (!isAlreadyExists(error)) throw error;
-      return this.ctx.client.get<V1PersistentVolumeClaim>(claimRef(claim));
+      return { claim: await this.ctx.client.get<V1PersistentVolumeClaim>(claimRef(claim)), created: false };
     }
+  }
+
+  /**
+   * An instance given a new, empty volume (a rebuild, an instance back
+   * online) is a new member: memberJoin runs for it again.
+   */
+  private async forgetJoin(set: InstanceSet, name: string): Promise<void> {
+    if (!set.status?.instances?.some((i) => i.name === name && i.memberJoined)) return;
+    const stored = await updateStatus<InstanceSet>(this.ctx.client, setRef(set), (s) => {
+      const entry = s.status?.instances?.find((i) => i.name === name);
+      if (entry) delete entry.memberJoined;
+    });
+    if (stored) set.status = stored.status;
   }
 
   /**

@@ -1,4 +1,4 @@
-import type { V1Pod } from "@kubernetes/client-node";
+import type { V1PersistentVolumeClaim, V1Pod, V1StorageClass } from "@kubernetes/client-node";
 import {
   API_VERSION,
   isTerminalOpsPhase,
@@ -70,6 +70,8 @@ export class OpsController {
   private readonly components: Informer<Component>;
   private readonly sets: Informer<InstanceSet>;
   private readonly pods: Informer<V1Pod>;
+  private readonly storageClasses: Informer<V1StorageClass>;
+  private readonly claims: Informer<V1PersistentVolumeClaim>;
 
   constructor(
     private readonly ctx: OperatorContext,
@@ -81,6 +83,8 @@ export class OpsController {
     this.components = ctx.informers.get<Component>(API_VERSION, "Component");
     this.sets = ctx.informers.get<InstanceSet>(API_VERSION, "InstanceSet");
     this.pods = ctx.informers.get<V1Pod>("v1", "Pod", managed);
+    this.storageClasses = ctx.informers.get<V1StorageClass>("storage.k8s.io/v1", "StorageClass");
+    this.claims = ctx.informers.get<V1PersistentVolumeClaim>("v1", "PersistentVolumeClaim", managed);
     // What the cluster's objects do moves a running operation on; clusters without one are not woken.
     const clusterOf = (object: { metadata?: { namespace?: string; labels?: Record<string, string> } }) => {
       const key = `${object.metadata?.namespace}/${object.metadata?.labels?.[labels.cluster]}`;
@@ -99,7 +103,8 @@ export class OpsController {
       })
       .watchesMapped(this.components, clusterOf)
       .watchesMapped(this.sets, clusterOf)
-      .watchesMapped(this.pods, clusterOf);
+      .watchesMapped(this.pods, clusterOf)
+      .watchesMapped(this.claims, clusterOf);
   }
 
   private queue(key: string): OpsRequest[] {
@@ -238,6 +243,8 @@ export class OpsController {
       instanceSet: (c) => this.sets.get(`${namespace}/${names.instanceSet(full(c))}`),
       pods: (c) =>
         this.pods.list(namespace).filter((p) => p.metadata?.labels?.[labels.component] === full(c)),
+      claims: (c) =>
+        this.claims.list(namespace).filter((p) => p.metadata?.labels?.[labels.component] === full(c)),
     };
   }
 
@@ -259,12 +266,15 @@ export class OpsController {
       await this.finish(op, "Failed", "ClusterNotFound", `cluster ${op.spec.clusterName} not found`);
       return 0;
     }
-    const errors = validateOpsRequest(this.catalog, op, cluster);
+    const view = this.view(cluster);
+    const errors = validateOpsRequest(this.catalog, op, cluster, undefined, {
+      component: view.component,
+      storageClasses: this.storageClasses.list(),
+    });
     if (errors.length) {
       await this.finish(op, "Failed", "InvalidRequest", errors.join("; "));
       return 0;
     }
-    const view = this.view(cluster);
     const unmet = handler.precondition(op, view);
     if (unmet) return this.waitForPrecondition(op, unmet);
     const plan = handler.plan(op, view);

@@ -1,4 +1,4 @@
-import type { V1Pod } from "@kubernetes/client-node";
+import type { V1PersistentVolumeClaim, V1Pod, V1StorageClass } from "@kubernetes/client-node";
 import type {
   Cluster,
   Component,
@@ -21,6 +21,16 @@ export interface ClusterView {
   instanceSet(name: string): InstanceSet | undefined;
   /** Every pod of the component, those being deleted included. */
   pods(name: string): V1Pod[];
+  /** Every volume claim of the component's instances. */
+  claims(name: string): V1PersistentVolumeClaim[];
+}
+
+/** What validation may read of the cluster's running state besides its spec. */
+export interface ValidationFacts {
+  /** The Component object of a component (by its name in the cluster). */
+  component(name: string): Component | undefined;
+  /** Every StorageClass; unknown when undefined (checks that need them are skipped). */
+  storageClasses?: V1StorageClass[];
 }
 
 export type InstanceReport = Omit<InstanceProgress, "since">;
@@ -62,7 +72,7 @@ export interface OpsHandler {
   /** Whether a Running operation can be cancelled (it then has `revert`). */
   readonly cancellable: boolean;
   /** Problems with the request against the cluster and its definitions, each naming the field of the OpsRequest. */
-  validate(op: OpsRequest, cluster: Cluster, resolved: ResolvedCluster): string[];
+  validate(op: OpsRequest, cluster: Cluster, resolved: ResolvedCluster, facts?: ValidationFacts): string[];
   /** Why the operation cannot start now, or undefined when it can. */
   precondition(op: OpsRequest, view: ClusterView): string | undefined;
   plan(op: OpsRequest, view: ClusterView): OpsPlan;

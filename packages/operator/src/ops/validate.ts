@@ -9,6 +9,7 @@ import {
   type OpsType,
 } from "@tessera/api";
 import { DefinitionError, resolveCluster, type DefinitionCatalog } from "../definitions.js";
+import type { ValidationFacts } from "./handler.js";
 import { handlers } from "./handlers/index.js";
 import { phaseOf } from "./queue.js";
 
@@ -20,7 +21,11 @@ export const SECTIONS: Record<OpsType, keyof OpsRequestSpec> = {
   HorizontalScaling: "horizontalScaling",
   VerticalScaling: "verticalScaling",
   Switchover: "switchover",
+  RebuildInstance: "rebuildInstance",
 };
+
+/** Validation without the cluster's running state: what depends on it is left to the runner's own check. */
+const NO_FACTS: ValidationFacts = { component: () => undefined };
 
 /** What may change on an existing OpsRequest: cancelling it and how long it is kept. */
 const MUTABLE: (keyof OpsRequestSpec)[] = [
@@ -64,6 +69,7 @@ export function validateOpsRequest(
   op: OpsRequest,
   cluster: Cluster | undefined,
   old?: OpsRequest,
+  facts: ValidationFacts = NO_FACTS,
 ): string[] {
   const parsed = opsRequestSpec.safeParse(op.spec);
   if (!parsed.success)
@@ -88,7 +94,7 @@ export function validateOpsRequest(
     return [...errors, `spec.clusterName: cluster "${spec.clusterName}" is being deleted`];
   try {
     const resolved = resolveCluster(catalog, cluster);
-    errors.push(...handlers[spec.type].validate({ ...op, spec }, cluster, resolved));
+    errors.push(...handlers[spec.type].validate({ ...op, spec }, cluster, resolved, facts));
   } catch (error) {
     if (!(error instanceof DefinitionError)) throw error;
     errors.push(`spec.clusterName: cluster "${spec.clusterName}" cannot be resolved: ${error.message}`);

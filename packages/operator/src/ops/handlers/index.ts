@@ -1,6 +1,7 @@
 import type { OpsType } from "@tessera/api";
 import type { OpsHandler } from "../handler.js";
 import { horizontalScaling } from "./horizontal-scaling.js";
+import { rebuildInstance } from "./rebuild-instance.js";
 import { restart } from "./restart.js";
 import { start, stop } from "./stop-start.js";
 import { switchover } from "./switchover.js";
@@ -14,4 +15,5 @@ export const handlers: Record<OpsType, OpsHandler> = {
   HorizontalScaling: horizontalScaling,
   VerticalScaling: verticalScaling,
   Switchover: switchover,
+  RebuildInstance: rebuildInstance,
 };

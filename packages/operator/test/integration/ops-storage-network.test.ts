@@ -1,0 +1,142 @@
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import type { V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
+import { labels } from "@tessera/api";
+import { waitFor } from "@tessera/kube";
+import { TestPlatform } from "../../../../test/support/platform.js";
+import { KV_ADDON } from "../fixtures/env.js";
+import { opsManifest, waitForOps } from "../../../../test/support/ops.js";
+
+// RebuildInstance, VolumeExpansion and Expose on a hostlet node with the kv
+// test addon, on one cluster shared by the cases (they run in order).
+
+let platform: TestPlatform;
+let ns: string;
+const CLUSTER = "sn";
+const KV = `${CLUSTER}-kv`;
+let serial = 0;
+
+before(async () => {
+  platform = await TestPlatform.start({ addons: [KV_ADDON] });
+  ns = await platform.cluster.createNamespace("ops-sn");
+  await platform.apply(`apiVersion: tessera.dev/v1alpha1
+kind: Cluster
+metadata: { name: ${CLUSTER}, namespace: ${ns} }
+spec:
+  clusterDef: kv
+  topology: standalone
+  terminationPolicy: Delete
+  componentSpecs:
+    - name: kv
+      replicas: 3
+      resources: { requests: { cpu: 10m, memory: 16Mi }, limits: { cpu: "1", memory: 128Mi } }
+      volumeClaimTemplates:
+        - name: data
+          spec: { storageClassName: tessera-local, resources: { requests: { storage: 1Gi } } }
+`);
+  await platform.waitForPhase(ns, CLUSTER, "Running");
+});
+
+after(async () => {
+  await platform?.stop();
+});
+
+/** Creates an operation on the cluster and waits for it to succeed. */
+async function run(type: string, extra: string) {
+  const name = `${type.toLowerCase()}-${++serial}`;
+  await platform.apply(opsManifest(ns, name, CLUSTER, type, extra));
+  return waitForOps(platform.client, ns, name, "Succeed", 240_000);
+}
+
+/** The refusal `kubectl apply` of an operation gets. */
+async function refusal(type: string, extra: string): Promise<string> {
+  const manifest = opsManifest(ns, `refused-${++serial}`, CLUSTER, type, extra);
+  const result = await platform.cluster.kubectl(["apply", "-f", "-"], { input: manifest });
+  assert.notEqual(result.code, 0, `${type} was admitted`);
+  return result.stderr;
+}
+
+async function pods(): Promise<V1Pod[]> {
+  return platform.instances(ns, KV);
+}
+
+async function claims(): Promise<V1PersistentVolumeClaim[]> {
+  const list = await platform.client.list<V1PersistentVolumeClaim>("v1", "PersistentVolumeClaim", {
+    namespace: ns,
+    labelSelector: `${labels.component}=${KV}`,
+  });
+  return list.items.sort((a, b) => a.metadata!.name!.localeCompare(b.metadata!.name!));
+}
+
+async function exec(pod: string, script: string): Promise<string> {
+  const result = await platform.cluster.kubectl([
+    "exec",
+    "-n",
+    ns,
+    pod,
+    "-c",
+    "kv",
+    "--",
+    "sh",
+    "-c",
+    script,
+  ]);
+  assert.equal(result.code, 0, result.stderr);
+  return result.stdout.trim();
+}
+
+async function primary(): Promise<string> {
+  return waitFor(async () => (await platform.component(ns, KV)).status?.ha?.primary, {
+    description: "a recorded primary",
+    timeoutMs: 60_000,
+  });
+}
+
+test("RebuildInstance gives a replica new volumes under the same name; it joins the primary again as a secondary", async () => {
+  const leader = await primary();
+  const replica = (await pods())
+    .map((p) => p.metadata!.name!)
+    .find((n) => n !== leader && !n.endsWith("-0"))!;
+  const before = (await pods()).find((p) => p.metadata!.name === replica)!;
+  const claim = (await claims()).find((c) => c.metadata?.labels?.[labels.podName] === replica)!;
+  await exec(replica, "echo old > /data/stale");
+  const joins = async () =>
+    (await exec(leader, "cat /data/members")).split("\n").filter((l) => l === replica).length;
+  const joinedBefore = await joins();
+
+  const done = await run(
+    "RebuildInstance",
+    `  rebuildInstance:\n    - componentName: kv\n      instances: [${replica}]\n`,
+  );
+  const after = (await pods()).find((p) => p.metadata!.name === replica)!;
+  assert.notEqual(after.metadata!.uid, before.metadata!.uid, "a new pod");
+  assert.equal(after.metadata?.labels?.[labels.role], "secondary");
+  const newClaim = (await claims()).find((c) => c.metadata?.labels?.[labels.podName] === replica)!;
+  assert.equal(newClaim.metadata!.name, claim.metadata!.name, "the claim keeps its name");
+  assert.notEqual(newClaim.metadata!.uid, claim.metadata!.uid, "a new claim");
+  assert.equal(
+    await exec(replica, "ls /data/stale 2>/dev/null || echo gone"),
+    "gone",
+    "its old data is gone",
+  );
+  assert.equal(await joins(), joinedBefore + 1, "memberJoin ran again on the primary for the new volume");
+  assert.equal(await primary(), leader, "the primary stayed");
+  assert.deepEqual(
+    done.status?.instances?.map((i) => [i.name, i.action, i.phase]),
+    [[replica, "Rebuild", "Succeed"]],
+  );
+
+  const primaryRefused = await refusal(
+    "RebuildInstance",
+    `  rebuildInstance:\n    - componentName: kv\n      instances: [${leader}]\n`,
+  );
+  assert.match(primaryRefused, /spec\.rebuildInstance\[0\]\.instances\[0\]: .* is the writable instance/);
+  const unknownRefused = await refusal(
+    "RebuildInstance",
+    `  rebuildInstance:\n    - componentName: kv\n      instances: [${KV}-9]\n`,
+  );
+  assert.match(
+    unknownRefused,
+    /spec\.rebuildInstance\[0\]\.instances\[0\]: .* is not an instance of component kv/,
+  );
+});
