@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { condition, dnsLabel, objectMeta, resourceRequirements } from "./common.js";
+import { condition, dnsLabel, objectMeta, quantity, resourceRequirements } from "./common.js";
 
 export const opsType = z.enum([
   "Restart",
@@ -9,6 +9,7 @@ export const opsType = z.enum([
   "VerticalScaling",
   "Switchover",
   "RebuildInstance",
+  "VolumeExpansion",
 ]);
 export type OpsType = z.infer<typeof opsType>;
 
@@ -95,6 +96,27 @@ export const rebuildInstance = z.object({
 });
 export type RebuildInstanceSpec = z.infer<typeof rebuildInstance>;
 
+export const volumeExpansion = z.object({
+  componentName,
+  volumeClaimTemplates: z
+    .array(
+      z.object({
+        name: z
+          .string()
+          .min(1)
+          .describe("A volume claim template of the component (e.g. `data`)."),
+        storage: quantity.describe(
+          "The new size of every instance's volume of this template, e.g. `20Gi`: no smaller than now.",
+        ),
+      }),
+    )
+    .min(1)
+    .describe(
+      "The volumes to grow. Their StorageClass must allow expansion (allowVolumeExpansion: true); they grow online, without a restart.",
+    ),
+});
+export type VolumeExpansionSpec = z.infer<typeof volumeExpansion>;
+
 export const opsRequestSpec = z.object({
   clusterName: dnsLabel.describe("The Cluster (in the same namespace) the operation acts on."),
   type: opsType.describe(
@@ -165,6 +187,10 @@ export const opsRequestSpec = z.object({
     .array(rebuildInstance)
     .optional()
     .describe("For RebuildInstance: the instances of each component whose data is made anew."),
+  volumeExpansion: z
+    .array(volumeExpansion)
+    .optional()
+    .describe("For VolumeExpansion: the new volume sizes of each component, handled one after another."),
 });
 export type OpsRequestSpec = z.infer<typeof opsRequestSpec>;
 

@@ -50,6 +50,7 @@ const WORDS: Record<OpsType, string> = {
   VerticalScaling: "vscale",
   Switchover: "switchover",
   RebuildInstance: "rebuild",
+  VolumeExpansion: "expand",
 };
 
 /**

@@ -84,10 +84,13 @@ function normalise(field: keyof ComponentConfiguration, value: unknown): unknown
   return value;
 }
 
-function holdsExactly(spec: ClusterComponentSpec | undefined, fields: ComponentConfiguration): boolean {
+/** Fields of a component's spec an operation writes. */
+export type ComponentFields = Partial<Omit<ClusterComponentSpec, "name">>;
+
+function holdsExactly(spec: ClusterComponentSpec | undefined, fields: ComponentFields): boolean {
   return (
     spec !== undefined &&
-    (Object.entries(fields) as [keyof ComponentConfiguration, unknown][]).every(([field, value]) =>
+    (Object.entries(fields) as [keyof ComponentFields, unknown][]).every(([field, value]) =>
       isDeepStrictEqual(spec[field], value),
     )
   );
@@ -132,7 +135,7 @@ export async function writeComponent(
   ctx: OperatorContext,
   cluster: Cluster,
   component: string,
-  fields: ComponentConfiguration,
+  fields: ComponentFields,
 ): Promise<boolean> {
   if (holdsExactly(componentSpec(cluster, component), fields)) return false;
   const ref = {
@@ -147,7 +150,7 @@ export async function writeComponent(
   if (!spec) throw new ClusterWriteRefused(`cluster ${ref.name} has no component "${component}" any more`);
   const path = `/spec/componentSpecs/${index}`;
   const operations: object[] = [];
-  for (const [field, value] of Object.entries(fields) as [keyof ComponentConfiguration, unknown][]) {
+  for (const [field, value] of Object.entries(fields) as [keyof ComponentFields, unknown][]) {
     if (isDeepStrictEqual(spec[field], value)) continue;
     if (value === undefined) operations.push({ op: "remove", path: `${path}/${field}` });
     else operations.push({ op: "add", path: `${path}/${field}`, value });

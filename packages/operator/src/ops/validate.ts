@@ -22,6 +22,7 @@ export const SECTIONS: Record<OpsType, keyof OpsRequestSpec> = {
   VerticalScaling: "verticalScaling",
   Switchover: "switchover",
   RebuildInstance: "rebuildInstance",
+  VolumeExpansion: "volumeExpansion",
 };
 
 /** Validation without the cluster's running state: what depends on it is left to the runner's own check. */

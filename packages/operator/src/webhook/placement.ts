@@ -20,7 +20,7 @@ const DEFAULT_CLASS_ANNOTATIONS = [
 /** Resources every node reports and every instance may request. */
 const NODE_RESOURCES = ["cpu", "memory"];
 
-function isDefaultClass(storageClass: V1StorageClass): boolean {
+export function isDefaultClass(storageClass: V1StorageClass): boolean {
   return DEFAULT_CLASS_ANNOTATIONS.some((a) => storageClass.metadata?.annotations?.[a] === "true");
 }
 

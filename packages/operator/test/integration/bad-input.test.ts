@@ -634,6 +634,48 @@ const cases: BadInputCase[] = [
     cleanup: removeOpsTarget,
   },
   {
+    name: "a volume expansion on a StorageClass that does not allow it",
+    kind: "OpsRequest",
+    setup: async (ctx) =>
+      ctx.env.apply(
+        kv(OPS_TARGET, defaultComponent({ storageClass: OTHER_CLASS })).replaceAll(NS, ctx.namespace),
+      ),
+    apply: ops(
+      "expand-fixed",
+      "VolumeExpansion",
+      "  volumeExpansion: [{ componentName: kv, volumeClaimTemplates: [{ name: data, storage: 2Gi }] }]\n",
+    ),
+    field: "spec.volumeExpansion[0].volumeClaimTemplates[0]",
+    message: `StorageClass "${OTHER_CLASS}" does not allow volume expansion (allowVolumeExpansion: unset)`,
+    cleanup: removeOpsTarget,
+  },
+  {
+    name: "a volume expansion that shrinks",
+    kind: "OpsRequest",
+    setup: withOpsTarget(),
+    apply: ops(
+      "expand-shrink",
+      "VolumeExpansion",
+      "  volumeExpansion: [{ componentName: kv, volumeClaimTemplates: [{ name: data, storage: 512Mi }] }]\n",
+    ),
+    field: "spec.volumeExpansion[0].volumeClaimTemplates[0].storage",
+    message: "volumes cannot shrink",
+    cleanup: removeOpsTarget,
+  },
+  {
+    name: "a rebuild of a component with one instance",
+    kind: "OpsRequest",
+    setup: withOpsTarget(),
+    apply: ops(
+      "rebuild-single",
+      "RebuildInstance",
+      `  rebuildInstance: [{ componentName: kv, instances: [${OPS_TARGET}-kv-0] }]\n`,
+    ),
+    field: "spec.rebuildInstance[0].componentName",
+    message: "a rebuild copies the data from another one, so it needs at least 2",
+    cleanup: removeOpsTarget,
+  },
+  {
     name: "an unknown switchover candidate",
     kind: "OpsRequest",
     setup: withOpsTarget(),

@@ -1,7 +1,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import type { V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
-import { labels } from "@tessera/api";
+import type { V1PersistentVolumeClaim, V1Pod, V1StorageClass } from "@kubernetes/client-node";
+import { API_VERSION, labels, type Cluster } from "@tessera/api";
 import { waitFor } from "@tessera/kube";
 import { TestPlatform } from "../../../../test/support/platform.js";
 import { KV_ADDON } from "../fixtures/env.js";
@@ -15,6 +15,8 @@ let ns: string;
 const CLUSTER = "sn";
 const KV = `${CLUSTER}-kv`;
 let serial = 0;
+/** A StorageClass of the node's provisioner whose volumes may not grow. */
+const FIXED_CLASS = "sn-fixed";
 
 before(async () => {
   platform = await TestPlatform.start({ addons: [KV_ADDON] });
@@ -139,4 +141,95 @@ test("RebuildInstance gives a replica new volumes under the same name; it joins 
     unknownRefused,
     /spec\.rebuildInstance\[0\]\.instances\[0\]: .* is not an instance of component kv/,
   );
+});
+
+test("VolumeExpansion grows every volume online, without a restart; a smaller size or a StorageClass without expansion is refused at apply time", async () => {
+  const uids = new Map((await pods()).map((p) => [p.metadata!.name!, p.metadata!.uid!]));
+  const done = await run(
+    "VolumeExpansion",
+    "  volumeExpansion:\n    - componentName: kv\n      volumeClaimTemplates: [{ name: data, storage: 2Gi }]\n",
+  );
+  const grown = await claims();
+  assert.equal(grown.length, 3);
+  for (const claim of grown) {
+    assert.equal(claim.spec?.resources?.requests?.storage, "2Gi");
+    assert.equal(claim.status?.capacity?.storage, "2Gi", `${claim.metadata!.name} reports its new capacity`);
+  }
+  for (const pod of await pods())
+    assert.equal(pod.metadata!.uid, uids.get(pod.metadata!.name!), `${pod.metadata!.name} did not restart`);
+  const cluster = await platform.client.get<Cluster>({
+    apiVersion: API_VERSION,
+    kind: "Cluster",
+    namespace: ns,
+    name: CLUSTER,
+  });
+  assert.equal(
+    cluster.spec.componentSpecs[0]!.volumeClaimTemplates?.[0]?.spec.resources.requests.storage,
+    "2Gi",
+  );
+  assert.deepEqual(
+    done.status?.instances?.map((i) => [i.action, i.phase]),
+    [0, 1, 2].map(() => ["Expand", "Succeed"]),
+  );
+
+  assert.match(
+    await refusal(
+      "VolumeExpansion",
+      "  volumeExpansion:\n    - componentName: kv\n      volumeClaimTemplates: [{ name: data, storage: 1Gi }]\n",
+    ),
+    /spec\.volumeExpansion\[0\]\.volumeClaimTemplates\[0\]\.storage: volumes cannot shrink/,
+  );
+
+  // A stopped cluster on a class of the same provisioner without expansion: the refusal needs only its spec.
+  const local = await platform.client.get<V1StorageClass>({
+    apiVersion: "storage.k8s.io/v1",
+    kind: "StorageClass",
+    name: "tessera-local",
+  });
+  await platform.client.create<V1StorageClass>({
+    apiVersion: "storage.k8s.io/v1",
+    kind: "StorageClass",
+    metadata: { name: FIXED_CLASS },
+    provisioner: local.provisioner,
+    volumeBindingMode: "WaitForFirstConsumer",
+  });
+  try {
+    await platform.apply(`apiVersion: tessera.dev/v1alpha1
+kind: Cluster
+metadata: { name: fixed, namespace: ${ns} }
+spec:
+  clusterDef: kv
+  topology: standalone
+  terminationPolicy: Delete
+  componentSpecs:
+    - name: kv
+      replicas: 1
+      stop: true
+      volumeClaimTemplates:
+        - name: data
+          spec: { storageClassName: ${FIXED_CLASS}, resources: { requests: { storage: 1Gi } } }
+`);
+    const manifest = opsManifest(
+      ns,
+      "fixed-expand",
+      "fixed",
+      "VolumeExpansion",
+      "  volumeExpansion:\n    - componentName: kv\n      volumeClaimTemplates: [{ name: data, storage: 2Gi }]\n",
+    );
+    const result = await platform.cluster.kubectl(["apply", "-f", "-"], { input: manifest });
+    assert.notEqual(result.code, 0);
+    assert.match(
+      result.stderr,
+      new RegExp(
+        `spec\\.volumeExpansion\\[0\\]\\.volumeClaimTemplates\\[0\\]: StorageClass "${FIXED_CLASS}" does not allow volume expansion \\(allowVolumeExpansion: unset\\)`,
+      ),
+    );
+  } finally {
+    await platform.client.delete({ apiVersion: API_VERSION, kind: "Cluster", namespace: ns, name: "fixed" });
+    await platform.client.delete({
+      apiVersion: "storage.k8s.io/v1",
+      kind: "StorageClass",
+      name: FIXED_CLASS,
+    });
+  }
 });

@@ -6,6 +6,7 @@ import { restart } from "./restart.js";
 import { start, stop } from "./stop-start.js";
 import { switchover } from "./switchover.js";
 import { verticalScaling } from "./vertical-scaling.js";
+import { volumeExpansion } from "./volume-expansion.js";
 
 /** The handler of every operation type. */
 export const handlers: Record<OpsType, OpsHandler> = {
@@ -16,4 +17,5 @@ export const handlers: Record<OpsType, OpsHandler> = {
   VerticalScaling: verticalScaling,
   Switchover: switchover,
   RebuildInstance: rebuildInstance,
+  VolumeExpansion: volumeExpansion,
 };
