@@ -126,3 +126,38 @@ test("Switchover under a writer to a named candidate, then to the best replica: 
   assert.notEqual(best.primary, candidate);
   assert.equal(best.primary, best.op.status?.steps?.[0]?.candidate);
 });
+
+test("Custom vacuum-analyze runs VACUUM (ANALYZE) of the named table on the primary; a table name with SQL in it Fails with PostgreSQL's message and runs nothing", async () => {
+  const primary = await settledPrimary();
+  await query(await rw(), "create table vacuumed as select g as id from generate_series(1, 1000) g");
+  await query(await rw(), "delete from vacuumed where id % 2 = 0");
+  const custom = (table: string) =>
+    `  custom: { componentName: postgresql, opsName: vacuum-analyze, parameters: { database: postgres, table: ${JSON.stringify(table)} } }\n`;
+  await platform.apply(opsManifest(ns, "vacuum", CLUSTER, "Custom", custom("public.vacuumed")));
+  const done = await waitForOps(platform.client, ns, "vacuum", "Succeed", 120_000);
+  assert.deepEqual(
+    done.status?.instances?.map((i) => [i.name, i.phase, i.message]),
+    [[primary, "Succeed", "vacuumed and analyzed table public.vacuumed of database postgres"]],
+  );
+  const target = await podTarget(platform.client, ns, CLUSTER, primary);
+  await waitFor(
+    async () => {
+      const [row] = await query<{ vacuumed: boolean; analyzed: boolean }>(
+        target,
+        "select last_vacuum is not null as vacuumed, last_analyze is not null as analyzed from pg_stat_user_tables where relname = 'vacuumed'",
+      );
+      return row?.vacuumed && row.analyzed;
+    },
+    { description: "PostgreSQL to report the table vacuumed and analyzed", timeoutMs: 30_000 },
+  );
+
+  // The name reaches SQL as a value, never as SQL text.
+  await platform.apply(
+    opsManifest(ns, "vacuum-unknown", CLUSTER, "Custom", custom("nosuch; drop table vacuumed")),
+  );
+  const failed = await waitForOps(platform.client, ns, "vacuum-unknown", "Failed", 120_000);
+  assert.equal(failed.status?.reason, "ActionFailed");
+  assert.match(failed.status!.message!, /^vacuum-analyze failed on .*: ERROR: {2}invalid name syntax/);
+  const [row] = await query<{ count: string }>(await rw(), "select count(*) from vacuumed");
+  assert.equal(row?.count, "500");
+});

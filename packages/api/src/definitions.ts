@@ -282,6 +282,47 @@ export const lifecycleActions = z.object({
 export type LifecycleActions = z.infer<typeof lifecycleActions>;
 export type LifecycleActionName = keyof LifecycleActions;
 
+export const customOpsParameter = z.object({
+  name: z
+    .string()
+    .regex(/^[a-z][a-z0-9_]*$/, "must be lower-case letters, digits and _, starting with a letter")
+    .describe(
+      "Parameter name, as an OpsRequest's spec.custom.parameters names it; the action gets its value as TESSERA_PARAM_<NAME> (the name in upper case).",
+    ),
+  type: z
+    .enum(["string", "integer", "boolean", "enum"])
+    .describe(
+      "string (any text), integer (decimal digits, optionally signed), boolean (true or false) or enum (one of enum).",
+    ),
+  required: z.boolean().optional().describe("true: an OpsRequest must give it."),
+  description: z.string().min(1).describe("What the parameter means, for people running the operation."),
+  enum: z.array(z.string()).optional().describe("For an enum: the values allowed."),
+});
+
+export const customOps = z.object({
+  name: dnsLabel.describe(
+    "The operation's name, as an OpsRequest's spec.custom.opsName names it, e.g. `vacuum-analyze`.",
+  ),
+  description: z.string().min(1).describe("What the operation does, for people choosing it."),
+  parameters: z
+    .array(customOpsParameter)
+    .optional()
+    .describe(
+      "What it takes; an OpsRequest giving another parameter, or a value of the wrong type, is refused.",
+    ),
+  action: action.describe(
+    "The command that performs it, like a lifecycle action (an exec action; see docs/addons.md); its targetPodSelector is ignored, target says where it runs.",
+  ),
+  target: z
+    .enum(["primary", "allReplicas", "each"])
+    .default("primary")
+    .describe(
+      "Where it runs: primary (default) the writable instance (the first ready one when no role is writable); allReplicas every ready instance that is not writable; each every ready instance, the writable one last.",
+    ),
+});
+export type CustomOpsParameter = z.infer<typeof customOpsParameter>;
+export type CustomOps = z.infer<typeof customOps>;
+
 export const componentDefinitionSpec = z.object({
   provider: z.string().optional().describe("Who maintains the definition."),
   description: z.string().optional().describe("What the component is, for people choosing an engine."),
@@ -366,6 +407,12 @@ export const componentDefinitionSpec = z.object({
     .optional()
     .describe(
       "Commands the operator runs in the pods at points of the component's life (see docs/addons.md).",
+    ),
+  customOps: z
+    .array(customOps)
+    .optional()
+    .describe(
+      "Operations users may run on demand through an OpsRequest of type Custom, each an action with typed parameters (e.g. a VACUUM of one database).",
     ),
 });
 

@@ -8,6 +8,7 @@ export const opsType = z.enum([
   "HorizontalScaling",
   "VerticalScaling",
   "Switchover",
+  "Custom",
   "RebuildInstance",
   "VolumeExpansion",
 ]);
@@ -101,10 +102,7 @@ export const volumeExpansion = z.object({
   volumeClaimTemplates: z
     .array(
       z.object({
-        name: z
-          .string()
-          .min(1)
-          .describe("A volume claim template of the component (e.g. `data`)."),
+        name: z.string().min(1).describe("A volume claim template of the component (e.g. `data`)."),
         storage: quantity.describe(
           "The new size of every instance's volume of this template, e.g. `20Gi`: no smaller than now.",
         ),
@@ -116,6 +114,23 @@ export const volumeExpansion = z.object({
     ),
 });
 export type VolumeExpansionSpec = z.infer<typeof volumeExpansion>;
+
+export const custom = z.object({
+  componentName,
+  opsName: z
+    .string()
+    .min(1)
+    .describe(
+      "The operation, as the component's definition declares it in customOps (e.g. `vacuum-analyze`).",
+    ),
+  parameters: z
+    .record(z.string(), z.string())
+    .optional()
+    .describe(
+      "Its parameters, name to value (as strings, e.g. `database: app`), each checked against the type the definition declares.",
+    ),
+});
+export type CustomSpec = z.infer<typeof custom>;
 
 export const opsRequestSpec = z.object({
   clusterName: dnsLabel.describe("The Cluster (in the same namespace) the operation acts on."),
@@ -183,6 +198,9 @@ export const opsRequestSpec = z.object({
     .array(switchover)
     .optional()
     .describe("For Switchover: the components whose writable role moves, one after another."),
+  custom: custom
+    .optional()
+    .describe("For Custom: an operation the component's addon declares, with its parameters."),
   rebuildInstance: z
     .array(rebuildInstance)
     .optional()
@@ -221,6 +239,14 @@ export const opsStep = z.object({
     .optional()
     .describe("For a switchover: the instance chosen to take the writable role."),
   attempts: z.number().int().optional().describe("For a switchover: how many times its action ran."),
+  targets: z
+    .array(z.string())
+    .optional()
+    .describe("For a custom operation: the instances its action runs in, in this order."),
+  completed: z
+    .array(z.string())
+    .optional()
+    .describe("For a custom operation: the instances its action succeeded in."),
   instance: z.string().optional().describe("For a rebuild: the instance (pod name) it rebuilds."),
   replaced: z
     .array(z.string())

@@ -49,6 +49,7 @@ const WORDS: Record<OpsType, string> = {
   HorizontalScaling: "hscale",
   VerticalScaling: "vscale",
   Switchover: "switchover",
+  Custom: "custom",
   RebuildInstance: "rebuild",
   VolumeExpansion: "expand",
 };

@@ -100,7 +100,11 @@ export class ActionRunner {
     private readonly logger?: Logger,
   ) {}
 
-  async run(name: LifecycleActionName, action: Action, options: RunOptions): Promise<ActionOutcome[]> {
+  async run(
+    name: LifecycleActionName | `customOps.${string}`,
+    action: Action,
+    options: RunOptions,
+  ): Promise<ActionOutcome[]> {
     const targets = selectTargets(action, options);
     if (targets.length === 0) {
       throw new ActionError(

@@ -21,6 +21,7 @@ export const SECTIONS: Record<OpsType, keyof OpsRequestSpec> = {
   HorizontalScaling: "horizontalScaling",
   VerticalScaling: "verticalScaling",
   Switchover: "switchover",
+  Custom: "custom",
   RebuildInstance: "rebuildInstance",
   VolumeExpansion: "volumeExpansion",
 };

@@ -11,6 +11,8 @@ import {
   accountEnv,
   componentEnv,
   componentFacts,
+  customOpsEnv,
+  CUSTOM_OPS_PARAMETER_PREFIX,
   failoverEnv,
   lifecycleContract,
   memberJoinEnv,
@@ -54,9 +56,30 @@ test("every TESSERA_* variable an addon reads is declared by the contract", () =
   const read = new Set(addonFiles.flatMap((f) => readFileSync(f, "utf8").match(/TESSERA_[A-Z0-9_]+/g) ?? []));
   assert.ok(read.size > 10, "the scan found the addons' variables");
   assert.deepEqual(
-    [...read].filter((name) => !declared.has(name as never)),
+    [...read].filter((name) => !declared.has(name as never) && !name.startsWith(CUSTOM_OPS_PARAMETER_PREFIX)),
     [],
     "variables read by addons but missing from the contract",
+  );
+});
+
+test("a custom operation gets its name, its OpsRequest, its parameters as JSON and each declared one in a variable of its own", () => {
+  assert.deepEqual(
+    {
+      ...customOpsEnv(scope, {
+        name: "vacuum-analyze",
+        request: "db-vacuum",
+        declared: ["database", "table"],
+        given: { database: "app; drop table x" },
+      }),
+    },
+    {
+      TESSERA_CLUSTER_NAME: "db",
+      TESSERA_OPS_NAME: "vacuum-analyze",
+      TESSERA_OPS_REQUEST_NAME: "db-vacuum",
+      TESSERA_OPS_PARAMETERS: '{"database":"app; drop table x"}',
+      TESSERA_PARAM_DATABASE: "app; drop table x",
+      TESSERA_PARAM_TABLE: "",
+    },
   );
 });
 

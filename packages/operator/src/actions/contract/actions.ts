@@ -209,14 +209,18 @@ export const lifecycleContract: { readonly [A in LifecycleActionName]: ActionCon
   reconfigure: {
     purpose: "Applies changed dynamic parameters without a restart.",
     runs:
-      "When the Cluster's dynamic parameters (listed in a config's `dynamicParameters`) change on a Running " +
+      "When the Cluster's dynamic parameters (declared `dynamic: true` in a config's `parameters`) change on a Running " +
       "component. Parameters given at creation are rendered into the config files instead.",
     target: "Every ready instance (`targetPodSelector` is `All` whatever the definition says).",
     env: [{ group: "reconfigure" }],
     output: ignoredOutput,
     exitCodes: {
       success: "The parameters are recorded as applied; a `Reconfigured` Event.",
-      failure: "A `ReconfigureFailed` Event and the `Reconfigured` condition False; retried every 5 s.",
+      failure:
+        "A `ReconfigureFailed` Event and the `Reconfigured` condition False; retried every 5 s. Some instances may " +
+        "already hold the new values, so the parameters it carried are sent again, to every instance, with the next " +
+        "values wanted (a Reconfiguring OpsRequest that fails puts the previous ones back this way). The message " +
+        "of a Reconfiguring that fails is the action's stderr.",
     },
   },
   accountProvision: {
@@ -241,6 +245,40 @@ export const lifecycleContract: { readonly [A in LifecycleActionName]: ActionCon
   dataLoad: {
     purpose: "Imports data into an instance.",
     ...notRun,
+  },
+};
+
+/**
+ * What the operator promises the action of a custom operation (a ComponentDefinition's
+ * `customOps`): unlike a lifecycle action it runs only when an OpsRequest of type Custom asks.
+ */
+export const customOpsContract: ActionContract = {
+  purpose:
+    "Performs an operation the addon offers on demand (e.g. a VACUUM of one database), declared with its " +
+    "typed `parameters` in the definition's `customOps`. Each declared parameter comes in a variable of its " +
+    "own, `TESSERA_PARAM_<NAME>` (its name in upper case; empty when not given), besides the variables " +
+    'below; a script reads it quoted (`"$TESSERA_PARAM_DATABASE"`) and never evaluates it.',
+  runs:
+    "When an OpsRequest of type Custom names it (`spec.custom.opsName`), once the component is Running, after " +
+    "its parameters were checked at apply time: an unknown or missing parameter, or a value not of the " +
+    "declared type, is refused. An operator restart during the run runs it again on the instance it was " +
+    "running on, so it must be safe to repeat.",
+  target:
+    "Per the operation's `target`: `primary` the writable instance (the first ready one when no role is " +
+    "writable); `allReplicas` every ready instance that is not writable; `each` every ready instance, the " +
+    "writable one last. One instance after another, each recorded in the OpsRequest's progress.",
+  env: [{ group: "customOps" }],
+  output: {
+    description:
+      "stdout is ignored (the last line of each instance's is shown in its progress). On failure, stderr " +
+      "(trimmed; stdout when stderr is empty) becomes the OpsRequest's message.",
+  },
+  exitCodes: {
+    success:
+      "The instance counts as done; the action runs on the next target, and the operation Succeeds after the last.",
+    failure:
+      "The operation Fails at once with the instance's stderr; the remaining targets are not run. A " +
+      "`retryPolicy` retries first, as for any action.",
   },
 };
 

@@ -101,6 +101,21 @@ export const variables = {
       { name: "TESSERA_CANDIDATE_POD_FQDN", meaning: "its FQDN; empty if none" },
     ],
   },
+  customOps: {
+    title: "The custom operation",
+    variables: [
+      {
+        name: "TESSERA_OPS_NAME",
+        meaning: "the operation's name, as the definition's customOps declares it",
+      },
+      { name: "TESSERA_OPS_REQUEST_NAME", meaning: "the OpsRequest that runs it" },
+      {
+        name: "TESSERA_OPS_PARAMETERS",
+        meaning:
+          "a JSON object of the parameters given, name → value (strings); a parameter not given is absent",
+      },
+    ],
+  },
   failover: {
     title: "The operator's record of the primary",
     variables: [
@@ -272,6 +287,34 @@ export function switchoverEnv(
       TESSERA_CANDIDATE_POD_NAME: candidate ?? "",
       TESSERA_CANDIDATE_POD_FQDN: fqdn(scope, candidate),
     }),
+  });
+}
+
+/** Where the variables of a custom operation's parameters begin. */
+export const CUSTOM_OPS_PARAMETER_PREFIX = "TESSERA_PARAM_";
+
+/** The variable a custom operation's parameter comes in: the prefix and its name in upper case. */
+export function customOpsParameterVariable(parameter: string): `TESSERA_${string}` {
+  return `${CUSTOM_OPS_PARAMETER_PREFIX}${parameter.toUpperCase()}`;
+}
+
+/**
+ * A custom operation: its name, its OpsRequest, and each declared parameter in a variable of its
+ * own (empty when not given), besides all of them as JSON. Values are never part of a command
+ * line: the runner hands every variable over on stdin, quoted.
+ */
+export function customOpsEnv(
+  scope: ComponentEnv,
+  op: { name: string; request: string; declared: readonly string[]; given: Readonly<Record<string, string>> },
+): ActionEnv {
+  return asActionEnv({
+    ...scope.base,
+    ...valuesOf(variables.customOps, {
+      TESSERA_OPS_NAME: op.name,
+      TESSERA_OPS_REQUEST_NAME: op.request,
+      TESSERA_OPS_PARAMETERS: JSON.stringify(op.given),
+    }),
+    ...Object.fromEntries(op.declared.map((p) => [customOpsParameterVariable(p), op.given[p] ?? ""])),
   });
 }
 

@@ -1,4 +1,10 @@
-import { actionRules, lifecycleContract, targetSelectors, type ActionContract } from "./actions.js";
+import {
+  actionRules,
+  customOpsContract,
+  lifecycleContract,
+  targetSelectors,
+  type ActionContract,
+} from "./actions.js";
 import { variables, type VariableGroup } from "./environment.js";
 
 export const REFERENCE_BEGIN = "<!-- contract:begin -->";
@@ -73,6 +79,7 @@ export function renderReference(): string {
     ...Object.entries(targetSelectors).map(([selector, meaning]) => `| \`${selector}\` | ${cell(meaning)} |`),
     "",
     ...Object.entries(lifecycleContract).flatMap(([name, contract]) => action(name, contract)),
+    ...action("customOps", customOpsContract),
   ];
   return lines.join("\n");
 }

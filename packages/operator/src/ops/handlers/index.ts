@@ -1,5 +1,6 @@
 import type { OpsType } from "@tessera/api";
 import type { OpsHandler } from "../handler.js";
+import { custom } from "./custom.js";
 import { horizontalScaling } from "./horizontal-scaling.js";
 import { rebuildInstance } from "./rebuild-instance.js";
 import { restart } from "./restart.js";
@@ -16,6 +17,7 @@ export const handlers: Record<OpsType, OpsHandler> = {
   HorizontalScaling: horizontalScaling,
   VerticalScaling: verticalScaling,
   Switchover: switchover,
+  Custom: custom,
   RebuildInstance: rebuildInstance,
   VolumeExpansion: volumeExpansion,
 };
