@@ -161,3 +161,43 @@ test("Custom vacuum-analyze runs VACUUM (ANALYZE) of the named table on the prim
   const [row] = await query<{ count: string }>(await rw(), "select count(*) from vacuumed");
   assert.equal(row?.count, "500");
 });
+
+test("Reconfiguring work_mem reaches every instance without a restart; a synchronous_standby_names PostgreSQL refuses leaves every instance on the previous value and Fails with its message", async () => {
+  const uids = async () => new Map((await pods()).map((p) => [p.metadata!.name!, p.metadata!.uid!]));
+  const before = await uids();
+  const reconfigure = (parameters: string) =>
+    `  reconfiguring: [{ componentName: postgresql, parameters: ${parameters} }]\n`;
+  const show = async (setting: string) =>
+    Promise.all(
+      [...before.keys()].map(async (pod) => {
+        const [row] = await query<Record<string, string>>(
+          await podTarget(platform.client, ns, CLUSTER, pod),
+          `show ${setting}`,
+        );
+        return row?.[setting];
+      }),
+    );
+
+  await platform.apply(
+    opsManifest(ns, "work-mem", CLUSTER, "Reconfiguring", reconfigure("{ work_mem: 24MB }")),
+  );
+  await waitForOps(platform.client, ns, "work-mem", "Succeed", 180_000);
+  assert.deepEqual(await show("work_mem"), ["24MB", "24MB", "24MB"]);
+
+  // Any text passes the schema; PostgreSQL's own check refuses this one.
+  await platform.apply(
+    opsManifest(
+      ns,
+      "standby-names",
+      CLUSTER,
+      "Reconfiguring",
+      reconfigure('{ synchronous_standby_names: "ANY 1 (" }'),
+    ),
+  );
+  const failed = await waitForOps(platform.client, ns, "standby-names", "Failed", 180_000);
+  assert.equal(failed.status?.reason, "EngineRefused");
+  assert.match(failed.status!.message!, /invalid value for parameter "synchronous_standby_names"/);
+  assert.deepEqual(await show("synchronous_standby_names"), ["ANY 1 (*)", "ANY 1 (*)", "ANY 1 (*)"]);
+  assert.deepEqual(await show("work_mem"), ["24MB", "24MB", "24MB"]);
+  assert.deepEqual(await uids(), before, "no instance restarted");
+});

@@ -90,7 +90,7 @@ const componentSpecFields = {
   parameters: stringMap
     .optional()
     .describe(
-      `Engine configuration parameters, name to value, rendered into the addon's config files. Parameters the definition lists as dynamic are applied live through its reconfigure action; changing any other ${rolls}.`,
+      `Engine configuration parameters, name to value, rendered into the addon's config files. Parameters the definition declares dynamic are applied live through its reconfigure action; changing any other ${rolls}.`,
     ),
   stop: z
     .boolean()
@@ -282,6 +282,12 @@ export const componentStatus = z
     appliedParameters: stringMap
       .optional()
       .describe("Dynamic parameters last applied through the reconfigure action."),
+    unconfirmedParameters: z
+      .array(z.string())
+      .optional()
+      .describe(
+        "Dynamic parameters whose last reconfigure failed, perhaps after some instances took the new value: applied again on every instance with the next value wanted.",
+      ),
     conditions: z
       .array(condition)
       .optional()

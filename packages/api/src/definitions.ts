@@ -166,12 +166,55 @@ export const templateRef = z.object({
   defaultMode: z.number().int().optional().describe("File mode of the mounted files; 0555 when unset."),
 });
 
+const bound = z.union([z.number(), z.string()]).meta({ "x-kubernetes-int-or-string": true }).optional();
+
+/** One engine parameter a Cluster or a Reconfiguring OpsRequest may set, and the values it takes. */
+export const parameterSchema = z.object({
+  name: z.string().min(1).describe("The parameter's name, as a Cluster's parameters name it."),
+  type: z
+    .enum(["integer", "number", "boolean", "enum", "string", "quantity"])
+    .describe(
+      "integer or number (optionally within minimum..maximum), boolean (true/false, on/off, yes/no, 1/0), enum (one of values), string (optionally matching pattern) or quantity (an integer with an optional unit from units, e.g. a size `64MB` or a duration `30s`, within minimum..maximum).",
+    ),
+  description: z.string().min(1).describe("What the parameter does, for people setting it."),
+  dynamic: z
+    .boolean()
+    .optional()
+    .describe(
+      "true: it takes effect without a restart, applied by the reconfigure action; otherwise a change restarts the instances.",
+    ),
+  minimum: bound.describe(
+    "Smallest value allowed (integer, number, quantity: a quantity may carry a unit, e.g. `64kB`).",
+  ),
+  maximum: bound.describe("Largest value allowed (integer, number, quantity)."),
+  values: z.array(z.string()).optional().describe("For an enum: the values allowed."),
+  pattern: z
+    .string()
+    .optional()
+    .describe("For a string: a regular expression (JavaScript syntax) the whole value must match."),
+  units: z
+    .record(z.string(), z.number().int().min(1))
+    .optional()
+    .describe(
+      "For a quantity: the unit suffixes accepted (case-sensitive) and how many base units (bytes, milliseconds, …) each stands for, e.g. `{kB: 1024, MB: 1048576}`.",
+    ),
+  unit: z
+    .number()
+    .int()
+    .min(1)
+    .optional()
+    .describe("For a quantity: how many base units a value without a unit stands for; 1 when unset."),
+});
+export type ParameterSchema = z.infer<typeof parameterSchema>;
+
 export const configTemplate = templateRef.extend({
   defaultMode: z.number().int().optional().describe("File mode of the mounted files; 0444 when unset."),
-  dynamicParameters: z
-    .array(z.string())
+  parameters: z
+    .array(parameterSchema)
     .optional()
-    .describe("Parameters that take effect without a restart; the reconfigure action applies them."),
+    .describe(
+      "The engine parameters this config renders, with the values each takes and whether it is dynamic. When a definition declares any, a Cluster or OpsRequest naming another parameter, or a value outside its schema, is refused at apply time.",
+    ),
   restartOnChange: z
     .boolean()
     .optional()

@@ -11,6 +11,7 @@ export const opsType = z.enum([
   "Custom",
   "RebuildInstance",
   "VolumeExpansion",
+  "Reconfiguring",
 ]);
 export type OpsType = z.infer<typeof opsType>;
 
@@ -132,16 +133,27 @@ export const custom = z.object({
 });
 export type CustomSpec = z.infer<typeof custom>;
 
+export const reconfiguring = z.object({
+  componentName,
+  parameters: z
+    .record(z.string(), z.string())
+    .refine((p) => Object.keys(p).length > 0, "name at least one parameter")
+    .describe(
+      "Parameters to set, name to value (as strings, e.g. `work_mem: 64MB`), each checked against the parameter schema of the component's definition. Parameters not named keep their value. Dynamic ones are applied live through the definition's reconfigure action; any static one restarts the instances, the writable one last after a switchover.",
+    ),
+});
+export type ReconfiguringSpec = z.infer<typeof reconfiguring>;
+
 export const opsRequestSpec = z.object({
   clusterName: dnsLabel.describe("The Cluster (in the same namespace) the operation acts on."),
   type: opsType.describe(
-    "What to do: Restart, Stop, Start, HorizontalScaling, VerticalScaling or Switchover. Fill in the section of the same name. Immutable.",
+    "What to do: Restart, Stop, Start, HorizontalScaling, VerticalScaling, Switchover or Reconfiguring. Fill in the section of the same name. Immutable.",
   ),
   cancel: z
     .boolean()
     .optional()
     .describe(
-      "true cancels the operation: a Pending one never starts; a Running HorizontalScaling, VerticalScaling, Stop or Start puts back what it changed (phase Cancelling, then Cancelled). A Running Restart or Switchover cannot be cancelled.",
+      "true cancels the operation: a Pending one never starts; a Running HorizontalScaling, VerticalScaling, Reconfiguring, Stop or Start puts back what it changed (phase Cancelling, then Cancelled). A Running Restart or Switchover cannot be cancelled.",
     ),
   timeoutSeconds: z
     .number()
@@ -198,6 +210,12 @@ export const opsRequestSpec = z.object({
     .array(switchover)
     .optional()
     .describe("For Switchover: the components whose writable role moves, one after another."),
+  reconfiguring: z
+    .array(reconfiguring)
+    .optional()
+    .describe(
+      "For Reconfiguring: the new parameters of each component, handled one after another. If an instance refuses them, every component goes back to its previous parameters and the operation Fails with the engine's message.",
+    ),
   custom: custom
     .optional()
     .describe("For Custom: an operation the component's addon declares, with its parameters."),
@@ -239,6 +257,12 @@ export const opsStep = z.object({
     .optional()
     .describe("For a switchover: the instance chosen to take the writable role."),
   attempts: z.number().int().optional().describe("For a switchover: how many times its action ran."),
+  refusal: z
+    .string()
+    .optional()
+    .describe(
+      "For a reconfiguring: why an instance refused the new parameters; the previous ones are being put back, then the operation Fails with it.",
+    ),
   targets: z
     .array(z.string())
     .optional()
@@ -277,6 +301,7 @@ export const componentConfiguration = z.object({
   offlineInstances: z.array(z.string()).optional().describe("Its offlineInstances."),
   resources: resourceRequirements.optional().describe("Its resources."),
   stop: z.boolean().optional().describe("Its stop flag."),
+  parameters: z.record(z.string(), z.string()).optional().describe("Its parameters."),
 });
 export type ComponentConfiguration = z.infer<typeof componentConfiguration>;
 
@@ -323,6 +348,6 @@ export const opsRequest = z
     status: opsRequestStatus.optional(),
   })
   .describe(
-    "A day-2 operation on a Cluster (restart, stop, start, scale, switchover), run by the operator step by step with its progress in status. Operations on one cluster run one at a time, in creation order.",
+    "A day-2 operation on a Cluster (restart, stop, start, scale, switchover, reconfigure), run by the operator step by step with its progress in status. Operations on one cluster run one at a time, in creation order.",
   );
 export type OpsRequest = z.infer<typeof opsRequest>;

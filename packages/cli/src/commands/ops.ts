@@ -2,7 +2,12 @@ import type { Command } from "commander";
 import type { CancelOptions } from "../ops/cancel.js";
 import type { DescribeOpsOptions } from "../ops/describe.js";
 import type { ListOpsOptions } from "../ops/list.js";
-import type { ComponentsOptions, ScaleOptions, SwitchoverOptions } from "../ops/submit.js";
+import type {
+  ComponentsOptions,
+  ReconfigureOptions,
+  ScaleOptions,
+  SwitchoverOptions,
+} from "../ops/submit.js";
 import { namespaceOption, outputOption, parseCount, timeoutOption } from "../options.js";
 import type { Session } from "../session.js";
 
@@ -23,7 +28,7 @@ function operation(cluster: Command, verb: string, description: string): Command
 }
 
 /**
- * Day-2 operations: `cluster restart|stop|start|scale|switchover` (added to
+ * Day-2 operations: `cluster restart|stop|start|scale|switchover|reconfigure` (added to
  * the `cluster` command) create OpsRequests; `ops list|describe|cancel`
  * follow them.
  */
@@ -78,6 +83,21 @@ export function registerOpsCommands(program: Command, session: Session): void {
       (await impl()).switchoverCluster(session, name, options),
     );
 
+  operation(
+    cluster,
+    "reconfigure",
+    "set engine parameters: dynamic ones live, static ones by restarting the instances (the primary last)",
+  )
+    .option("--component <name>", "component to reconfigure (default: the engine's main component)")
+    .option(
+      "--set <name=value>",
+      "a parameter and its new value (repeatable), e.g. --set work_mem=64MB",
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
+    .action(async (name: string, options: ReconfigureOptions) =>
+      (await impl()).reconfigureCluster(session, name, options),
+    );
+
   const ops = program.command("ops").description("list, inspect and cancel day-2 operations (OpsRequests)");
 
   ops
@@ -102,7 +122,9 @@ export function registerOpsCommands(program: Command, session: Session): void {
 
   ops
     .command("cancel")
-    .description("cancel an operation: a queued one never starts; a running scale, stop or start is put back")
+    .description(
+      "cancel an operation: a queued one never starts; a running scale, stop, start or reconfigure is put back",
+    )
     .argument("<name>", "OpsRequest name")
     .addOption(namespaceOption())
     .option("--wait", "wait until the operation ended")

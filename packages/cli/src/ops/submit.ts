@@ -41,6 +41,22 @@ export interface SwitchoverOptions extends OperationOptions {
   candidate?: string;
 }
 
+export interface ReconfigureOptions extends OperationOptions {
+  component?: string;
+  set: string[];
+}
+
+/** `name=value` pairs of --set; a value may itself contain `=`. */
+export function parseSettings(settings: string[]): Record<string, string> {
+  const parameters: Record<string, string> = {};
+  for (const setting of settings) {
+    const at = setting.indexOf("=");
+    if (at < 1) throw new UsageError(`--set ${setting}: expected name=value, e.g. --set work_mem=64MB`);
+    parameters[setting.slice(0, at)] = setting.slice(at + 1);
+  }
+  return parameters;
+}
+
 /** Short words for generated names: `<cluster>-<word>-<random>`. */
 const WORDS: Record<OpsType, string> = {
   Restart: "restart",
@@ -52,6 +68,7 @@ const WORDS: Record<OpsType, string> = {
   Custom: "custom",
   RebuildInstance: "rebuild",
   VolumeExpansion: "expand",
+  Reconfiguring: "reconfigure",
 };
 
 /**
@@ -197,6 +214,21 @@ export function switchoverCluster(session: Session, name: string, options: Switc
           ...(options.candidate ? { candidateName: options.candidate } : {}),
         },
       ],
+    }),
+    options,
+  );
+}
+
+/** Each --set becomes a parameter of one Reconfiguring; the webhook checks them against the addon's schema. */
+export function reconfigureCluster(session: Session, name: string, options: ReconfigureOptions) {
+  if (!options.set?.length) throw new UsageError("nothing to change: give at least one --set name=value");
+  const parameters = parseSettings(options.set);
+  return submit(
+    session,
+    name,
+    async (cluster, conn) => ({
+      type: "Reconfiguring",
+      reconfiguring: [{ componentName: await chooseComponent(conn, cluster, options.component), parameters }],
     }),
     options,
   );

@@ -38,9 +38,9 @@ import {
   buildInstanceSet,
   buildServices,
   componentLabels,
-  splitParameters,
   type WorkloadInput,
 } from "./workload.js";
+import { splitParameters } from "../parameters.js";
 
 const KIND = "Component";
 const PROVISIONED = "provisioned";
@@ -385,12 +385,12 @@ export class ComponentController {
         message,
       });
       if (actionError) {
-        conditions = setCondition(conditions, {
-          type: actionError.type,
-          status: false,
-          reason: "ActionFailed",
-          message: actionError.message,
-        });
+        // Of this generation: an operation tells a failure of its own change from an older one.
+        conditions = setCondition(
+          conditions,
+          { type: actionError.type, status: false, reason: "ActionFailed", message: actionError.message },
+          component.metadata.generation,
+        );
       }
       c.status = {
         ...c.status,
@@ -406,8 +406,12 @@ export class ComponentController {
         ...(component.status?.appliedParameters
           ? { appliedParameters: component.status.appliedParameters }
           : {}),
+        ...(component.status?.unconfirmedParameters?.length
+          ? { unconfirmedParameters: component.status.unconfirmedParameters }
+          : {}),
         conditions,
       };
+      if (!component.status?.unconfirmedParameters?.length) delete c.status.unconfirmedParameters;
     });
     this.completedWritten.set(objectKey(component), { uid: component.metadata.uid!, markers: completed });
     if (actionError) return { requeueAfterMs: 5000 };
@@ -520,7 +524,12 @@ export class ComponentController {
     return targets.every((pod) => isWritable(pod.metadata?.labels?.[labels.role], roles));
   }
 
-  /** Dynamic parameter changes are applied in place by the reconfigure action, on every instance. */
+  /**
+   * Dynamic parameter changes are applied in place by the reconfigure action,
+   * on every instance. It may fail after some instances took the new values:
+   * those parameters stay unconfirmed and are applied again with whatever
+   * value is wanted next, so putting the previous value back reaches them too.
+   */
   private async reconfigure(
     component: Component,
     resolved: Resolved,
@@ -529,25 +538,34 @@ export class ComponentController {
     const action = resolved.compDef.spec.lifecycleActions?.reconfigure;
     const wanted = splitParameters(resolved.compDef, component.spec.parameters).dynamic;
     const applied = component.status?.appliedParameters;
+    const unconfirmed = component.status?.unconfirmedParameters ?? [];
     if (!applied) {
       // Parameters present at creation were rendered into the config files from the start.
-      this.recordApplied(component, wanted);
+      this.recordApplied(component, wanted, []);
       return undefined;
     }
     const changed: Record<string, string> = {};
-    for (const key of new Set([...Object.keys(wanted), ...Object.keys(applied)])) {
-      if (wanted[key] !== applied[key]) changed[key] = wanted[key] ?? "";
+    for (const key of new Set([...Object.keys(wanted), ...Object.keys(applied), ...unconfirmed])) {
+      if (wanted[key] !== applied[key] || unconfirmed.includes(key)) changed[key] = wanted[key] ?? "";
     }
     if (Object.keys(changed).length === 0 || !action) return undefined;
-    try {
-      await this.ctx.actions.run(
-        "reconfigure",
-        { ...action, targetPodSelector: "All" },
-        { ...scope, env: reconfigureEnv(scope.component, changed) },
-      );
-    } catch (error) {
-      await this.ctx.recorder.record(component, "Warning", "ReconfigureFailed", errorMessage(error));
-      return { type: "Reconfigured", message: errorMessage(error) };
+    // Every instance is tried even when one refuses: which ones took the values does not depend on their order.
+    const every = { ...action, targetPodSelector: "All" as const };
+    const env = reconfigureEnv(scope.component, changed);
+    const targets = selectTargets(every, scope).map((p) => p.metadata!.name!);
+    const failures: string[] = [];
+    for (const pod of targets.length ? targets : [undefined]) {
+      try {
+        await this.ctx.actions.run("reconfigure", every, { ...scope, env, ...(pod ? { pod } : {}) });
+      } catch (error) {
+        failures.push(errorMessage(error));
+      }
+    }
+    if (failures.length) {
+      const message = failures.join("; ");
+      await this.ctx.recorder.record(component, "Warning", "ReconfigureFailed", message);
+      this.recordApplied(component, applied, [...new Set([...unconfirmed, ...Object.keys(changed)])].sort());
+      return { type: "Reconfigured", message };
     }
     await this.ctx.recorder.record(
       component,
@@ -555,13 +573,21 @@ export class ComponentController {
       "Reconfigured",
       `applied ${Object.keys(changed).join(", ")} without restart`,
     );
-    this.recordApplied(component, wanted);
+    this.recordApplied(component, wanted, []);
     return undefined;
   }
 
   /** Noted in the in-memory status, which the reconcile's status write stores. */
-  private recordApplied(component: Component, parameters: Record<string, string>): void {
-    component.status = { ...component.status, appliedParameters: parameters };
+  private recordApplied(
+    component: Component,
+    parameters: Record<string, string>,
+    unconfirmed: string[],
+  ): void {
+    component.status = {
+      ...component.status,
+      appliedParameters: parameters,
+      unconfirmedParameters: unconfirmed,
+    };
   }
 
   private async fail(

@@ -17,6 +17,7 @@ import {
   type Release,
 } from "@tessera/api";
 import { podEnv } from "../actions/contract/index.js";
+import { splitParameters } from "../parameters.js";
 import { withProbeAgent } from "./probe-agent.js";
 import { stableHash } from "../hash.js";
 import { names } from "../naming.js";
@@ -70,23 +71,6 @@ export function ownedMetadata(component: Component, cluster: string, name: strin
     labels: componentLabels(cluster, component.metadata.name!),
     ownerReferences: [ownerReference(component)],
   };
-}
-
-/**
- * Parameters listed as dynamic by some config can be applied without a
- * restart, provided the definition has a reconfigure action; all others are
- * static and roll the instances.
- */
-export function splitParameters(compDef: ComponentDefinition, parameters: Record<string, string> = {}) {
-  const canReconfigure = Boolean(compDef.spec.lifecycleActions?.reconfigure);
-  const dynamicNames = new Set(
-    canReconfigure ? (compDef.spec.configs ?? []).flatMap((c) => c.dynamicParameters ?? []) : [],
-  );
-  const dynamic: Record<string, string> = {};
-  const fixed: Record<string, string> = {};
-  for (const [key, value] of Object.entries(parameters))
-    (dynamicNames.has(key) ? dynamic : fixed)[key] = value;
-  return { dynamic, static: fixed };
 }
 
 /** Changes of this hash roll the instances; dynamic parameters are deliberately left out. */

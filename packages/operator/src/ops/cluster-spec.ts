@@ -66,6 +66,7 @@ export function configurationOf(spec: ClusterComponentSpec): ComponentConfigurat
     ...(spec.offlineInstances ? { offlineInstances: spec.offlineInstances } : {}),
     ...(spec.resources ? { resources: spec.resources } : {}),
     ...(spec.stop !== undefined ? { stop: spec.stop } : {}),
+    ...(spec.parameters ? { parameters: spec.parameters } : {}),
   };
 }
 
@@ -81,6 +82,7 @@ export function holds(spec: ClusterComponentSpec | undefined, wanted: ComponentC
 function normalise(field: keyof ComponentConfiguration, value: unknown): unknown {
   if (field === "stop") return value ?? false;
   if (field === "offlineInstances") return value ?? [];
+  if (field === "parameters") return value ?? {};
   return value;
 }
 
@@ -185,7 +187,8 @@ export function componentSettled(view: ClusterView, name: string, phase: "Runnin
     component.spec.replicas === spec.replicas &&
     isDeepStrictEqual(component.spec.offlineInstances ?? [], spec.offlineInstances ?? []) &&
     isDeepStrictEqual(component.spec.resources, spec.resources) &&
-    (component.spec.stop ?? false) === (spec.stop ?? false);
+    (component.spec.stop ?? false) === (spec.stop ?? false) &&
+    isDeepStrictEqual(component.spec.parameters ?? {}, spec.parameters ?? {});
   return current && component.status?.phase === phase;
 }
 

@@ -24,6 +24,7 @@ export const SECTIONS: Record<OpsType, keyof OpsRequestSpec> = {
   Custom: "custom",
   RebuildInstance: "rebuildInstance",
   VolumeExpansion: "volumeExpansion",
+  Reconfiguring: "reconfiguring",
 };
 
 /** Validation without the cluster's running state: what depends on it is left to the runner's own check. */

@@ -1,6 +1,7 @@
 import type { z } from "zod";
 import { clusterSpec, fieldPath, type Cluster, type ClusterSpec } from "@tessera/api";
 import { DefinitionError, resolveCluster, type DefinitionCatalog } from "../definitions.js";
+import { parameterErrors } from "../parameters.js";
 import { resourceErrors, templateClaimErrors } from "./resources.js";
 import { updateErrors } from "./update.js";
 
@@ -41,7 +42,14 @@ export function validateCluster(catalog: DefinitionCatalog, cluster: Cluster, ol
     const resolved = resolveCluster(catalog, { spec: parsed });
     for (const component of resolved.components) {
       const limit = component.compDef.spec.replicasLimit;
-      const replicas = parsed.componentSpecs[component.specIndex]!.replicas;
+      const { replicas, parameters } = parsed.componentSpecs[component.specIndex]!;
+      errors.push(
+        ...parameterErrors(
+          component.compDef,
+          parameters,
+          `spec.componentSpecs[${component.specIndex}].parameters`,
+        ),
+      );
       if (limit && (replicas < limit.minReplicas || replicas > limit.maxReplicas)) {
         errors.push(
           `spec.componentSpecs[${component.specIndex}].replicas: ${replicas} is outside ${limit.minReplicas}..${limit.maxReplicas} allowed by ComponentDefinition "${component.compDef.metadata.name}"`,

@@ -390,6 +390,24 @@ const cases: BadInputCase[] = [
     },
   },
 
+  {
+    name: "a parameter the addon does not declare",
+    kind: "Cluster",
+    apply: kv("unknown-parameter", defaultComponent({ extra: "      parameters: { colour: blue }\n" })),
+    field: "spec.componentSpecs[0].parameters.colour",
+    message: 'ComponentDefinition "kv-1" has no parameter "colour"; parameters: "cache_entries"',
+  },
+  {
+    name: "a parameter value outside the addon's range",
+    kind: "Cluster",
+    apply: kv(
+      "parameter-range",
+      defaultComponent({ extra: '      parameters: { cache_entries: "2000000" }\n' }),
+    ),
+    field: "spec.componentSpecs[0].parameters.cache_entries",
+    message: "2000000 is outside 0..1000000",
+  },
+
   // Updates of an existing cluster.
   {
     name: "a changed ClusterDefinition",
@@ -673,6 +691,71 @@ const cases: BadInputCase[] = [
     ),
     field: "spec.rebuildInstance[0].componentName",
     message: "a rebuild copies the data from another one, so it needs at least 2",
+    cleanup: removeOpsTarget,
+  },
+  {
+    name: "a reconfigure of a parameter the addon does not declare",
+    kind: "OpsRequest",
+    setup: withOpsTarget(),
+    apply: ops(
+      "reconfigure-unknown",
+      "Reconfiguring",
+      "  reconfiguring: [{ componentName: kv, parameters: { colour: blue } }]\n",
+    ),
+    field: "spec.reconfiguring[0].parameters.colour",
+    message: 'ComponentDefinition "kv-1" has no parameter "colour"',
+    cleanup: removeOpsTarget,
+  },
+  {
+    name: "a reconfigure to a value outside an enum",
+    kind: "OpsRequest",
+    setup: withOpsTarget(),
+    apply: ops(
+      "reconfigure-enum",
+      "Reconfiguring",
+      "  reconfiguring: [{ componentName: kv, parameters: { mode: turbo } }]\n",
+    ),
+    field: "spec.reconfiguring[0].parameters.mode",
+    message: '"turbo" is not one of "fast", "slow", "strict"',
+    cleanup: removeOpsTarget,
+  },
+  {
+    name: "a reconfigure to a size beyond the maximum",
+    kind: "OpsRequest",
+    setup: withOpsTarget(),
+    apply: ops(
+      "reconfigure-size",
+      "Reconfiguring",
+      "  reconfiguring: [{ componentName: kv, parameters: { cache_size: 128Mi } }]\n",
+    ),
+    field: "spec.reconfiguring[0].parameters.cache_size",
+    message: "128Mi is outside 1Ki..64Mi",
+    cleanup: removeOpsTarget,
+  },
+  {
+    name: "a reconfigure of a string not matching its pattern",
+    kind: "OpsRequest",
+    setup: withOpsTarget(),
+    apply: ops(
+      "reconfigure-pattern",
+      "Reconfiguring",
+      '  reconfiguring: [{ componentName: kv, parameters: { greeting: "<hi>" } }]\n',
+    ),
+    field: "spec.reconfiguring[0].parameters.greeting",
+    message: '"<hi>" does not match',
+    cleanup: removeOpsTarget,
+  },
+  {
+    name: "a reconfigure naming no parameter",
+    kind: "OpsRequest",
+    setup: withOpsTarget(),
+    apply: ops(
+      "reconfigure-empty",
+      "Reconfiguring",
+      "  reconfiguring: [{ componentName: kv, parameters: {} }]\n",
+    ),
+    field: "spec.reconfiguring[0].parameters",
+    message: "name at least one parameter",
     cleanup: removeOpsTarget,
   },
   {

@@ -3,6 +3,7 @@ import type { OpsHandler } from "../handler.js";
 import { custom } from "./custom.js";
 import { horizontalScaling } from "./horizontal-scaling.js";
 import { rebuildInstance } from "./rebuild-instance.js";
+import { reconfiguring } from "./reconfiguring.js";
 import { restart } from "./restart.js";
 import { start, stop } from "./stop-start.js";
 import { switchover } from "./switchover.js";
@@ -20,4 +21,5 @@ export const handlers: Record<OpsType, OpsHandler> = {
   Custom: custom,
   RebuildInstance: rebuildInstance,
   VolumeExpansion: volumeExpansion,
+  Reconfiguring: reconfiguring,
 };
