@@ -41,6 +41,21 @@ export const instanceTemplate = z.object({
 
 export type InstanceTemplate = z.infer<typeof instanceTemplate>;
 
+export const exposedServiceType = z.enum(["NodePort", "LoadBalancer"]);
+
+/** A Service exposing a component's instances of one role outside the cluster. */
+export const exposedService = z.object({
+  name: dnsLabel.describe("Its name within the component: the Service is `<cluster>-<component>-<name>`."),
+  serviceType: exposedServiceType.describe(
+    "NodePort (a port on every node) or LoadBalancer (an address from the platform's load balancer, and a node port).",
+  ),
+  roleSelector: z
+    .string()
+    .optional()
+    .describe("The role whose instances it reaches (e.g. `primary`); every ready instance when unset."),
+});
+export type ExposedService = z.infer<typeof exposedService>;
+
 export const terminationPolicy = z.enum(["DoNotTerminate", "Delete", "WipeOut"]);
 export type TerminationPolicy = z.infer<typeof terminationPolicy>;
 
@@ -97,6 +112,12 @@ const componentSpecFields = {
     .optional()
     .describe(
       "true stops every instance: pods are deleted, volumes kept, phase Stopped. false or unset runs them again on the same volumes.",
+    ),
+  services: z
+    .array(exposedService)
+    .optional()
+    .describe(
+      "Services that expose the component outside the Kubernetes cluster (an Expose OpsRequest adds and removes them). Each is named `<cluster>-<component>-<name>`, has the ports of the definition's service for its role and goes with the cluster.",
     ),
   disableExporter: z
     .boolean()

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { exposedService, exposedServiceType } from "./cluster.js";
 import { condition, dnsLabel, objectMeta, quantity, resourceRequirements } from "./common.js";
 
 export const opsType = z.enum([
@@ -11,6 +12,7 @@ export const opsType = z.enum([
   "Custom",
   "RebuildInstance",
   "VolumeExpansion",
+  "Expose",
   "Reconfiguring",
 ]);
 export type OpsType = z.infer<typeof opsType>;
@@ -115,6 +117,26 @@ export const volumeExpansion = z.object({
     ),
 });
 export type VolumeExpansionSpec = z.infer<typeof volumeExpansion>;
+
+export const expose = z.object({
+  componentName,
+  switch: z
+    .enum(["Enable", "Disable"])
+    .describe("Enable adds (or changes) the services listed; Disable removes them."),
+  services: z
+    .array(
+      exposedService.extend({
+        serviceType: exposedServiceType
+          .optional()
+          .describe("NodePort or LoadBalancer; required to Enable, ignored to Disable."),
+      }),
+    )
+    .min(1)
+    .describe(
+      "The services, recorded on the Cluster's component (spec.componentSpecs[].services) so they stay, and owned by its Component so they go with the cluster.",
+    ),
+});
+export type ExposeSpec = z.infer<typeof expose>;
 
 export const custom = z.object({
   componentName,
@@ -227,6 +249,10 @@ export const opsRequestSpec = z.object({
     .array(volumeExpansion)
     .optional()
     .describe("For VolumeExpansion: the new volume sizes of each component, handled one after another."),
+  expose: z
+    .array(expose)
+    .optional()
+    .describe("For Expose: the services of each component to add or remove, handled one after another."),
 });
 export type OpsRequestSpec = z.infer<typeof opsRequestSpec>;
 

@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import type { CancelOptions } from "../ops/cancel.js";
 import type { DescribeOpsOptions } from "../ops/describe.js";
 import type { ListOpsOptions } from "../ops/list.js";
+import type { ExpandOptions, ExposeOptions, RebuildOptions } from "../ops/storage-network.js";
 import type {
   ComponentsOptions,
   ReconfigureOptions,
@@ -81,6 +82,37 @@ export function registerOpsCommands(program: Command, session: Session): void {
     .option("--candidate <pod>", "instance to take the role (default: the most advanced ready replica)")
     .action(async (name: string, options: SwitchoverOptions) =>
       (await impl()).switchoverCluster(session, name, options),
+    );
+
+  const storageNetwork = () => import("../ops/storage-network.js");
+  const repeatable = (value: string, previous: string[] = []) => [...previous, value];
+
+  operation(cluster, "rebuild", "give a replica new volumes, filled from the primary, keeping its name")
+    .option("--instance <pod>", "instance to rebuild (repeatable; not the primary)", repeatable)
+    .option("--component <name>", "component of the instances (default: read from their names)")
+    .action(async (name: string, options: RebuildOptions) =>
+      (await storageNetwork()).rebuildCluster(session, name, options),
+    );
+
+  operation(cluster, "expand", "grow volumes online (their StorageClass must allow expansion)")
+    .option("--component <name>", "component whose volumes grow (default: the engine's main component)")
+    .option(
+      "--volume <volume=size>",
+      "a volume and its new size (repeatable), e.g. --volume data=20Gi",
+      repeatable,
+    )
+    .action(async (name: string, options: ExpandOptions) =>
+      (await storageNetwork()).expandCluster(session, name, options),
+    );
+
+  operation(cluster, "expose", "add (or with --disable remove) a NodePort or LoadBalancer Service for a role")
+    .option("--component <name>", "component to expose (default: the engine's main component)")
+    .option("--type <type>", "NodePort or LoadBalancer")
+    .option("--role <role>", "only the instances of this role, e.g. primary (default: every ready instance)")
+    .option("--name <name>", "the service's name in the component (default: ext, or ext-<role>)")
+    .option("--disable", "remove the service instead")
+    .action(async (name: string, options: ExposeOptions) =>
+      (await storageNetwork()).exposeCluster(session, name, options),
     );
 
   operation(

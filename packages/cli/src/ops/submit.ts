@@ -68,6 +68,7 @@ const WORDS: Record<OpsType, string> = {
   Custom: "custom",
   RebuildInstance: "rebuild",
   VolumeExpansion: "expand",
+  Expose: "expose",
   Reconfiguring: "reconfigure",
 };
 
@@ -75,7 +76,11 @@ const WORDS: Record<OpsType, string> = {
  * The component an option-less scale or switchover acts on: the only one, else
  * the one the engine's addon names for sizing (as `cluster create` does).
  */
-async function chooseComponent(conn: KubeConnection, cluster: Cluster, given?: string): Promise<string> {
+export async function chooseComponent(
+  conn: KubeConnection,
+  cluster: Cluster,
+  given?: string,
+): Promise<string> {
   if (given) return given;
   const components = cluster.spec.componentSpecs.map((c) => c.name);
   if (components.length === 1) return components[0]!;
@@ -88,7 +93,7 @@ async function chooseComponent(conn: KubeConnection, cluster: Cluster, given?: s
 }
 
 /** Creates the OpsRequest, turning the webhook's refusal into one line; with --wait, follows it to its end. */
-async function submit(
+export async function submit(
   session: Session,
   clusterName: string,
   spec: (

@@ -12,6 +12,8 @@ export interface ServiceRoute {
   port: number;
   protocol: "TCP" | "UDP";
   endpoints: Endpoint[];
+  /** The port on the node that also leads here (a NodePort or LoadBalancer service). */
+  nodePort?: number;
 }
 
 export function isPodReady(pod: V1Pod): boolean {
@@ -89,6 +91,7 @@ export function computeServiceRoutes(
         port: port.port,
         protocol,
         endpoints,
+        ...(port.nodePort ? { nodePort: port.nodePort } : {}),
       });
     }
   }

@@ -6,13 +6,29 @@ import { computeServiceRoutes, type Endpoint, type ServiceRoute } from "./endpoi
 import { IptablesChains, type IsolatedPod } from "./iptables.js";
 import { UserspaceProxy } from "./proxy.js";
 
+/** The node's address (its InternalIP): where node ports listen, so the host reaches them on localhost. */
+export const NODE_ADDRESS = "127.0.0.1";
+
+/** Each node port of the routes, as a route of its own on the node's address. */
+export function nodePortRoutes(routes: ServiceRoute[]): ServiceRoute[] {
+  return routes.flatMap(({ nodePort, ...route }) =>
+    nodePort
+      ? [{ ...route, name: `${route.name} (node port)`, clusterIP: NODE_ADDRESS, port: nodePort }]
+      : [],
+  );
+}
+
 /**
  * Keeps ClusterIP routing and pod isolation in line with the cluster:
  * recomputed from pods and services on every change (coalesced), applied
- * as iptables chains when root, through a user-space proxy otherwise.
+ * as iptables chains when root, through a user-space proxy otherwise. Node
+ * ports (NodePort and LoadBalancer services) are always served by a
+ * user-space listener on the node's address, so the host reaches them in
+ * either mode.
  */
 export class ServiceRouter {
   private routes: ServiceRoute[] = [];
+  private nodeRoutes: ServiceRoute[] = [];
   private isolated: IsolatedPod[] = [];
   private pending?: NodeJS.Timeout;
   private applying: Promise<void> = Promise.resolve();
@@ -20,6 +36,7 @@ export class ServiceRouter {
   private constructor(
     private readonly chains: IptablesChains | undefined,
     private readonly proxy: UserspaceProxy | undefined,
+    private readonly nodePorts: UserspaceProxy,
     private readonly source: () => { services: V1Service[]; pods: V1Pod[] },
     private readonly apiserver: Endpoint | undefined,
     private readonly serviceCIDR: Cidr,
@@ -47,6 +64,7 @@ export class ServiceRouter {
     return new ServiceRouter(
       chains,
       proxy,
+      new UserspaceProxy(options.logger),
       options.source,
       options.apiserver,
       parseCidr(options.serviceCIDR),
@@ -70,9 +88,15 @@ export class ServiceRouter {
 
   private async apply(): Promise<void> {
     const { services, pods } = this.source();
-    const routes = computeServiceRoutes(services, pods, this.apiserver).filter((route) =>
+    const all = computeServiceRoutes(services, pods, this.apiserver).filter((route) =>
       cidrContains(this.serviceCIDR, route.clusterIP),
     );
+    const nodeRoutes = nodePortRoutes(all);
+    if (!isDeepStrictEqual(nodeRoutes, this.nodeRoutes)) {
+      this.nodePorts.setRoutes(nodeRoutes);
+      this.nodeRoutes = nodeRoutes;
+    }
+    const routes = all.map(({ nodePort: _nodePort, ...route }) => route);
     if (isDeepStrictEqual(routes, this.routes)) return;
     try {
       if (this.chains) await this.chains.setServices(routes);
@@ -107,5 +131,6 @@ export class ServiceRouter {
     await this.applying;
     await this.chains?.remove();
     this.proxy?.close();
+    this.nodePorts.close();
   }
 }

@@ -223,6 +223,7 @@ export class ClusterController {
         ...(spec.offlineInstances ? { offlineInstances: spec.offlineInstances } : {}),
         ...(spec.parameters ? { parameters: spec.parameters } : {}),
         ...(spec.stop !== undefined ? { stop: spec.stop } : {}),
+        ...(spec.services ? { services: spec.services } : {}),
         ...(spec.disableExporter !== undefined ? { disableExporter: spec.disableExporter } : {}),
         ...(spec.labels ? { labels: spec.labels } : {}),
         ...(spec.annotations ? { annotations: spec.annotations } : {}),

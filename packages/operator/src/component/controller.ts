@@ -270,10 +270,20 @@ export class ComponentController {
     );
     // Independent of each other: one round trip per reconcile instead of one per object. The
     // InstanceSet comes after them, so pods never start without their configuration.
+    const services = buildServices({ component, compDef, cluster });
     await Promise.all([
       ...configMaps.map((cm) => applyUnlessCurrent(client, this.configMaps, cm)),
-      ...buildServices({ component, compDef, cluster }).map((service) =>
-        applyUnlessCurrent(client, this.services, service),
+      ...services.map((service) => applyUnlessCurrent(client, this.services, service)),
+      ...this.unwantedServices(component, services).map((service) =>
+        client.delete(
+          {
+            apiVersion: "v1",
+            kind: "Service",
+            namespace: service.metadata!.namespace,
+            name: service.metadata!.name!,
+          },
+          { preconditions: { uid: service.metadata!.uid! } },
+        ),
       ),
     ]);
     const set = buildInstanceSet({
@@ -288,6 +298,19 @@ export class ComponentController {
       restartingConfigs,
     });
     return applyUnlessCurrent(client, this.sets, set);
+  }
+
+  /** Services the component owns and no longer wants: one an Expose operation removed from its spec. */
+  private unwantedServices(component: Component, wanted: V1Service[]): V1Service[] {
+    const names = new Set(wanted.map((s) => s.metadata!.name!));
+    return this.services
+      .list(component.metadata.namespace)
+      .filter(
+        (s) =>
+          !names.has(s.metadata!.name!) &&
+          !s.metadata?.deletionTimestamp &&
+          s.metadata?.ownerReferences?.some((o) => o.uid === component.metadata.uid),
+      );
   }
 
   private phaseOf(

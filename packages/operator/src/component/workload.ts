@@ -201,24 +201,53 @@ export function buildInstanceSet(input: WorkloadInput): InstanceSet {
   };
 }
 
+type DefinedService = NonNullable<ComponentDefinition["spec"]["services"]>[number];
+
+/** The definition's service whose ports an exposed service of this role gets: the one of the same role, else the first. */
+export function exposedPortsOf(
+  compDef: ComponentDefinition,
+  roleSelector: string | undefined,
+): DefinedService | undefined {
+  const services = compDef.spec.services ?? [];
+  return services.find((s) => s.roleSelector === roleSelector) ?? services[0];
+}
+
+/**
+ * The component's Services: the definition's, and those the component
+ * exposes (spec.services, written by Expose operations) with the ports of the
+ * definition's service for their role. All are owned by the Component.
+ */
 export function buildServices(input: Pick<WorkloadInput, "component" | "compDef" | "cluster">): V1Service[] {
   const { component, compDef } = input;
   const selector = componentLabels(input.cluster, component.metadata.name!);
-  return (compDef.spec.services ?? []).map((service) => ({
+  const service = (
+    name: string,
+    type: string,
+    role: string | undefined,
+    ports: DefinedService["spec"]["ports"],
+  ) => ({
     apiVersion: "v1",
     kind: "Service",
-    metadata: ownedMetadata(component, input.cluster, names.service(component.metadata.name!, service.name)),
+    metadata: ownedMetadata(component, input.cluster, names.service(component.metadata.name!, name)),
     spec: {
-      type: service.spec.type ?? "ClusterIP",
-      selector: { ...selector, ...(service.roleSelector ? { [labels.role]: service.roleSelector } : {}) },
-      ports: service.spec.ports.map((p) => ({
+      type,
+      selector: { ...selector, ...(role ? { [labels.role]: role } : {}) },
+      ports: ports.map((p) => ({
         name: p.name,
         port: p.port,
         targetPort: p.targetPort ?? p.port,
         protocol: p.protocol ?? "TCP",
       })),
     },
-  }));
+  });
+  const defined = (compDef.spec.services ?? []).map((s) =>
+    service(s.name, s.spec.type ?? "ClusterIP", s.roleSelector, s.spec.ports),
+  );
+  const exposed = (component.spec.services ?? []).flatMap((s) => {
+    const ports = exposedPortsOf(compDef, s.roleSelector)?.spec.ports;
+    return ports ? [service(s.name, s.serviceType, s.roleSelector, ports)] : [];
+  });
+  return [...defined, ...exposed];
 }
 
 export function buildConfigMap(

@@ -24,6 +24,7 @@ export const SECTIONS: Record<OpsType, keyof OpsRequestSpec> = {
   Custom: "custom",
   RebuildInstance: "rebuildInstance",
   VolumeExpansion: "volumeExpansion",
+  Expose: "expose",
   Reconfiguring: "reconfiguring",
 };
 

@@ -1,6 +1,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import type { V1PersistentVolumeClaim, V1Pod, V1StorageClass } from "@kubernetes/client-node";
+import http from "node:http";
+import type { V1PersistentVolumeClaim, V1Pod, V1Service, V1StorageClass } from "@kubernetes/client-node";
 import { API_VERSION, labels, type Cluster } from "@tessera/api";
 import { waitFor } from "@tessera/kube";
 import { TestPlatform } from "../../../../test/support/platform.js";
@@ -87,6 +88,15 @@ async function exec(pod: string, script: string): Promise<string> {
   return result.stdout.trim();
 }
 
+async function clusterObject(): Promise<Cluster> {
+  return platform.client.get<Cluster>({
+    apiVersion: API_VERSION,
+    kind: "Cluster",
+    namespace: ns,
+    name: CLUSTER,
+  });
+}
+
 async function primary(): Promise<string> {
   return waitFor(async () => (await platform.component(ns, KV)).status?.ha?.primary, {
     description: "a recorded primary",
@@ -157,12 +167,7 @@ test("VolumeExpansion grows every volume online, without a restart; a smaller si
   }
   for (const pod of await pods())
     assert.equal(pod.metadata!.uid, uids.get(pod.metadata!.name!), `${pod.metadata!.name} did not restart`);
-  const cluster = await platform.client.get<Cluster>({
-    apiVersion: API_VERSION,
-    kind: "Cluster",
-    namespace: ns,
-    name: CLUSTER,
-  });
+  const cluster = await clusterObject();
   assert.equal(
     cluster.spec.componentSpecs[0]!.volumeClaimTemplates?.[0]?.spec.resources.requests.storage,
     "2Gi",
@@ -232,4 +237,53 @@ spec:
       name: FIXED_CLASS,
     });
   }
+});
+
+/** The body of an HTTP GET to the host's node port, or undefined while nothing answers there. */
+function getOnHost(port: number, path: string): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const request = http.get({ host: "127.0.0.1", port, path, timeout: 2000 }, (response) => {
+      let body = "";
+      response.on("data", (chunk: Buffer) => (body += chunk.toString()));
+      response.on("end", () => resolve(body.trim()));
+      response.on("error", () => resolve(undefined));
+    });
+    request.on("timeout", () => request.destroy());
+    request.on("error", () => resolve(undefined));
+  });
+}
+
+test("Expose adds a NodePort Service for the primary, reachable from the host, kept by the Cluster and owned by the Component; Disable removes it", async () => {
+  const leader = await primary();
+  // The toy engine listens on nothing: a web server on its port answers with the instance's files.
+  await exec(leader, "busybox httpd -p 7000 -h /data");
+  const enabled = await run(
+    "Expose",
+    "  expose:\n    - componentName: kv\n      switch: Enable\n      services: [{ name: ext, serviceType: NodePort, roleSelector: primary }]\n",
+  );
+  const ref = { apiVersion: "v1", kind: "Service", namespace: ns, name: `${KV}-ext` };
+  const service = await platform.client.get<V1Service>(ref);
+  assert.equal(service.spec?.type, "NodePort");
+  assert.equal(service.spec?.selector?.[labels.role], "primary");
+  assert.ok(service.metadata?.ownerReferences?.some((o) => o.kind === "Component"));
+  const nodePort = service.spec!.ports![0]!.nodePort!;
+  assert.match(enabled.status!.steps![0]!.message!, new RegExp(`NodePort ${nodePort}→7000`));
+  const spec = (await clusterObject()).spec.componentSpecs[0]!;
+  assert.deepEqual(spec.services, [{ name: "ext", serviceType: "NodePort", roleSelector: "primary" }]);
+  const role = await waitFor(() => getOnHost(nodePort, "/role"), {
+    description: `the primary's port through node port ${nodePort}`,
+    timeoutMs: 30_000,
+  });
+  assert.equal(role, "primary");
+
+  await run(
+    "Expose",
+    "  expose:\n    - componentName: kv\n      switch: Disable\n      services: [{ name: ext }]\n",
+  );
+  assert.equal(await platform.client.find(ref), undefined, "the Service is gone");
+  assert.equal((await clusterObject()).spec.componentSpecs[0]!.services, undefined);
+  await waitFor(async () => (await getOnHost(nodePort, "/role")) === undefined, {
+    description: `node port ${nodePort} to close`,
+    timeoutMs: 30_000,
+  });
 });

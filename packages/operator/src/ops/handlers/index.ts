@@ -1,6 +1,7 @@
 import type { OpsType } from "@tessera/api";
 import type { OpsHandler } from "../handler.js";
 import { custom } from "./custom.js";
+import { expose } from "./expose.js";
 import { horizontalScaling } from "./horizontal-scaling.js";
 import { rebuildInstance } from "./rebuild-instance.js";
 import { reconfiguring } from "./reconfiguring.js";
@@ -21,5 +22,6 @@ export const handlers: Record<OpsType, OpsHandler> = {
   Custom: custom,
   RebuildInstance: rebuildInstance,
   VolumeExpansion: volumeExpansion,
+  Expose: expose,
   Reconfiguring: reconfiguring,
 };
