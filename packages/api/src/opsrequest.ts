@@ -169,13 +169,13 @@ export type ReconfiguringSpec = z.infer<typeof reconfiguring>;
 export const opsRequestSpec = z.object({
   clusterName: dnsLabel.describe("The Cluster (in the same namespace) the operation acts on."),
   type: opsType.describe(
-    "What to do: Restart, Stop, Start, HorizontalScaling, VerticalScaling, Switchover or Reconfiguring. Fill in the section of the same name. Immutable.",
+    "What to do: Restart, Stop, Start, HorizontalScaling, VerticalScaling, Switchover, Reconfiguring, Custom, RebuildInstance, VolumeExpansion or Expose. Fill in the section of the same name. Immutable.",
   ),
   cancel: z
     .boolean()
     .optional()
     .describe(
-      "true cancels the operation: a Pending one never starts; a Running HorizontalScaling, VerticalScaling, Reconfiguring, Stop or Start puts back what it changed (phase Cancelling, then Cancelled). A Running Restart or Switchover cannot be cancelled.",
+      "true cancels the operation: a Pending one never starts; a Running HorizontalScaling, VerticalScaling, Reconfiguring, Stop or Start puts back what it changed (phase Cancelling, then Cancelled). A Running Restart, Switchover, RebuildInstance, VolumeExpansion or Expose cannot be cancelled.",
     ),
   timeoutSeconds: z
     .number()
@@ -374,6 +374,6 @@ export const opsRequest = z
     status: opsRequestStatus.optional(),
   })
   .describe(
-    "A day-2 operation on a Cluster (restart, stop, start, scale, switchover, reconfigure), run by the operator step by step with its progress in status. Operations on one cluster run one at a time, in creation order.",
+    "A day-2 operation on a Cluster (restart, stop, start, scale, switchover, reconfigure, rebuild, expand, expose), run by the operator step by step with its progress in status. Operations on one cluster run one at a time, in creation order.",
   );
 export type OpsRequest = z.infer<typeof opsRequest>;
