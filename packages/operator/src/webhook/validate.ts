@@ -16,6 +16,19 @@ function schemaErrors(spec: unknown): { errors: string[]; parsed?: ClusterSpec }
 }
 
 /**
+ * The parameters set or changed by an update (all of them on a create): one
+ * admitted before, perhaps under an older definition, is not refused again.
+ */
+function changedParameters(
+  parameters: Record<string, string> | undefined,
+  before: Record<string, string> | undefined,
+): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(parameters ?? {}).filter(([key, value]) => before?.[key] !== value),
+  );
+}
+
+/**
  * Validation of a Cluster create or update against its schema and the
  * installed definitions (no other cluster state, so the CLI runs it too);
  * each message names the offending field and the fix, with the allowed
@@ -42,11 +55,11 @@ export function validateCluster(catalog: DefinitionCatalog, cluster: Cluster, ol
     const resolved = resolveCluster(catalog, { spec: parsed });
     for (const component of resolved.components) {
       const limit = component.compDef.spec.replicasLimit;
-      const { replicas, parameters } = parsed.componentSpecs[component.specIndex]!;
+      const { name, replicas, parameters } = parsed.componentSpecs[component.specIndex]!;
       errors.push(
         ...parameterErrors(
           component.compDef,
-          parameters,
+          changedParameters(parameters, old?.spec.componentSpecs.find((c) => c.name === name)?.parameters),
           `spec.componentSpecs[${component.specIndex}].parameters`,
         ),
       );
