@@ -138,6 +138,69 @@ test("bad requests are refused with the reason: no change to make (exit 2), or o
   assert.match(unknown.stderr, /"cli-kv-9" is not an instance of component kv/);
 });
 
+test("cluster reconfigure --set --wait applies the parameters; no --set, an unknown parameter or a value outside the schema is refused", async () => {
+  const done = succeeded(
+    await tessera(
+      "cluster",
+      "reconfigure",
+      CLUSTER,
+      "--set",
+      "greeting=hi there",
+      "--set",
+      "cache_entries=5",
+      "--wait",
+    ),
+  );
+  assert.match(created(done), new RegExp(`^${CLUSTER}-reconfigure-`));
+  assert.match(done.stdout, /Reconfiguring of cluster cli done/);
+  const cluster = await platform.client.get<Cluster>({
+    apiVersion: API_VERSION,
+    kind: "Cluster",
+    namespace: ns,
+    name: CLUSTER,
+  });
+  assert.deepEqual(cluster.spec.componentSpecs[0]!.parameters, { greeting: "hi there", cache_entries: "5" });
+  const nothing = await tessera("cluster", "reconfigure", CLUSTER);
+  assert.equal(nothing.code, 2, nothing.stderr);
+  assert.match(nothing.stderr, /nothing to change: give at least one --set name=value/);
+  const unknown = await tessera("cluster", "reconfigure", CLUSTER, "--set", "colour=blue");
+  assert.equal(unknown.code, 1, unknown.stderr);
+  assert.match(
+    unknown.stderr,
+    /the Reconfiguring was refused: .*parameters\.colour: ComponentDefinition "kv-1" has no parameter "colour"/,
+  );
+  const outside = await tessera("cluster", "reconfigure", CLUSTER, "--set", "cache_entries=-1");
+  assert.equal(outside.code, 1, outside.stderr);
+  assert.match(outside.stderr, /parameters\.cache_entries: -1 is outside 0\.\.1000000/);
+});
+
+test("cluster run-op lists the addon's operations and runs one with --param --wait; cluster upgrade to a version the addon does not allow is refused", async () => {
+  const listed = succeeded(await tessera("cluster", "run-op", CLUSTER)).stdout;
+  assert.match(
+    listed,
+    /^note\s+each\s+text: string, times\?: integer, shout\?: boolean, level\?: info\|warn\s+appends a note/m,
+  );
+  const run = succeeded(
+    await tessera("cluster", "run-op", CLUSTER, "note", "--param", "text=from the CLI", "--wait"),
+  );
+  const done = await getOps(platform.client, ns, created(run));
+  assert.equal(done.status?.phase, "Succeed");
+  assert.deepEqual(done.spec.custom, {
+    componentName: "kv",
+    opsName: "note",
+    parameters: { text: "from the CLI" },
+  });
+  const malformed = await tessera("cluster", "run-op", CLUSTER, "note", "--param", "text");
+  assert.equal(malformed.code, 2, malformed.stderr);
+  assert.match(malformed.stderr, /--param text: expected name=value, e.g. --param database=app/);
+
+  const nothing = await tessera("cluster", "upgrade", CLUSTER);
+  assert.equal(nothing.code, 2, nothing.stderr);
+  const down = await tessera("cluster", "upgrade", CLUSTER, "--version", "1.0");
+  assert.equal(down.code, 1, down.stderr);
+  assert.match(down.stderr, /the Upgrade was refused: .*does not let kv upgrade from 1\.1 to 1\.0/);
+});
+
 test("ops cancel: a queued operation never starts, a running resize is put back", async () => {
   const nodes = await platform.client.list<V1Node>("v1", "Node");
   const cpu = nodes.items[0]!.status!.allocatable!.cpu!;
