@@ -55,8 +55,8 @@ interface ComponentState {
   incarnations: Map<string, string>;
   /** Last position each instance reported; forgotten when its pod is recreated. */
   positions: Map<string, number>;
-  /** Since when the recorded primary has had no running pod. */
-  primaryAbsentSince?: number;
+  /** Since when the recorded primary has been seen starting (see primaryStarting). */
+  primaryStartingSince?: number;
   /** When a failed round of the primary was last counted. */
   failureCountedAt: number;
   /** Until when an instance is probed through exec: its agent's report may predate a role action on it. */
@@ -103,6 +103,15 @@ function httpGet(url: string, timeoutMs: number): Promise<string> {
 function followedEpoch(pod: V1Pod): number | undefined {
   const value = pod.metadata?.annotations?.[annotations.followsEpoch];
   return value === undefined ? undefined : Number(value);
+}
+
+/** A pod whose containers started within the start grace and that has not been ready since. */
+function justStarted(pod: V1Pod): boolean {
+  if (podIsReady(pod)) return false;
+  const started = (pod.status?.containerStatuses ?? []).map((c) =>
+    Date.parse(c.state?.running?.startedAt ?? ""),
+  );
+  return started.some((at) => Number.isNaN(at) || Date.now() - at < PRIMARY_START_GRACE_MS);
 }
 
 function incarnation(pod: V1Pod): string {
@@ -306,19 +315,21 @@ export class HaController {
   }
 
   /**
-   * The recorded primary has no running pod yet (a start after a stop, a pod being recreated): it
-   * is expected back, so for a grace period its silence is not counted. A recreated pod is a new
-   * incarnation, and a restarted primary fails over at once all the same.
+   * The recorded primary is still starting (a start after a stop, a pod being recreated): no
+   * running pod yet, or one whose container started moments ago and has not been ready since. It
+   * is expected back, so for a grace period its silence is not counted. A primary that was
+   * running and stopped answering gets no grace, and a restarted one fails over at once all the
+   * same.
    */
   private primaryStarting(state: ComponentState, component: Component, pods: V1Pod[]): boolean {
     const primary = component.status?.ha?.primary;
     const pod = pods.find((p) => p.metadata?.name === primary);
-    if (!primary || pod?.status?.phase === "Running") {
-      state.primaryAbsentSince = undefined;
+    if (!primary || (pod?.status?.phase === "Running" && !justStarted(pod))) {
+      state.primaryStartingSince = undefined;
       return false;
     }
-    state.primaryAbsentSince ??= Date.now();
-    return Date.now() - state.primaryAbsentSince < PRIMARY_START_GRACE_MS;
+    state.primaryStartingSince ??= Date.now();
+    return Date.now() - state.primaryStartingSince < PRIMARY_START_GRACE_MS;
   }
 
   /** Reads what the pod's probe agent last reported; a report that stopped advancing counts as failed. */
