@@ -440,6 +440,8 @@ describe("tessera install into a Kubernetes cluster", () => {
       ["delete", "persistentvolumeclaims", ["-n", "default"]],
       ["create", "secrets", ["-n", "default"]],
       ["update", "leases.coordination.k8s.io/tessera-operator", ["-n", "tessera-system"]],
+      ["update", "backuprepos.tessera.dev/status", []],
+      ["delete", "pods", ["-n", "tessera-system"]],
     ] as const)
       assert.equal(await can(verb, resource, [...extra]), "yes", `${verb} ${resource}`);
     for (const [verb, resource, extra] of [
@@ -449,6 +451,7 @@ describe("tessera install into a Kubernetes cluster", () => {
       ["create", "clusterroles.rbac.authorization.k8s.io", []],
       ["update", "leases.coordination.k8s.io/kube-controller-manager", ["-n", "kube-system"]],
       ["create", "clusterdefinitions.tessera.dev", []],
+      ["update", "backuprepos.tessera.dev", []],
       // Owned objects go by garbage collection: the operator never deletes them itself.
       ["delete", "instancesets.tessera.dev", ["-n", "default"]],
       ["patch", "validatingwebhookconfigurations.admissionregistration.k8s.io/other-webhook", []],

@@ -5,6 +5,7 @@ import { cluster, component } from "./cluster.js";
 import { clusterDefinition, componentDefinition, componentVersion } from "./definitions.js";
 import { instanceSet } from "./instanceset.js";
 import { opsRequest } from "./opsrequest.js";
+import { backupRepo } from "./backup.js";
 
 interface PrinterColumn {
   name: string;
@@ -138,6 +139,21 @@ export const resources: ResourceDescription[] = [
       { name: "Cluster", type: "string", jsonPath: ".spec.clusterName" },
       phase,
       { name: "Progress", type: "string", jsonPath: ".status.progress" },
+      age,
+    ],
+  },
+  {
+    kind: "BackupRepo",
+    plural: "backuprepos",
+    singular: "backuprepo",
+    shortNames: ["brepo"],
+    scope: "Cluster",
+    schema: backupRepo,
+    categories: ["tessera"],
+    columns: [
+      { name: "Kind", type: "string", jsonPath: ".spec.kind" },
+      phase,
+      { name: "Last-Check", type: "date", jsonPath: ".status.lastCheckTime" },
       age,
     ],
   },

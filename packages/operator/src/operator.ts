@@ -20,6 +20,7 @@ import {
   type Logger,
 } from "@tessera/kube";
 import { ActionRunner } from "./actions/runner.js";
+import { BackupRepoController } from "./backup/repo-controller.js";
 import { ClusterController } from "./cluster/controller.js";
 import { ComponentController } from "./component/controller.js";
 import type { OperatorContext } from "./context.js";
@@ -102,6 +103,7 @@ export class Operator {
       new InstanceSetController(ctx).controller,
       new HaController(ctx, catalog).controller,
       new OpsController(ctx, catalog).controller,
+      new BackupRepoController(ctx, options.namespace).controller,
     ];
     if (options.leaderElection) {
       const leaseDurationMs = options.leaderElection.leaseDurationMs ?? 15_000;

@@ -3,7 +3,15 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { isDeepStrictEqual } from "node:util";
 import type { AddressInfo } from "node:net";
 import type { V1Secret } from "@kubernetes/client-node";
-import { API_VERSION, FIELD_MANAGER, GROUP, VERSION, type Cluster, type OpsRequest } from "@tessera/api";
+import {
+  API_VERSION,
+  FIELD_MANAGER,
+  GROUP,
+  VERSION,
+  type BackupRepo,
+  type Cluster,
+  type OpsRequest,
+} from "@tessera/api";
 import { errorMessage, isAlreadyExists, isConflict, type KubeClient, type Logger } from "@tessera/kube";
 import type { DefinitionCatalog } from "../definitions.js";
 import {
@@ -15,6 +23,7 @@ import {
   servingNames,
   type WebhookTls,
 } from "./certificates.js";
+import { backupRepoRefusal } from "./backup-repo.js";
 import { opsRequestRefusal } from "./ops.js";
 import type { ClusterPlacement } from "./placement.js";
 import { SCALED_KINDS, scaleRefusal } from "./scale.js";
@@ -142,6 +151,7 @@ export class AdmissionWebhook {
   async review(request: AdmissionRequest): Promise<{ allowed: boolean; message?: string }> {
     if (request.subResource === "scale") return this.reviewScale(request);
     if (request.resource?.resource === "opsrequests") return this.reviewOps(request);
+    if (request.resource?.resource === "backuprepos") return this.reviewBackupRepo(request);
     if (request.operation === "DELETE") {
       const message = request.oldObject ? validateClusterDelete(request.oldObject) : undefined;
       return message ? { allowed: false, message } : { allowed: true };
@@ -165,6 +175,13 @@ export class AdmissionWebhook {
     const op = request.object as unknown as OpsRequest;
     const old = request.operation === "UPDATE" ? (request.oldObject as unknown as OpsRequest) : undefined;
     const message = await opsRequestRefusal(this.client, this.catalog, request.namespace, op, old);
+    return message ? { allowed: false, message } : { allowed: true };
+  }
+
+  /** BackupRepos: the section their kind needs, the endpoint, the credentials Secret. */
+  private async reviewBackupRepo(request: AdmissionRequest): Promise<{ allowed: boolean; message?: string }> {
+    if (!request.object || request.object.metadata.deletionTimestamp) return { allowed: true };
+    const message = await backupRepoRefusal(this.client, request.object as unknown as BackupRepo);
     return message ? { allowed: false, message } : { allowed: true };
   }
 
@@ -274,6 +291,7 @@ export class AdmissionWebhook {
       operations: string[],
       failurePolicy: "Fail" | "Ignore",
       resources = ["clusters"],
+      scope: "Namespaced" | "Cluster" = "Namespaced",
     ) => ({
       name,
       rules: [
@@ -282,7 +300,7 @@ export class AdmissionWebhook {
           apiVersions: [VERSION],
           operations,
           resources,
-          scope: "Namespaced",
+          scope,
         },
       ],
       clientConfig,
@@ -301,6 +319,7 @@ export class AdmissionWebhook {
           webhook(`cluster-deletions.${GROUP}`, ["DELETE"], "Ignore"),
           webhook(`scale.${GROUP}`, ["UPDATE"], "Fail", ["components/scale", "instancesets/scale"]),
           webhook(`opsrequests.${GROUP}`, ["CREATE", "UPDATE"], "Fail", ["opsrequests"]),
+          webhook(`backuprepos.${GROUP}`, ["CREATE", "UPDATE"], "Fail", ["backuprepos"], "Cluster"),
         ],
       } as { apiVersion: string; kind: string; metadata: { name: string } },
       FIELD_MANAGER,
