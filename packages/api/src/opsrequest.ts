@@ -315,7 +315,9 @@ export const instanceProgress = z.object({
   component: z.string().describe("Its component."),
   action: z
     .string()
-    .describe("What happens to it: Restart, Stop, Start, Create, Remove, Update, Switchover or Rebuild."),
+    .describe(
+      "What happens to it: Restart, Stop, Start, Create, Remove, Update, Switchover, Rebuild or Reconfigure.",
+    ),
   phase: instanceProgressPhase.describe("Pending (not yet), Processing, Succeed or Failed."),
   since: z.string().describe("When it entered this phase (RFC 3339)."),
   message: z.string().optional().describe("What it waits for, e.g. the scheduler's reason."),
