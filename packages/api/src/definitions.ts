@@ -492,6 +492,12 @@ export const release = z.object({
   images: z
     .record(z.string(), z.string())
     .describe("Image per container name of the ComponentDefinition's runtime."),
+  upgradeFrom: z
+    .array(z.string())
+    .optional()
+    .describe(
+      "Releases (by name) whose instances an Upgrade operation may move to this one, e.g. the previous minor versions; none when unset. A Cluster's serviceVersion edited by hand is not checked.",
+    ),
 });
 
 export const componentVersionSpec = z.object({

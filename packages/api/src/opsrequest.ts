@@ -10,6 +10,7 @@ export const opsType = z.enum([
   "VerticalScaling",
   "Switchover",
   "Custom",
+  "Upgrade",
   "RebuildInstance",
   "VolumeExpansion",
   "Expose",
@@ -155,6 +156,25 @@ export const custom = z.object({
 });
 export type CustomSpec = z.infer<typeof custom>;
 
+export const upgrade = z.object({
+  componentName,
+  serviceVersion: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      "The engine version to run, one the ComponentVersion offers and lets the current one upgrade to (its release's upgradeFrom); unchanged when unset.",
+    ),
+  componentDef: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      "The ComponentDefinition to run (an exact name or a prefix, as in the Cluster); unchanged when unset.",
+    ),
+});
+export type UpgradeSpec = z.infer<typeof upgrade>;
+
 export const reconfiguring = z.object({
   componentName,
   parameters: z
@@ -169,13 +189,13 @@ export type ReconfiguringSpec = z.infer<typeof reconfiguring>;
 export const opsRequestSpec = z.object({
   clusterName: dnsLabel.describe("The Cluster (in the same namespace) the operation acts on."),
   type: opsType.describe(
-    "What to do: Restart, Stop, Start, HorizontalScaling, VerticalScaling, Switchover, Reconfiguring, Custom, RebuildInstance, VolumeExpansion or Expose. Fill in the section of the same name. Immutable.",
+    "What to do: Restart, Stop, Start, HorizontalScaling, VerticalScaling, Switchover, Reconfiguring, Custom, Upgrade, RebuildInstance, VolumeExpansion or Expose. Fill in the section of the same name. Immutable.",
   ),
   cancel: z
     .boolean()
     .optional()
     .describe(
-      "true cancels the operation: a Pending one never starts; a Running HorizontalScaling, VerticalScaling, Reconfiguring, Stop or Start puts back what it changed (phase Cancelling, then Cancelled). A Running Restart, Switchover, RebuildInstance, VolumeExpansion or Expose cannot be cancelled.",
+      "true cancels the operation: a Pending one never starts; a Running HorizontalScaling, VerticalScaling, Reconfiguring, Upgrade, Stop or Start puts back what it changed (phase Cancelling, then Cancelled). A Running Restart, Switchover, Custom, RebuildInstance, VolumeExpansion or Expose cannot be cancelled.",
     ),
   timeoutSeconds: z
     .number()
@@ -241,6 +261,12 @@ export const opsRequestSpec = z.object({
   custom: custom
     .optional()
     .describe("For Custom: an operation the component's addon declares, with its parameters."),
+  upgrade: z
+    .array(upgrade)
+    .optional()
+    .describe(
+      "For Upgrade: the new version or definition of each component, handled one after another; instances restart one at a time, the writable one last after a switchover.",
+    ),
   rebuildInstance: z
     .array(rebuildInstance)
     .optional()
@@ -329,6 +355,8 @@ export const componentConfiguration = z.object({
   offlineInstances: z.array(z.string()).optional().describe("Its offlineInstances."),
   resources: resourceRequirements.optional().describe("Its resources."),
   stop: z.boolean().optional().describe("Its stop flag."),
+  serviceVersion: z.string().optional().describe("Its serviceVersion."),
+  componentDef: z.string().optional().describe("Its componentDef."),
   parameters: z.record(z.string(), z.string()).optional().describe("Its parameters."),
 });
 export type ComponentConfiguration = z.infer<typeof componentConfiguration>;
@@ -376,6 +404,6 @@ export const opsRequest = z
     status: opsRequestStatus.optional(),
   })
   .describe(
-    "A day-2 operation on a Cluster (restart, stop, start, scale, switchover, reconfigure, rebuild, expand, expose), run by the operator step by step with its progress in status. Operations on one cluster run one at a time, in creation order.",
+    "A day-2 operation on a Cluster (restart, stop, start, scale, switchover, reconfigure, upgrade, custom operations, rebuild, expand, expose), run by the operator step by step with its progress in status. Operations on one cluster run one at a time, in creation order.",
   );
 export type OpsRequest = z.infer<typeof opsRequest>;

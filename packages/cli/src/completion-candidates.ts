@@ -20,6 +20,8 @@ const CLUSTER_ARGUMENT = [
   "start",
   "scale",
   "switchover",
+  "upgrade",
+  "run-op",
 ].map((verb) => `cluster ${verb}`);
 
 /** Engines, clusters, addons, topologies and versions from the cluster the typed words point at. */

@@ -3,6 +3,7 @@ import type { CancelOptions } from "../ops/cancel.js";
 import type { DescribeOpsOptions } from "../ops/describe.js";
 import type { ListOpsOptions } from "../ops/list.js";
 import type { ExpandOptions, ExposeOptions, RebuildOptions } from "../ops/storage-network.js";
+import type { RunOpOptions, UpgradeOptions } from "../ops/upgrade-run-op.js";
 import type {
   ComponentsOptions,
   ReconfigureOptions,
@@ -128,6 +129,36 @@ export function registerOpsCommands(program: Command, session: Session): void {
     )
     .action(async (name: string, options: ReconfigureOptions) =>
       (await impl()).reconfigureCluster(session, name, options),
+    );
+
+  const versions = () => import("../ops/upgrade-run-op.js");
+
+  operation(
+    cluster,
+    "upgrade",
+    "move to another engine version (or definition) the addon allows, the primary last after a switchover",
+  )
+    .option("--component <name>", "component to upgrade (default: the engine's main component)")
+    .option("--version <version>", "the engine version to run, e.g. 15.6")
+    .option("--component-def <name>", "the ComponentDefinition to run (default: unchanged)")
+    .action(async (name: string, options: UpgradeOptions) =>
+      (await versions()).upgradeCluster(session, name, options),
+    );
+
+  operation(
+    cluster,
+    "run-op",
+    "run an operation the engine's addon offers (e.g. vacuum-analyze); without one, list them",
+  )
+    .argument("[operation]", "the operation, as the addon names it")
+    .option("--component <name>", "component to run it on (default: the engine's main component)")
+    .option(
+      "--param <name=value>",
+      "a parameter of the operation (repeatable), e.g. --param database=app",
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
+    .action(async (name: string, operation: string | undefined, options: RunOpOptions) =>
+      (await versions()).runOperation(session, name, operation, options),
     );
 
   const ops = program.command("ops").description("list, inspect and cancel day-2 operations (OpsRequests)");

@@ -46,12 +46,16 @@ export interface ReconfigureOptions extends OperationOptions {
   set: string[];
 }
 
-/** `name=value` pairs of --set; a value may itself contain `=`. */
-export function parseSettings(settings: string[]): Record<string, string> {
+/** `name=value` pairs of a repeatable option (--set by default); a value may itself contain `=`. */
+export function parseSettings(
+  settings: string[],
+  flag = "--set",
+  example = "work_mem=64MB",
+): Record<string, string> {
   const parameters: Record<string, string> = {};
   for (const setting of settings) {
     const at = setting.indexOf("=");
-    if (at < 1) throw new UsageError(`--set ${setting}: expected name=value, e.g. --set work_mem=64MB`);
+    if (at < 1) throw new UsageError(`${flag} ${setting}: expected name=value, e.g. ${flag} ${example}`);
     parameters[setting.slice(0, at)] = setting.slice(at + 1);
   }
   return parameters;
@@ -66,6 +70,7 @@ const WORDS: Record<OpsType, string> = {
   VerticalScaling: "vscale",
   Switchover: "switchover",
   Custom: "custom",
+  Upgrade: "upgrade",
   RebuildInstance: "rebuild",
   VolumeExpansion: "expand",
   Expose: "expose",

@@ -66,6 +66,8 @@ export function configurationOf(spec: ClusterComponentSpec): ComponentConfigurat
     ...(spec.offlineInstances ? { offlineInstances: spec.offlineInstances } : {}),
     ...(spec.resources ? { resources: spec.resources } : {}),
     ...(spec.stop !== undefined ? { stop: spec.stop } : {}),
+    ...(spec.serviceVersion ? { serviceVersion: spec.serviceVersion } : {}),
+    ...(spec.componentDef ? { componentDef: spec.componentDef } : {}),
     ...(spec.parameters ? { parameters: spec.parameters } : {}),
   };
 }

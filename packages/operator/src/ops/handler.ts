@@ -10,7 +10,7 @@ import type {
   OpsType,
 } from "@tessera/api";
 import type { OperatorContext } from "../context.js";
-import type { ResolvedCluster } from "../definitions.js";
+import type { DefinitionCatalog, ResolvedCluster } from "../definitions.js";
 
 /** What an operation sees of its cluster: the cluster, its resolved definitions, and per component its objects. */
 export interface ClusterView {
@@ -31,6 +31,8 @@ export interface ValidationFacts {
   component(name: string): Component | undefined;
   /** Every StorageClass; unknown when undefined (checks that need them are skipped). */
   storageClasses?: V1StorageClass[];
+  /** The installed definitions, to resolve what an operation would change the cluster to. */
+  catalog?: DefinitionCatalog;
 }
 
 export type InstanceReport = Omit<InstanceProgress, "since">;

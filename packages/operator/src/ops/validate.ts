@@ -22,6 +22,7 @@ export const SECTIONS: Record<OpsType, keyof OpsRequestSpec> = {
   VerticalScaling: "verticalScaling",
   Switchover: "switchover",
   Custom: "custom",
+  Upgrade: "upgrade",
   RebuildInstance: "rebuildInstance",
   VolumeExpansion: "volumeExpansion",
   Expose: "expose",
@@ -98,7 +99,7 @@ export function validateOpsRequest(
     return [...errors, `spec.clusterName: cluster "${spec.clusterName}" is being deleted`];
   try {
     const resolved = resolveCluster(catalog, cluster);
-    errors.push(...handlers[spec.type].validate({ ...op, spec }, cluster, resolved, facts));
+    errors.push(...handlers[spec.type].validate({ ...op, spec }, cluster, resolved, { ...facts, catalog }));
   } catch (error) {
     if (!(error instanceof DefinitionError)) throw error;
     errors.push(`spec.clusterName: cluster "${spec.clusterName}" cannot be resolved: ${error.message}`);

@@ -2,10 +2,10 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import type { V1Node, V1Pod } from "@kubernetes/client-node";
 import { API_VERSION, labels, type Cluster, type Component } from "@tessera/api";
-import { Informer, waitFor } from "@tessera/kube";
+import { waitFor } from "@tessera/kube";
 import { TestPlatform } from "../../../../test/support/platform.js";
 import { KV_ADDON } from "../fixtures/env.js";
-import { getOps, opsManifest, opsRef, waitForOps } from "../../../../test/support/ops.js";
+import { getOps, opsManifest, opsRef, waitForOps, watchDeletions } from "../../../../test/support/ops.js";
 
 // Every operation type end to end on a hostlet node with the kv test addon,
 // whose "engine" keeps its role in a file on its volume: restarts, resizes,
@@ -105,29 +105,10 @@ async function primary(): Promise<string> {
   );
 }
 
-/** Records, in order, which pods were deleted and the role each had then. */
-function watchDeletions() {
-  const deletions: { pod: string; role?: string }[] = [];
-  const informer = new Informer<V1Pod>(platform.client, {
-    apiVersion: "v1",
-    kind: "Pod",
-    namespace: ns,
-    labelSelector: `${labels.component}=${KV}`,
-  });
-  informer.addHandlers({
-    update: (old, now) => {
-      if (!old.metadata?.deletionTimestamp && now.metadata?.deletionTimestamp)
-        deletions.push({ pod: now.metadata.name!, role: old.metadata?.labels?.[labels.role] });
-    },
-  });
-  informer.start();
-  return { deletions, stop: () => informer.stop() };
-}
-
 test("Restart restarts every instance once, replicas first, the primary last after a switchover, and keeps the data", async () => {
   const oldPrimary = await primary();
   const before = new Map((await pods()).map((p) => [p.metadata!.name!, p.metadata!.uid!]));
-  const watch = watchDeletions();
+  const watch = watchDeletions(platform.client, ns, KV);
   let done;
   try {
     done = await run("Restart");
@@ -155,7 +136,7 @@ test("Restart restarts every instance once, replicas first, the primary last aft
 });
 
 test("killed during a Restart, the operator finishes it with the marker it chose: every instance restarts exactly once", async () => {
-  const watch = watchDeletions();
+  const watch = watchDeletions(platform.client, ns, KV);
   const name = `restart-${++serial}`;
   let marker: string | undefined;
   try {
@@ -181,7 +162,7 @@ test("killed during a Restart, the operator finishes it with the marker it chose
 
 test("VerticalScaling restarts the instances with the new resources, the primary last", async () => {
   const oldPrimary = await primary();
-  const watch = watchDeletions();
+  const watch = watchDeletions(platform.client, ns, KV);
   try {
     await run(
       "VerticalScaling",

@@ -8,6 +8,7 @@ import { reconfiguring } from "./reconfiguring.js";
 import { restart } from "./restart.js";
 import { start, stop } from "./stop-start.js";
 import { switchover } from "./switchover.js";
+import { upgrade } from "./upgrade.js";
 import { verticalScaling } from "./vertical-scaling.js";
 import { volumeExpansion } from "./volume-expansion.js";
 
@@ -20,6 +21,7 @@ export const handlers: Record<OpsType, OpsHandler> = {
   VerticalScaling: verticalScaling,
   Switchover: switchover,
   Custom: custom,
+  Upgrade: upgrade,
   RebuildInstance: rebuildInstance,
   VolumeExpansion: volumeExpansion,
   Expose: expose,
