@@ -874,7 +874,76 @@ const cases: BadInputCase[] = [
     message: 'is immutable (was "Restart"); create a new OpsRequest of type Stop',
     cleanup: removeOpsTarget,
   },
+  {
+    name: "an unknown kind",
+    kind: "BackupRepo",
+    apply: backupRepo("bad-kind", "kind: nfs\n  filesystem: { path: /backups }"),
+    field: "spec.kind",
+    message: "Unsupported value",
+  },
+  {
+    name: "kind s3 and a filesystem section",
+    kind: "BackupRepo",
+    apply: backupRepo("s3-without-s3", "kind: s3\n  filesystem: { path: /backups }"),
+    field: "spec.s3",
+    message: "required when spec.kind is s3",
+  },
+  {
+    name: "kind filesystem and an s3 section as well",
+    kind: "BackupRepo",
+    apply: backupRepo(
+      "fs-and-s3",
+      `kind: filesystem\n  filesystem: { path: /backups }\n  s3: ${s3Section()}`,
+    ),
+    field: "spec.s3",
+    message: "not allowed when spec.kind is filesystem",
+  },
+  {
+    name: "an endpoint that is not a URL",
+    kind: "BackupRepo",
+    setup: repoSecret("repo-keys"),
+    apply: backupRepo("bad-endpoint", `kind: s3\n  s3: ${s3Section({ endpoint: "s3.example.com:9000" })}`),
+    field: "spec.s3.endpoint",
+    message: "is not an http or https URL",
+  },
+  {
+    name: "a credentials Secret that does not exist",
+    kind: "BackupRepo",
+    apply: backupRepo("no-secret", `kind: s3\n  s3: ${s3Section({ secret: "missing-keys" })}`),
+    field: "spec.s3.credentialsSecretRef",
+    message: "does not exist",
+  },
+  {
+    name: "a credentials Secret without the secret key",
+    kind: "BackupRepo",
+    setup: repoSecret("half-keys", false),
+    apply: backupRepo("half-secret", `kind: s3\n  s3: ${s3Section({ secret: "half-keys" })}`),
+    field: "spec.s3.credentialsSecretRef",
+    message: "lacks the key secretAccessKey",
+  },
 ];
+
+function backupRepo(name: string, spec: string): string {
+  return `apiVersion: tessera.dev/v1alpha1
+kind: BackupRepo
+metadata: { name: ${name} }
+spec:
+  ${spec}
+`;
+}
+
+function s3Section(options: { endpoint?: string; secret?: string } = {}): string {
+  return `{ endpoint: "${options.endpoint ?? "http://127.0.0.1:9"}", bucket: b, credentialsSecretRef: { namespace: ${NS}, name: ${options.secret ?? "repo-keys"} } }`;
+}
+
+function repoSecret(name: string, withSecretKey = true): string {
+  return `apiVersion: v1
+kind: Secret
+metadata: { name: ${name}, namespace: ${NS} }
+stringData:
+  accessKeyId: key
+${withSecretKey ? "  secretAccessKey: secret\n" : ""}`;
+}
 
 /**
  * Whether a refusal names the field. The CRD schema refuses first (before
