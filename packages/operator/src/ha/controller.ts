@@ -108,8 +108,9 @@ function followedEpoch(pod: V1Pod): number | undefined {
 /** A pod whose containers started within the start grace and that has not been ready since. */
 function justStarted(pod: V1Pod): boolean {
   if (podIsReady(pod)) return false;
+  // Typed as a Date, but a timestamp string as read from the API.
   const started = (pod.status?.containerStatuses ?? []).map((c) =>
-    Date.parse(c.state?.running?.startedAt ?? ""),
+    new Date(c.state?.running?.startedAt ?? Number.NaN).getTime(),
   );
   return started.some((at) => Number.isNaN(at) || Date.now() - at < PRIMARY_START_GRACE_MS);
 }
