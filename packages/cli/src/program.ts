@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
 import { registerAddonCommands } from "./commands/addon.js";
+import { registerBackupRepoCommands } from "./commands/backuprepo.js";
 import { registerClusterCommands } from "./commands/cluster.js";
 import { registerCompletionCommands } from "./commands/completion.js";
 import { registerInstallCommand } from "./commands/install.js";
@@ -45,6 +46,7 @@ export function createCli(): { program: Command; session: Session } {
   registerInstallCommand(program, session);
   registerClusterCommands(program, session);
   registerOpsCommands(program, session);
+  registerBackupRepoCommands(program, session);
   registerAddonCommands(program, session);
   registerCompletionCommands(program);
   // A command rather than a --version flag: program flags are read after subcommands too,

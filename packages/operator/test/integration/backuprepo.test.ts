@@ -2,9 +2,10 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { V1Pod } from "@kubernetes/client-node";
 import { API_VERSION, OPERATOR_NAMESPACE, type BackupRepo } from "@tessera/api";
-import { freePort } from "@tessera/base";
+import { freePort, runCommand } from "@tessera/base";
 import { waitFor } from "@tessera/kube";
 import { S3Server, type S3Credentials } from "@tessera/object-store";
 import { testRoot } from "@tessera/testing";
@@ -13,6 +14,8 @@ import { KV_ADDON } from "../fixtures/env.js";
 
 // BackupRepos against real storage: directories on a hostlet node, checked by a pod there, and
 // buckets of a real S3-compatible server (Swift), checked by the operator.
+
+const TESSERA = fileURLToPath(new URL("../../../cli/bin/tessera.js", import.meta.url));
 
 let env: TestPlatform;
 let s3: S3Server;
@@ -150,4 +153,39 @@ test("a missing bucket, a user without permission and an unreachable endpoint ea
   // Creating the bucket is enough: the failed check is retried.
   await s3.createBucket("not-created");
   await waitForRepo("missing-bucket", "Ready");
+});
+
+test("tessera backuprepo create waits for the check, and list shows where each repository is and why not ready", async () => {
+  const cli = (args: string[]) =>
+    runCommand(process.execPath, [TESSERA, "--kubeconfig", env.cluster.kubeconfig, ...args], {
+      env: { ...process.env, NO_COLOR: "1" },
+    });
+  const secret = `${namespace}/s3-keys`;
+  const created = await cli([
+    "backuprepo",
+    "create",
+    "from-cli",
+    ...["--s3-endpoint", s3.endpoint, "--bucket", "backups", "--prefix", "cli", "--region", s3.region],
+    ...["--credentials-secret", secret, "--wait"],
+  ]);
+  assert.equal(created.code, 0, created.stderr);
+  assert.match(created.stdout, /BackupRepo from-cli created: s3:\/\/backups\/cli at http/);
+  assert.match(created.stdout, /ready: wrote, read and deleted a test object/);
+
+  const refused = await cli(["backuprepo", "create", "half", "--s3-endpoint", s3.endpoint, "--bucket", "b"]);
+  assert.equal(refused.code, 2);
+  assert.match(refused.stderr, /--credentials-secret NAMESPACE\/NAME/);
+
+  const list = await cli(["backuprepo", "list"]);
+  assert.equal(list.code, 0, list.stderr);
+  const lines = list.stdout.split("\n");
+  assert.match(lines[0]!, /NAME\s+KIND\s+WHERE\s+READY\s+AGE\s+MESSAGE/i);
+  assert.ok(
+    lines.some((l) => /^from-cli\s+s3\s+s3:\/\/backups\/cli at \S+\s+True\b/.test(l)),
+    list.stdout,
+  );
+  assert.ok(
+    lines.some((l) => /^unwritable\s+filesystem\s+\S+\s+False\b.*cannot create/.test(l)),
+    list.stdout,
+  );
 });
