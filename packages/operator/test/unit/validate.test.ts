@@ -2,7 +2,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { Cluster } from "@tessera/api";
 import { validateCluster, validateClusterDelete } from "../../src/webhook/validate.js";
-import { catalog } from "../fixtures/definitions.js";
+import { DefinitionCatalog } from "../../src/definitions.js";
+import { catalog, clusterDef, compDef, version } from "../fixtures/definitions.js";
 
 const cluster = (spec: Partial<Cluster["spec"]>): Cluster => ({
   apiVersion: "tessera.dev/v1alpha1",
@@ -220,4 +221,35 @@ test("deleting a DoNotTerminate cluster is refused with the fix", () => {
     /set it to Delete or WipeOut/,
   );
   assert.equal(validateClusterDelete(cluster({})), undefined);
+});
+
+test("parameters are checked against the definition's schema; an update does not check again those it leaves as they were", () => {
+  const declared = new DefinitionCatalog({
+    clusterDefinitions: () => [clusterDef],
+    componentDefinitions: () => [
+      compDef("kv-1.1", {
+        configs: [
+          {
+            name: "config",
+            template: "t",
+            namespace: "ns",
+            volumeName: "config",
+            parameters: [{ name: "greeting", type: "string", description: "what it says" }],
+          },
+        ],
+      }),
+    ],
+    componentVersions: () => [version],
+  });
+  const withParameters = (parameters: Record<string, string>) =>
+    cluster({ componentSpecs: [{ name: "kv", replicas: 1, parameters }] });
+  const refusal =
+    'spec.componentSpecs[0].parameters.colour: ComponentDefinition "kv-1.1" has no parameter "colour"; parameters: "greeting"';
+  assert.deepEqual(validateCluster(declared, withParameters({ colour: "blue" })), [refusal]);
+  const admittedBefore = withParameters({ colour: "blue" });
+  assert.deepEqual(
+    validateCluster(declared, withParameters({ colour: "blue", greeting: "hi" }), admittedBefore),
+    [],
+  );
+  assert.deepEqual(validateCluster(declared, withParameters({ colour: "red" }), admittedBefore), [refusal]);
 });
