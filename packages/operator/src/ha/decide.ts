@@ -303,10 +303,13 @@ export function decide(input: DecideInput): Decision {
     } else if (
       (!current || (current.ok && !current.restarted)) &&
       others.length === 1 &&
-      !ha.promotePending
+      !ha.promotePending &&
+      ha.lastFailover?.to !== primary
     ) {
       // The primary stepped down by itself (an engine-driven switchover), or stepped down and its
-      // pod is already gone (a switchover before removing it): follow the engine.
+      // pod is already gone (a switchover before removing it): follow the engine. Not after a
+      // failover installed this primary: a second claimant then is the deposed primary not yet
+      // demoted, and the primary's own report may predate its promotion.
       const next = others[0]!;
       decision.ha = { primary: next.pod, epoch: ha.epoch + 1 };
       decision.primaryFailures = 0;

@@ -367,3 +367,20 @@ test("a primary whose pod is gone after handing over to a claimant is followed, 
   assert.deepEqual(d.detach, []);
   assert.equal(d.promote, undefined);
 });
+
+test("after a failover, the deposed primary still claiming the role is demoted, never followed, whatever the new primary's stale report says", () => {
+  const ha = {
+    primary: "pg-2",
+    epoch: 5,
+    lastFailover: { from: "pg-0", to: "pg-2", at: "2026-01-01T00:00:00Z", reason: "no answer" },
+  };
+  const reports = [
+    report("pg-0", "primary", 100),
+    report("pg-1", "secondary", 90),
+    report("pg-2", "secondary", 120),
+  ];
+  const d = decide(input({ ha, reports, canDetach: true, canFollow: true }));
+  assert.notEqual(d.ha?.primary, "pg-0");
+  assert.deepEqual(d.demote, ["pg-0"]);
+  assert.equal(d.labels.get("pg-0"), undefined);
+});
