@@ -24,9 +24,15 @@ interface Look extends StepOutcome {
   refusal?: string;
 }
 
-/** Whether a pod of the new configuration restarted or ended instead of becoming ready. */
-function cameBackBroken(pod: V1Pod): boolean {
-  if (podIsReady(pod)) return false;
+/**
+ * Whether a pod the operation recreated (since `since`, ms) restarted or
+ * ended instead of becoming ready; a pod older than the operation may have
+ * restarted for reasons of its own.
+ */
+function cameBackBroken(pod: V1Pod, since: number | undefined): boolean {
+  if (since === undefined || podIsReady(pod)) return false;
+  // Creation times have a resolution of a second.
+  if (new Date(pod.metadata?.creationTimestamp ?? 0).getTime() < since - 1000) return false;
   if (pod.status?.phase === "Failed") return true;
   return (pod.status?.containerStatuses ?? []).some((c) => c.restartCount > 0);
 }
@@ -37,13 +43,15 @@ function cameBackBroken(pod: V1Pod): boolean {
  * config hash its pod carries (static parameters roll it) and the component
  * by the dynamic parameters its reconfigure action applied. A reconfigure that
  * failed for this generation, or a rolled instance that does not come back,
- * is the engine refusing the parameters.
+ * is the engine refusing the parameters (looked for only from `since`, the
+ * step's start, and not while putting the previous parameters back).
  */
 async function converge(
   { view, ctx }: StepContext,
   name: string,
   wanted: Parameters | undefined,
   write: boolean,
+  since?: number,
 ): Promise<Look> {
   if (write) await writeComponent(ctx, view.cluster, name, { parameters: wanted });
   else {
@@ -74,7 +82,7 @@ async function converge(
     if (!pod || terminating)
       return { ...base, phase: "Processing", message: terminating ? "stopping" : "being recreated" };
     if (!updated) return { ...base, phase: "Pending", message: "waiting for its turn to restart" };
-    if (cameBackBroken(pod)) {
+    if (cameBackBroken(pod, since)) {
       const issue = instanceIssue(view, name, instance) ?? "it does not become ready";
       refusal ??= `instance ${instance} did not come back with the new parameters: ${issue}`;
       return { ...base, phase: "Failed", message: issue };
@@ -86,6 +94,7 @@ async function converge(
   });
   const failed = getCondition(component?.status?.conditions, "Reconfigured");
   if (
+    since !== undefined &&
     current &&
     !applied &&
     failed?.status === "False" &&
@@ -173,7 +182,8 @@ export const reconfiguring: OpsHandler = {
     const name = step.component!;
     const before = context.op.status!.lastConfiguration![name]!;
     const wanted = { ...before.parameters, ...entryFor(context.op.spec.reconfiguring, name)!.parameters };
-    const outcome = await converge(context, name, wanted, step.phase === "Pending");
+    const since = step.startTime ? Date.parse(step.startTime) : undefined;
+    const outcome = await converge(context, name, wanted, step.phase === "Pending", since);
     if (outcome.refusal) {
       await context.save({ refusal: outcome.refusal });
       await context.ctx.recorder.record(
