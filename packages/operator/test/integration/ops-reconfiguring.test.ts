@@ -1,11 +1,10 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import type { V1Pod } from "@kubernetes/client-node";
 import { API_VERSION, labels, type Cluster } from "@tessera/api";
-import { Informer, waitFor } from "@tessera/kube";
+import { waitFor } from "@tessera/kube";
 import { TestPlatform } from "../../../../test/support/platform.js";
 import { KV_ADDON } from "../fixtures/env.js";
-import { opsManifest, opsRef, waitForOps } from "../../../../test/support/ops.js";
+import { opsManifest, opsRef, waitForOps, watchDeletions } from "../../../../test/support/ops.js";
 
 // Reconfiguring end to end with the kv test addon: its `greeting` is dynamic
 // (each reconfigure call is appended to /data/reconfigured, and a secondary
@@ -65,15 +64,7 @@ async function parameters(): Promise<Record<string, string> | undefined> {
   return cluster.spec.componentSpecs[0]!.parameters;
 }
 
-async function pods(): Promise<V1Pod[]> {
-  const list = await platform.client.list<V1Pod>("v1", "Pod", {
-    namespace: ns,
-    labelSelector: `${labels.component}=${KV}`,
-  });
-  return list.items
-    .filter((p) => !p.metadata?.deletionTimestamp)
-    .sort((a, b) => a.metadata!.name!.localeCompare(b.metadata!.name!));
-}
+const pods = () => platform.instances(ns, KV);
 
 async function uids(): Promise<Map<string, string>> {
   return new Map((await pods()).map((p) => [p.metadata!.name!, p.metadata!.uid!]));
@@ -90,25 +81,6 @@ async function lastApplied(): Promise<string[]> {
   return Promise.all(
     instances.map(async (pod) => (await readFile(pod, "/data/reconfigured")).split("\n").at(-1)!),
   );
-}
-
-/** Records, in order, which pods were deleted and the role each had then. */
-function watchDeletions() {
-  const deletions: { pod: string; role?: string }[] = [];
-  const informer = new Informer<V1Pod>(platform.client, {
-    apiVersion: "v1",
-    kind: "Pod",
-    namespace: ns,
-    labelSelector: `${labels.component}=${KV}`,
-  });
-  informer.addHandlers({
-    update: (old, now) => {
-      if (!old.metadata?.deletionTimestamp && now.metadata?.deletionTimestamp)
-        deletions.push({ pod: now.metadata.name!, role: old.metadata?.labels?.[labels.role] });
-    },
-  });
-  informer.start();
-  return { deletions, stop: () => informer.stop() };
 }
 
 test("a dynamic parameter is applied on every instance by the reconfigure action, without a restart", async () => {
@@ -131,7 +103,7 @@ test("a dynamic parameter is applied on every instance by the reconfigure action
 });
 
 test("a static parameter rolls the instances, replicas first and the primary last", async () => {
-  const watch = watchDeletions();
+  const watch = watchDeletions(platform.client, ns, KV);
   try {
     await run("{ mode: slow }");
   } finally {
@@ -184,7 +156,7 @@ test("a static value an instance does not start with: every instance back on the
 });
 
 test("cancelled while it rolls the instances, the previous parameters are back on every instance", async () => {
-  const watch = watchDeletions();
+  const watch = watchDeletions(platform.client, ns, KV);
   const name = `reconfigure-${++serial}`;
   try {
     await platform.apply(opsManifest(ns, name, CLUSTER, "Reconfiguring", reconfigure("{ mode: fast }")));
