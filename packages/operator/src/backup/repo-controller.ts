@@ -8,7 +8,14 @@ import {
   type BackupRepo,
   type BackupRepoStatus,
 } from "@tessera/api";
-import { Controller, isNotFound, updateStatus, type Informer, type ReconcileResult } from "@tessera/kube";
+import {
+  Controller,
+  isAlreadyExists,
+  isNotFound,
+  updateStatus,
+  type Informer,
+  type ReconcileResult,
+} from "@tessera/kube";
 import { getCondition, setCondition } from "../conditions.js";
 import type { OperatorContext } from "../context.js";
 import { GENERATION_ANNOTATION, REPO_ANNOTATION, checkPod, checkPodName, checkPodOutcome } from "./check.js";
@@ -155,7 +162,12 @@ export class BackupRepoController {
       });
     }
     if (due > 0) return { requeueAfterMs: due };
-    await this.ctx.client.create(checkPod(repo, this.namespace, randomUUID()));
+    try {
+      await this.ctx.client.create(checkPod(repo, this.namespace, randomUUID()));
+    } catch (error) {
+      // The informer has not seen the pod made a moment ago; its events bring this back.
+      if (!isAlreadyExists(error)) throw error;
+    }
   }
 
   private async deletePod(name: string): Promise<void> {

@@ -181,6 +181,9 @@ export class AdmissionWebhook {
   /** BackupRepos: the section their kind needs, the endpoint, the credentials Secret. */
   private async reviewBackupRepo(request: AdmissionRequest): Promise<{ allowed: boolean; message?: string }> {
     if (!request.object || request.object.metadata.deletionTimestamp) return { allowed: true };
+    // Label or annotation changes pass even when the Secret the spec names is gone.
+    const old = request.operation === "UPDATE" ? request.oldObject : undefined;
+    if (old && isDeepStrictEqual(old.spec, request.object.spec)) return { allowed: true };
     const message = await backupRepoRefusal(this.client, request.object as unknown as BackupRepo);
     return message ? { allowed: false, message } : { allowed: true };
   }
