@@ -201,33 +201,6 @@ test("cluster run-op lists the addon's operations and runs one with --param --wa
   assert.match(down.stderr, /the Upgrade was refused: .*does not let kv upgrade from 1\.1 to 1\.0/);
 });
 
-test("cluster run-op lists the addon's operations and runs one with --param --wait; cluster upgrade to a version the addon does not allow is refused", async () => {
-  const listed = succeeded(await tessera("cluster", "run-op", CLUSTER)).stdout;
-  assert.match(
-    listed,
-    /^note\s+each\s+text: string, times\?: integer, shout\?: boolean, level\?: info\|warn\s+appends a note/m,
-  );
-  const run = succeeded(
-    await tessera("cluster", "run-op", CLUSTER, "note", "--param", "text=from the CLI", "--wait"),
-  );
-  const done = await getOps(platform.client, ns, created(run));
-  assert.equal(done.status?.phase, "Succeed");
-  assert.deepEqual(done.spec.custom, {
-    componentName: "kv",
-    opsName: "note",
-    parameters: { text: "from the CLI" },
-  });
-  const malformed = await tessera("cluster", "run-op", CLUSTER, "note", "--param", "text");
-  assert.equal(malformed.code, 2, malformed.stderr);
-  assert.match(malformed.stderr, /--param text: expected name=value, e.g. --param database=app/);
-
-  const nothing = await tessera("cluster", "upgrade", CLUSTER);
-  assert.equal(nothing.code, 2, nothing.stderr);
-  const down = await tessera("cluster", "upgrade", CLUSTER, "--version", "1.0");
-  assert.equal(down.code, 1, down.stderr);
-  assert.match(down.stderr, /the Upgrade was refused: .*does not let kv upgrade from 1\.1 to 1\.0/);
-});
-
 test("ops cancel: a queued operation never starts, a running resize is put back", async () => {
   const nodes = await platform.client.list<V1Node>("v1", "Node");
   const cpu = nodes.items[0]!.status!.allocatable!.cpu!;

@@ -475,7 +475,10 @@ export class OpsController {
         ...(stepPhase === "Running" ? {} : { completionTime: now }),
       } satisfies OpsStep);
     const steps = (op.status?.steps ?? []).map((s, i) => (step && i === current.index ? step : s));
-    const progressed = merged.changed || (current !== undefined && current.step.phase !== stepPhase);
+    const progressed =
+      merged.changed ||
+      (current !== undefined && current.step.phase !== stepPhase) ||
+      outcome.progressing === true;
     const phase = phaseOf(op);
     await this.writeStatus(op, phase, (status) => {
       Object.assign(status, {

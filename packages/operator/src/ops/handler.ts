@@ -45,6 +45,8 @@ export interface StepOutcome {
   /** One CamelCase word for a failure. */
   reason?: string;
   instances: InstanceReport[];
+  /** The step is busy though no instance changed (an action running, bounded by its own timeout): not a stall. */
+  progressing?: boolean;
 }
 
 /** What an operation fixes when it starts; persisted in status so a restarted operator carries on with it. */

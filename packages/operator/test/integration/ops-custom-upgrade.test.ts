@@ -4,7 +4,7 @@ import type { V1Node, V1Pod } from "@kubernetes/client-node";
 import { API_VERSION, labels, type Cluster } from "@tessera/api";
 import { waitFor } from "@tessera/kube";
 import { TestPlatform } from "../../../../test/support/platform.js";
-import { KV_ADDON } from "../fixtures/env.js";
+import { KV_ADDON, kvCluster } from "../fixtures/env.js";
 import { getOps, opsManifest, opsRef, waitForOps, watchDeletions } from "../../../../test/support/ops.js";
 
 // Custom operations and Upgrades with the kv test addon on a hostlet node,
@@ -22,21 +22,7 @@ let serial = 0;
 before(async () => {
   platform = await TestPlatform.start({ addons: [KV_ADDON] });
   ns = await platform.cluster.createNamespace("ops-extra");
-  await platform.apply(`apiVersion: tessera.dev/v1alpha1
-kind: Cluster
-metadata: { name: ${CLUSTER}, namespace: ${ns} }
-spec:
-  clusterDef: kv
-  topology: standalone
-  terminationPolicy: Delete
-  componentSpecs:
-    - name: kv
-      serviceVersion: "1.0"
-      replicas: 3
-      volumeClaimTemplates:
-        - name: data
-          spec: { storageClassName: tessera-local, resources: { requests: { storage: 1Gi } } }
-`);
+  await platform.apply(kvCluster(ns, CLUSTER, { extra: '      serviceVersion: "1.0"\n' }));
   await platform.waitForPhase(ns, CLUSTER, "Running");
 });
 
@@ -55,15 +41,7 @@ async function run(type: string, section: Record<string, unknown>, phase: "Succe
   return waitForOps(platform.client, ns, name, phase, 240_000);
 }
 
-async function pods(): Promise<V1Pod[]> {
-  const list = await platform.client.list<V1Pod>("v1", "Pod", {
-    namespace: ns,
-    labelSelector: `${labels.component}=${KV}`,
-  });
-  return list.items
-    .filter((p) => !p.metadata?.deletionTimestamp)
-    .sort((a, b) => a.metadata!.name!.localeCompare(b.metadata!.name!));
-}
+const pods = () => platform.instances(ns, KV);
 
 async function readFile(pod: string, path: string): Promise<string | undefined> {
   const result = await platform.cluster.kubectl(["exec", "-n", ns, pod, "-c", "kv", "--", "cat", path]);

@@ -110,13 +110,29 @@ function failureText(error: unknown): string {
 
 const lastLine = (text: string) => text.trim().split("\n").at(-1)?.trim() ?? "";
 
+/** How the action ended in one instance, once it did. */
+interface Run {
+  result?: { ok: true; stdout: string } | { ok: false; error: unknown };
+}
+
+/**
+ * Actions in flight, by OpsRequest UID and instance. An action may run as long
+ * as its timeoutSeconds allows (an hour for a VACUUM) while the runner's few
+ * workers serve every cluster, so it is started here and its end picked up by
+ * a later look (the runner looks every few seconds). Lost with the process: a
+ * restarted operator runs the action again in that instance.
+ */
+const runs = new Map<string, Run>();
+const UNREAD_MS = 10 * 60_000;
+
 /**
  * Custom: an operation the component's definition declares in `customOps`,
  * run through the action runner on its target instances one after another,
  * its parameters in the action's environment (never on a command line). The
  * targets are fixed when it starts; each instance done is persisted before
- * the next runs, so a restarted operator goes on with the next one. The first
- * failure ends the operation with the script's stderr.
+ * the next runs, so a restarted operator goes on with the next one. A running
+ * action counts as progress (its own timeout bounds it). The first failure
+ * ends the operation with the script's stderr.
  */
 export const custom: OpsHandler = {
   type: "Custom",
@@ -201,35 +217,47 @@ export const custom: OpsHandler = {
     const next = step.targets!.find((t) => !completed.includes(t));
     if (!next)
       return { state: "done", message: `${ops.name} done on ${name}`, instances: reports(undefined) };
-    // Shown Processing (persisted) before the action runs, so the progress says which instance runs it since when.
-    if (previous.get(next)?.phase !== "Processing")
-      return { state: "running", message: `running ${ops.name} on ${next}`, instances: reports(next) };
-    const pod = view.pods(name).find((p) => p.metadata?.name === next);
-    if (!pod || !serving(pod))
-      return {
-        state: "running",
-        message: `waiting for ${next} to be ready to run ${ops.name}`,
-        instances: reports(next),
-      };
-    const set = view.instanceSet(name);
-    const namespace = view.cluster.metadata.namespace!;
-    const env = customOpsEnv(componentEnv(namespace, set?.spec.serviceName ?? "", set), {
-      name: ops.name,
-      request: op.metadata.name!,
-      declared: (ops.parameters ?? []).map((p) => p.name),
-      given: entry.parameters ?? {},
-    });
-    let stdout: string;
-    try {
-      const [outcome] = await ctx.actions.run(`customOps.${ops.name}`, ops.action, {
-        namespace,
-        pods: [pod],
-        pod: next,
-        env,
+    const key = `${op.metadata.uid}/${next}`;
+    const run = runs.get(key);
+    const running: StepOutcome = {
+      state: "running",
+      message: `running ${ops.name} on ${next}`,
+      instances: reports(next),
+      progressing: true,
+    };
+    if (run && !run.result) return running;
+    if (!run) {
+      const pod = view.pods(name).find((p) => p.metadata?.name === next);
+      if (!pod || !serving(pod))
+        return {
+          state: "running",
+          message: `waiting for ${next} to be ready to run ${ops.name}`,
+          instances: reports(next),
+        };
+      const set = view.instanceSet(name);
+      const namespace = view.cluster.metadata.namespace!;
+      const env = customOpsEnv(componentEnv(namespace, set?.spec.serviceName ?? "", set), {
+        name: ops.name,
+        request: op.metadata.name!,
+        declared: (ops.parameters ?? []).map((p) => p.name),
+        given: entry.parameters ?? {},
       });
-      stdout = outcome!.result.stdout;
-    } catch (error) {
-      const text = failureText(error);
+      const started: Run = {};
+      runs.set(key, started);
+      const settle = (result: Run["result"]) => {
+        started.result = result;
+        // Normally read within seconds; one nobody reads (the operation ended meanwhile) is dropped.
+        setTimeout(() => runs.delete(key), UNREAD_MS).unref();
+      };
+      ctx.actions.run(`customOps.${ops.name}`, ops.action, { namespace, pods: [pod], pod: next, env }).then(
+        ([outcome]) => settle({ ok: true, stdout: outcome!.result.stdout }),
+        (error: unknown) => settle({ ok: false, error }),
+      );
+      return running;
+    }
+    runs.delete(key);
+    if (!run.result!.ok) {
+      const text = failureText(run.result!.error);
       return {
         state: "failed",
         reason: "ActionFailed",
@@ -237,6 +265,7 @@ export const custom: OpsHandler = {
         instances: reports(undefined, report(next, "Failed", text)),
       };
     }
+    const stdout = run.result!.stdout;
     completed.push(next);
     await save({ completed });
     const done = completed.length === step.targets!.length;
