@@ -270,8 +270,8 @@ export const customOpsContract: ActionContract = {
   env: [{ group: "customOps" }],
   output: {
     description:
-      "stdout is ignored (the last line of each instance's is shown in its progress). On failure, stderr " +
-      "(trimmed; stdout when stderr is empty) becomes the OpsRequest's message.",
+      "The last line of stdout becomes the instance's message in the OpsRequest's progress; the rest is " +
+      "ignored. On failure, stderr (trimmed; stdout when stderr is empty) becomes the OpsRequest's message.",
   },
   exitCodes: {
     success:
