@@ -17,6 +17,9 @@ const FOLLOW =
   "\nEach command creates an OpsRequest; operations on one cluster run one at a time, in order. Follow them with `tessera ops list` and `tessera ops describe <name>`.";
 
 /** A `cluster <verb> <name>` that creates an OpsRequest, with the options every operation shares. */
+/** Collects a repeatable option's values. */
+const repeatable = (value: string, previous: string[] = []) => [...previous, value];
+
 function operation(cluster: Command, verb: string, description: string): Command {
   return cluster
     .command(verb)
@@ -65,6 +68,7 @@ export function registerOpsCommands(program: Command, session: Session): void {
     "scale",
     "change the number of instances (or take chosen ones offline), or their CPU and memory",
   )
+    .alias("resize")
     .option("--component <name>", "component to scale (default: the engine's main component)")
     .option("--replicas <n>", "the new number of instances", parseCount)
     .option("--offline <pod...>", "take exactly these instances out, with their volumes")
@@ -86,7 +90,6 @@ export function registerOpsCommands(program: Command, session: Session): void {
     );
 
   const storageNetwork = () => import("../ops/storage-network.js");
-  const repeatable = (value: string, previous: string[] = []) => [...previous, value];
 
   operation(cluster, "rebuild", "give a replica new volumes, filled from the primary, keeping its name")
     .option("--instance <pod>", "instance to rebuild (repeatable; not the primary)", repeatable)
@@ -121,11 +124,12 @@ export function registerOpsCommands(program: Command, session: Session): void {
     "reconfigure",
     "set engine parameters: dynamic ones live, static ones by restarting the instances (the primary last)",
   )
+    .alias("configure")
     .option("--component <name>", "component to reconfigure (default: the engine's main component)")
     .option(
       "--set <name=value>",
       "a parameter and its new value (repeatable), e.g. --set work_mem=64MB",
-      (value: string, previous: string[] = []) => [...previous, value],
+      repeatable,
     )
     .action(async (name: string, options: ReconfigureOptions) =>
       (await impl()).reconfigureCluster(session, name, options),
@@ -155,7 +159,7 @@ export function registerOpsCommands(program: Command, session: Session): void {
     .option(
       "--param <name=value>",
       "a parameter of the operation (repeatable), e.g. --param database=app",
-      (value: string, previous: string[] = []) => [...previous, value],
+      repeatable,
     )
     .action(async (name: string, operation: string | undefined, options: RunOpOptions) =>
       (await versions()).runOperation(session, name, operation, options),
