@@ -440,7 +440,7 @@ describe("tessera install into a Kubernetes cluster", () => {
       ["delete", "persistentvolumeclaims", ["-n", "default"]],
       ["create", "secrets", ["-n", "default"]],
       ["update", "leases.coordination.k8s.io/tessera-operator", ["-n", "tessera-system"]],
-      ["update", "backuprepos.tessera.dev/status", []],
+      ["update", "backuprepos.tessera.dev", ["--subresource=status"]],
       ["delete", "pods", ["-n", "tessera-system"]],
     ] as const)
       assert.equal(await can(verb, resource, [...extra]), "yes", `${verb} ${resource}`);
