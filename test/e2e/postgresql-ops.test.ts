@@ -2,14 +2,16 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 
+import type { V1PersistentVolumeClaim, V1Service } from "@kubernetes/client-node";
+import { labels } from "@tessera/api";
 import { waitFor } from "@tessera/kube";
 import { opsManifest, waitForOps } from "../support/ops.js";
 import { TestPlatform } from "../support/platform.js";
 import { Writer, lostWrites, podTarget, query, serviceTarget } from "../support/postgresql.js";
 
-// Restart and Switchover OpsRequests on a real PostgreSQL cluster (three
-// instances, synchronous quorum replication) while a client writes through
-// the rw service: each operation Succeeds and no acknowledged write is lost.
+// OpsRequests on a real PostgreSQL cluster (three instances, synchronous
+// quorum replication) while a client writes through the rw service: each
+// operation Succeeds and no acknowledged write is lost.
 
 const ADDON = fileURLToPath(new URL("../../addons/postgresql/", import.meta.url));
 const CLUSTER = "pgops";
@@ -24,6 +26,16 @@ const rw = () => serviceTarget(platform.client, ns, CLUSTER, "rw");
 const component = () => platform.component(ns, COMPONENT);
 
 const pods = () => platform.instances(ns, COMPONENT);
+
+const uids = async () => new Map((await pods()).map((p) => [p.metadata!.name!, p.metadata!.uid!]));
+
+async function claims(): Promise<V1PersistentVolumeClaim[]> {
+  const list = await platform.client.list<V1PersistentVolumeClaim>("v1", "PersistentVolumeClaim", {
+    namespace: ns,
+    labelSelector: `${labels.component}=${COMPONENT}`,
+  });
+  return list.items;
+}
 
 /** The recorded primary once the cluster is Running, checked against PostgreSQL's own view. */
 async function settledPrimary(): Promise<string> {
@@ -62,7 +74,7 @@ async function underWriter(table: string, name: string, type: string, extra = ""
     table,
     report.acknowledged,
   );
-  return { op, lost, primary };
+  return { op, lost, primary, acknowledged: report.acknowledged };
 }
 
 before(async () => {
@@ -163,7 +175,6 @@ test("Custom vacuum-analyze runs VACUUM (ANALYZE) of the named table on the prim
 });
 
 test("Reconfiguring work_mem reaches every instance without a restart; a synchronous_standby_names PostgreSQL refuses leaves every instance on the previous value and Fails with its message", async () => {
-  const uids = async () => new Map((await pods()).map((p) => [p.metadata!.name!, p.metadata!.uid!]));
   const before = await uids();
   const reconfigure = (parameters: string) =>
     `  reconfiguring: [{ componentName: postgresql, parameters: ${parameters} }]\n`;
@@ -200,4 +211,112 @@ test("Reconfiguring work_mem reaches every instance without a restart; a synchro
   assert.deepEqual(await show("synchronous_standby_names"), ["ANY 1 (*)", "ANY 1 (*)", "ANY 1 (*)"]);
   assert.deepEqual(await show("work_mem"), ["24MB", "24MB", "24MB"]);
   assert.deepEqual(await uids(), before, "no instance restarted");
+});
+
+test("VerticalScaling under a writer: every instance runs with the new resources; it Succeeds and loses no acknowledged write", async () => {
+  const { lost } = await underWriter(
+    "scaled",
+    "vertical-scaling",
+    "VerticalScaling",
+    "  verticalScaling:\n    - componentName: postgresql\n      resources: { limits: { cpu: 800m, memory: 384Mi } }\n",
+  );
+  assert.deepEqual(lost, []);
+  const scaled = await pods();
+  assert.equal(scaled.length, 3);
+  for (const pod of scaled)
+    assert.deepEqual(
+      pod.spec!.containers[0]!.resources,
+      { requests: { cpu: "50m", memory: "128Mi" }, limits: { cpu: "800m", memory: "384Mi" } },
+      `${pod.metadata!.name} runs with the new limits and its requests`,
+    );
+});
+
+test("VolumeExpansion under a writer: every volume grows online, no instance restarts, no acknowledged write is lost", async () => {
+  const before = await uids();
+  const { lost } = await underWriter(
+    "expanded",
+    "volume-expansion",
+    "VolumeExpansion",
+    "  volumeExpansion:\n    - componentName: postgresql\n      volumeClaimTemplates: [{ name: data, storage: 2Gi }]\n",
+  );
+  assert.deepEqual(lost, []);
+  const grown = await claims();
+  assert.equal(grown.length, 3);
+  for (const claim of grown)
+    assert.equal(claim.status?.capacity?.storage, "2Gi", `${claim.metadata!.name} reports its new capacity`);
+  assert.deepEqual(await uids(), before, "no instance restarted");
+});
+
+test("RebuildInstance of a replica under a writer: it keeps its name, streams from the primary again on a new volume with every acknowledged row, and no write is lost", async () => {
+  const leader = await settledPrimary();
+  const replica = (await pods()).map((p) => p.metadata!.name!).find((p) => p !== leader)!;
+  const claimOf = async () => (await claims()).find((c) => c.metadata?.labels?.[labels.podName] === replica)!;
+  const oldClaim = await claimOf();
+  const { lost, primary, acknowledged } = await underWriter(
+    "rebuilt",
+    "rebuild",
+    "RebuildInstance",
+    `  rebuildInstance:\n    - componentName: postgresql\n      instances: [${replica}]\n`,
+  );
+  assert.deepEqual(lost, []);
+  assert.notEqual(primary, replica);
+  const newClaim = await claimOf();
+  assert.equal(newClaim.metadata!.name, oldClaim.metadata!.name, "the claim keeps its name");
+  assert.notEqual(newClaim.metadata!.uid, oldClaim.metadata!.uid, "a new claim");
+  const onPrimary = await podTarget(platform.client, ns, CLUSTER, primary);
+  await waitFor(
+    async () =>
+      (
+        await query(
+          onPrimary,
+          "select 1 from pg_stat_replication where application_name = $1 and state = 'streaming'",
+          [replica],
+        )
+      ).length === 1,
+    { description: `${replica} streaming from the primary`, timeoutMs: 60_000 },
+  );
+  const onReplica = await podTarget(platform.client, ns, CLUSTER, replica);
+  await waitFor(async () => (await lostWrites(onReplica, "rebuilt", acknowledged)).length === 0, {
+    description: `every acknowledged row replayed on ${replica}`,
+    timeoutMs: 60_000,
+  });
+});
+
+test("Expose a NodePort Service for the primary: the host reaches the primary on the node port; Disable removes it and the port closes", async () => {
+  const expose = (body: string) =>
+    `  expose:\n    - componentName: postgresql\n      ${body.replace(/\n/g, "\n      ")}\n`;
+  await platform.apply(
+    opsManifest(
+      ns,
+      "expose",
+      CLUSTER,
+      "Expose",
+      expose("switch: Enable\nservices: [{ name: ext, serviceType: NodePort, roleSelector: primary }]"),
+    ),
+  );
+  await waitForOps(platform.client, ns, "expose", "Succeed", 60_000);
+  const ref = { apiVersion: "v1", kind: "Service", namespace: ns, name: `${COMPONENT}-ext` };
+  const service = await platform.client.get<V1Service>(ref);
+  assert.equal(service.spec?.type, "NodePort");
+  const nodePort = service.spec!.ports!.find((p) => p.port === 5432)!.nodePort!;
+  const onHost = { ...(await rw()), host: "127.0.0.1", port: nodePort };
+  const [row] = await waitFor(
+    () => query<{ standby: boolean }>(onHost, "select pg_is_in_recovery() as standby").catch(() => undefined),
+    { description: `PostgreSQL through node port ${nodePort}`, timeoutMs: 30_000 },
+  );
+  assert.equal(row?.standby, false, "the node port leads to the primary");
+
+  await platform.apply(
+    opsManifest(ns, "unexpose", CLUSTER, "Expose", expose("switch: Disable\nservices: [{ name: ext }]")),
+  );
+  await waitForOps(platform.client, ns, "unexpose", "Succeed", 60_000);
+  assert.equal(await platform.client.find(ref), undefined, "the Service is gone");
+  await waitFor(
+    () =>
+      query(onHost, "select 1").then(
+        () => false,
+        () => true,
+      ),
+    { description: `node port ${nodePort} to close`, timeoutMs: 30_000 },
+  );
 });
