@@ -207,7 +207,7 @@ export function conformance(engine: EngineDescriptor): void {
       let acknowledged: string[];
       try {
         await progresses(writer, 10, "before the restart");
-        await operate("Restart", `  restart:\n    - componentName: ${engine.component}\n`);
+        await operate("Restart");
         await waitFor(
           async () => {
             const now = new Map((await cluster.pods()).map((p) => [p.metadata!.name!, p]));

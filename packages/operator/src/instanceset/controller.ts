@@ -448,8 +448,12 @@ export class InstanceSetController {
 
   /**
    * A recorded switchover is over once its candidate holds the writable role
-   * (or, without a candidate, once the old pod lost it). Clearing it earlier
-   * would let the HA loop mistake the promoted candidate for a stale primary.
+   * (or, without a candidate, once the old pod lost it), or once another pod
+   * holds it: engines that elect the new primary themselves (e.g. Sentinel)
+   * may pick another replica, and only the recorded primary carries the
+   * writable label, so a label elsewhere means the role was adopted. Clearing
+   * it earlier would let the HA loop mistake the promoted candidate for a
+   * stale primary.
    */
   private async settleSwitchover(set: InstanceSet, pods: V1Pod[]): Promise<void> {
     const marker = set.status?.switchover;
@@ -457,8 +461,13 @@ export class InstanceSetController {
     const roles = set.spec.roles ?? [];
     const roleOf = (name: string) =>
       pods.find((p) => p.metadata?.name === name)?.metadata?.labels?.[labels.role];
+    const movedElsewhere =
+      !isWritable(roleOf(marker.pod), roles) &&
+      pods.some(
+        (p) => p.metadata?.name !== marker.pod && isWritable(p.metadata?.labels?.[labels.role], roles),
+      );
     const done = marker.candidate
-      ? isWritable(roleOf(marker.candidate), roles)
+      ? isWritable(roleOf(marker.candidate), roles) || movedElsewhere
       : !isWritable(roleOf(marker.pod), roles);
     if (!switchoverInProgress(set) || done) await clearSwitchoverMarker(this.ctx, set);
   }

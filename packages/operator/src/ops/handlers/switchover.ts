@@ -169,6 +169,16 @@ export const switchover: OpsHandler = {
       Object.assign(step, { from: primary, candidate, attempts: 0 });
       await save({ from: primary, candidate, attempts: 0 });
     }
+    if (
+      entryFor(op.spec.switchover, name)?.candidateName === undefined &&
+      primary !== step.from &&
+      primary !== step.candidate
+    ) {
+      // An unnamed candidate was only the operator's preference: an engine that elects the new
+      // primary itself (e.g. Sentinel) moved the role away all the same.
+      step.candidate = primary;
+      await save({ candidate: primary });
+    }
     const roles = set.spec.roles ?? [];
     const pods = view.pods(name);
     const candidatePod = pods.find((p) => p.metadata?.name === step.candidate);
