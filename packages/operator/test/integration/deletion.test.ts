@@ -116,11 +116,16 @@ test("with the operator stopped, a Delete cluster is deleted at once, what it ow
 test("a WipeOut cluster goes with its volumes by garbage collection alone, the operator stopped throughout", async () => {
   const ns = await env.cluster.createNamespace();
   const cluster = await created(ns, "wipe", "WipeOut");
-  for (const claim of await claims(ns, "wipe"))
-    assert.deepEqual(
-      claim.metadata?.ownerReferences?.map((o) => [o.kind, o.uid]),
-      [["Cluster", cluster.metadata.uid]],
-    );
+  // Claims may carry the policy record from their creation; the owner reference is added after.
+  await waitFor(
+    async () =>
+      (await claims(ns, "wipe")).every(
+        (claim) =>
+          JSON.stringify(claim.metadata?.ownerReferences?.map((o) => [o.kind, o.uid])) ===
+          JSON.stringify([["Cluster", cluster.metadata.uid]]),
+      ),
+    { description: "the cluster to own each of its WipeOut volumes, and nothing else to", timeoutMs: 60_000 },
+  );
   await withOperatorStopped(async () => {
     const deleted = await env.cluster.kubectl(["delete", "cluster", "wipe", "-n", ns, "--timeout=60s"]);
     assert.equal(deleted.code, 0, deleted.stderr);
