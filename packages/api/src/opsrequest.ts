@@ -309,6 +309,12 @@ export const opsStep = z.object({
     .optional()
     .describe("For a switchover: the instance chosen to take the writable role."),
   attempts: z.number().int().optional().describe("For a switchover: how many times its action ran."),
+  attemptedAt: z
+    .string()
+    .optional()
+    .describe(
+      "For a switchover: when its action last ran (RFC 3339); the next attempt waits a while after it.",
+    ),
   refusal: z
     .string()
     .optional()

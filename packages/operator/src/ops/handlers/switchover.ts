@@ -18,6 +18,12 @@ import type { ClusterView, InstanceReport, OpsHandler, StepOutcome } from "../ha
 
 /** Attempts of the switchover action before the operation fails. */
 const MAX_ATTEMPTS = 3;
+/**
+ * The least time between two runs of the switchover action. An engine may move the role after the
+ * action returned (Sentinel elects asynchronously), and the record of the attempt may reach the
+ * informer's cache after the next look: an immediate retry would only collide with the first.
+ */
+const ATTEMPT_SPACING_MS = 15_000;
 
 function definitionOf(
   view: Pick<ClusterView, "resolved">,
@@ -210,6 +216,12 @@ export const switchover: OpsHandler = {
         instances: reports(step, name, "Processing"),
       };
     const attempts = step.attempts ?? 0;
+    if (step.attemptedAt && Date.now() - Date.parse(step.attemptedAt) < ATTEMPT_SPACING_MS)
+      return {
+        state: "running",
+        message: `${step.candidate} is taking the writable role`,
+        instances: reports(step, name, "Processing"),
+      };
     if (attempts >= MAX_ATTEMPTS)
       return {
         state: "failed",
@@ -217,7 +229,7 @@ export const switchover: OpsHandler = {
         message: `the writable role of ${name} did not move from ${step.from} to ${step.candidate} after ${attempts} attempts; see the InstanceSet's SwitchoverFailed events`,
         instances: reports(step, name, "Failed"),
       };
-    await save({ attempts: attempts + 1 });
+    await save({ attempts: attempts + 1, attemptedAt: new Date().toISOString() });
     try {
       // The cached set is shared with the informer: the switchover records its marker on a copy.
       await runSwitchover(
