@@ -189,6 +189,8 @@ export interface EngineDescriptor {
     value: string;
     read(cluster: ClusterHandle, instance: Instance): Promise<string>;
   };
+  /** An operation the addon declares in customOps, with parameters, run as a Custom OpsRequest. */
+  customOp?: { name: string; parameters?: Record<string, string> };
   /** An engine invariant that must hold at every moment of a scale-out and scale-in. */
   scalingInvariant?: { description: string; holds(cluster: ClusterHandle): Promise<boolean> };
   guarantees: {

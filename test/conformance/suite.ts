@@ -158,8 +158,11 @@ export function conformance(engine: EngineDescriptor): void {
   if (dynamic) {
     scenario("reconfigure: a dynamic parameter reaches every instance without a restart", async () => {
       const before = await instances();
+      await operate(
+        "Reconfiguring",
+        `  reconfiguring:\n    - componentName: ${engine.component}\n      parameters: ${JSON.stringify({ [dynamic.name]: dynamic.value })}\n`,
+      );
       parameters = { [dynamic.name]: dynamic.value };
-      await platform.apply(manifest());
       let seen: string[] = [];
       await waitFor(
         async () => {
@@ -181,6 +184,23 @@ export function conformance(engine: EngineDescriptor): void {
   } else {
     test("reconfigure: a dynamic parameter reaches every instance without a restart", {
       skip: `${engine.name} has no dynamic parameters`,
+    });
+  }
+
+  const custom = engine.customOp;
+  if (custom) {
+    scenario(`custom operation: ${custom.name} runs on its targets through an OpsRequest`, async () => {
+      const op = await operate(
+        "Custom",
+        `  custom:\n    componentName: ${engine.component}\n    opsName: ${custom.name}\n    parameters: ${JSON.stringify(custom.parameters ?? {})}\n`,
+      );
+      const targets = op.status?.instances ?? [];
+      assert.ok(targets.length > 0, "the operation names the instances it ran on");
+      assert.ok(
+        targets.every((i) => i.phase === "Succeed"),
+        `every target succeeded: ${JSON.stringify(targets)}`,
+      );
+      assert.equal(await db.read("hello/1"), "world", "the data is untouched");
     });
   }
 

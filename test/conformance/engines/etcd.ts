@@ -118,6 +118,7 @@ ${parametersField(parameters)}      volumeClaimTemplates:
     },
   },
 
+  customOp: { name: "defrag" },
   guarantees: {
     switchover: true,
     // The killed leader restarts at once and may win the next election again.

@@ -93,6 +93,7 @@ ${parametersField(parameters)}      resources: { limits: { memory: 512Mi } }
     return standby === "t" ? "secondary" : "primary";
   },
 
+  customOp: { name: "vacuum-analyze", parameters: { database: "postgres" } },
   dynamicParameter: {
     name: "work_mem",
     value: "8MB",

@@ -74,6 +74,7 @@ ${parametersField(parameters)}      resources: { limits: { memory: 256Mi } }
     return (await role(instance, await password(cluster))) === "master" ? "primary" : "secondary";
   },
 
+  customOp: { name: "bgrewriteaof" },
   dynamicParameter: {
     name: "maxmemory-policy",
     value: "allkeys-lru",
