@@ -449,8 +449,7 @@ export class InstanceSetController {
   /**
    * A recorded switchover is over once its candidate holds the writable role
    * (or, without a candidate, once the old pod lost it), or once another pod
-   * holds it: engines that elect the new primary themselves (e.g. Sentinel)
-   * may pick another replica, and only the recorded primary carries the
+   * holds it: engines that elect the new primary themselves may pick another replica, and only the recorded primary carries the
    * writable label, so a label elsewhere means the role was adopted. Clearing
    * it earlier would let the HA loop mistake the promoted candidate for a
    * stale primary.

@@ -254,7 +254,7 @@ export const lifecycleContract: { readonly [A in LifecycleActionName]: ActionCon
  */
 export const customOpsContract: ActionContract = {
   purpose:
-    "Performs an operation the addon offers on demand (e.g. a VACUUM of one database), declared with its " +
+    "Performs an operation the addon offers on demand (e.g. a maintenance task on one database), declared with its " +
     "typed `parameters` in the definition's `customOps`. Each declared parameter comes in a variable of its " +
     "own, `TESSERA_PARAM_<NAME>` (its name in upper case; empty when not given), besides the variables " +
     'below; a script reads it quoted (`"$TESSERA_PARAM_DATABASE"`) and never evaluates it.',

@@ -117,7 +117,7 @@ interface Run {
 
 /**
  * Actions in flight, by OpsRequest UID and instance. An action may run as long
- * as its timeoutSeconds allows (an hour for a VACUUM) while the runner's few
+ * as its timeoutSeconds allows (an hour for a long maintenance task) while the runner's few
  * workers serve every cluster, so it is started here and its end picked up by
  * a later look (the runner looks every few seconds). Lost with the process: a
  * restarted operator runs the action again in that instance.

@@ -20,7 +20,7 @@ import type { ClusterView, InstanceReport, OpsHandler, StepOutcome } from "../ha
 const MAX_ATTEMPTS = 3;
 /**
  * The least time between two runs of the switchover action. An engine may move the role after the
- * action returned (Sentinel elects asynchronously), and the record of the attempt may reach the
+ * action returned (when the engine elects the new primary itself), and the record of the attempt may reach the
  * informer's cache after the next look: an immediate retry would only collide with the first.
  */
 const ATTEMPT_SPACING_MS = 15_000;
@@ -181,7 +181,7 @@ export const switchover: OpsHandler = {
       primary !== step.candidate
     ) {
       // An unnamed candidate was only the operator's preference: an engine that elects the new
-      // primary itself (e.g. Sentinel) moved the role away all the same.
+      // primary itself moved the role away all the same.
       step.candidate = primary;
       await save({ candidate: primary });
     }
