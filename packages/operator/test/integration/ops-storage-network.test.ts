@@ -5,7 +5,7 @@ import type { V1PersistentVolumeClaim, V1Pod, V1Service, V1StorageClass } from "
 import { API_VERSION, labels, type Cluster } from "@tessera/api";
 import { waitFor } from "@tessera/kube";
 import { TestPlatform } from "../../../../test/support/platform.js";
-import { KV_ADDON } from "../fixtures/env.js";
+import { KV_ADDON, kvCluster } from "../fixtures/env.js";
 import { opsManifest, waitForOps } from "../../../../test/support/ops.js";
 
 // RebuildInstance, VolumeExpansion and Expose on a hostlet node with the kv
@@ -22,21 +22,7 @@ const FIXED_CLASS = "sn-fixed";
 before(async () => {
   platform = await TestPlatform.start({ addons: [KV_ADDON] });
   ns = await platform.cluster.createNamespace("ops-sn");
-  await platform.apply(`apiVersion: tessera.dev/v1alpha1
-kind: Cluster
-metadata: { name: ${CLUSTER}, namespace: ${ns} }
-spec:
-  clusterDef: kv
-  topology: standalone
-  terminationPolicy: Delete
-  componentSpecs:
-    - name: kv
-      replicas: 3
-      resources: { requests: { cpu: 10m, memory: 16Mi }, limits: { cpu: "1", memory: 128Mi } }
-      volumeClaimTemplates:
-        - name: data
-          spec: { storageClassName: tessera-local, resources: { requests: { storage: 1Gi } } }
-`);
+  await platform.apply(kvCluster(ns, CLUSTER));
   await platform.waitForPhase(ns, CLUSTER, "Running");
 });
 
