@@ -3,6 +3,7 @@ import {
   API_VERSION,
   names,
   type Cluster,
+  type OpsStep,
   type ClusterComponentSpec,
   type ComponentConfiguration,
 } from "@tessera/api";
@@ -225,4 +226,13 @@ export function entryFor<T extends { componentName: string }>(
   component: string,
 ): T | undefined {
   return entries?.find((e) => e.componentName === component);
+}
+
+/** One pending step per component entry, named after what the operation does to it. */
+export function componentSteps(verb: string, entries: readonly { componentName: string }[]): OpsStep[] {
+  return entries.map((entry) => ({
+    name: `${verb} ${entry.componentName}`,
+    component: entry.componentName,
+    phase: "Pending",
+  }));
 }

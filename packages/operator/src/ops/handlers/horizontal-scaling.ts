@@ -1,14 +1,15 @@
-import type { ComponentConfiguration, HorizontalScaling, OpsStep } from "@tessera/api";
+import type { ComponentConfiguration, HorizontalScaling } from "@tessera/api";
 import { podIsReady } from "../../actions/runner.js";
 import type { ResolvedCluster } from "../../definitions.js";
 import {
   componentSettled,
   componentSpec,
+  componentSteps,
   configurationOf,
   entryFor,
   instanceIssue,
-  notRunning,
   instanceNames,
+  notRunning,
   overwritten,
   sectionErrors,
   writeComponent,
@@ -100,11 +101,7 @@ export const horizontalScaling: OpsHandler = {
   plan(op, view) {
     const entries = op.spec.horizontalScaling ?? [];
     return {
-      steps: entries.map((entry): OpsStep => ({
-        name: `scale ${entry.componentName}`,
-        component: entry.componentName,
-        phase: "Pending",
-      })),
+      steps: componentSteps("scale", entries),
       lastConfiguration: Object.fromEntries(
         entries.map((entry) => {
           const { replicas, offlineInstances } = configurationOf(

@@ -1,12 +1,13 @@
 import { isDeepStrictEqual } from "node:util";
 import type { V1Pod, V1PodTemplateSpec } from "@kubernetes/client-node";
-import { annotations, type ComponentConfiguration, type OpsStep } from "@tessera/api";
+import { annotations, type ComponentConfiguration } from "@tessera/api";
 import { podIsReady } from "../../actions/runner.js";
 import { getCondition } from "../../conditions.js";
 import { parameterErrors, splitParameters } from "../../parameters.js";
 import {
   componentSettled,
   componentSpec,
+  componentSteps,
   entryFor,
   instanceIssue,
   instanceNames,
@@ -158,11 +159,7 @@ export const reconfiguring: OpsHandler = {
   plan(op, view) {
     const entries = op.spec.reconfiguring ?? [];
     return {
-      steps: entries.map((entry): OpsStep => ({
-        name: `reconfigure ${entry.componentName}`,
-        component: entry.componentName,
-        phase: "Pending",
-      })),
+      steps: componentSteps("reconfigure", entries),
       lastConfiguration: Object.fromEntries(
         entries.map((entry): [string, ComponentConfiguration] => {
           const parameters = componentSpec(view.cluster, entry.componentName)!.parameters;

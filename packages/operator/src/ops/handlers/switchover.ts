@@ -10,6 +10,7 @@ import {
   componentPhase,
   componentSettled,
   componentSpec,
+  componentSteps,
   entryFor,
   instanceNames,
   sectionErrors,
@@ -141,11 +142,7 @@ export const switchover: OpsHandler = {
 
   plan(op) {
     return {
-      steps: (op.spec.switchover ?? []).map((entry): OpsStep => ({
-        name: `switchover ${entry.componentName}`,
-        component: entry.componentName,
-        phase: "Pending",
-      })),
+      steps: componentSteps("switchover", op.spec.switchover ?? []),
     };
   },
 

@@ -4,7 +4,6 @@ import {
   type Cluster,
   type ComponentConfiguration,
   type InstanceSet,
-  type OpsStep,
   type Release,
   type UpgradeSpec,
 } from "@tessera/api";
@@ -21,6 +20,7 @@ import { buildPod } from "../../instanceset/pods.js";
 import {
   componentSettled,
   componentSpec,
+  componentSteps,
   entryFor,
   holds,
   instanceIssue,
@@ -207,11 +207,7 @@ export const upgrade: OpsHandler = {
   plan(op, view) {
     const entries = op.spec.upgrade ?? [];
     return {
-      steps: entries.map((entry): OpsStep => ({
-        name: `upgrade ${entry.componentName}`,
-        component: entry.componentName,
-        phase: "Pending",
-      })),
+      steps: componentSteps("upgrade", entries),
       lastConfiguration: Object.fromEntries(
         entries.map((entry): [string, ComponentConfiguration] => {
           const spec = componentSpec(view.cluster, entry.componentName)!;

@@ -1,5 +1,5 @@
 import type { V1Pod } from "@kubernetes/client-node";
-import type { ComponentConfiguration, OpsStep, ResourceRequirements } from "@tessera/api";
+import type { ComponentConfiguration, ResourceRequirements } from "@tessera/api";
 import { parseQuantity } from "@tessera/base";
 import { podIsReady } from "../../actions/runner.js";
 import { desiredInstances } from "../../instanceset/plan.js";
@@ -7,6 +7,7 @@ import { names } from "../../naming.js";
 import {
   componentSettled,
   componentSpec,
+  componentSteps,
   entryFor,
   instanceIssue,
   notRunning,
@@ -141,11 +142,7 @@ export const verticalScaling: OpsHandler = {
   plan(op, view) {
     const entries = op.spec.verticalScaling ?? [];
     return {
-      steps: entries.map((entry): OpsStep => ({
-        name: `resize ${entry.componentName}`,
-        component: entry.componentName,
-        phase: "Pending",
-      })),
+      steps: componentSteps("resize", entries),
       lastConfiguration: Object.fromEntries(
         entries.map((entry): [string, ComponentConfiguration] => {
           const resources = componentSpec(view.cluster, entry.componentName)!.resources;

@@ -2,7 +2,6 @@ import type { V1StorageClass } from "@kubernetes/client-node";
 import type {
   ClusterComponentSpec,
   InstanceTemplate,
-  OpsStep,
   VolumeClaimTemplate,
   VolumeExpansionSpec,
 } from "@tessera/api";
@@ -13,12 +12,13 @@ import { isDefaultClass } from "../../webhook/placement.js";
 import {
   componentSettled,
   componentSpec,
+  componentSteps,
   entryFor,
   instanceNames,
   notRunning,
   sectionErrors,
-  writeComponent,
   type ComponentFields,
+  writeComponent,
 } from "../cluster-spec.js";
 import type { InstanceReport, OpsHandler, StepContext, StepOutcome } from "../handler.js";
 
@@ -167,11 +167,7 @@ export const volumeExpansion: OpsHandler = {
 
   plan(op) {
     return {
-      steps: (op.spec.volumeExpansion ?? []).map((entry): OpsStep => ({
-        name: `expand ${entry.componentName}`,
-        component: entry.componentName,
-        phase: "Pending",
-      })),
+      steps: componentSteps("expand", op.spec.volumeExpansion ?? []),
     };
   },
 
