@@ -15,6 +15,7 @@ import { API_VERSION, type Component } from "@tessera/api";
 import { waitFor } from "@tessera/kube";
 import { TestPlatform } from "../test/support/platform.js";
 import { Writer, lostWrites, query, serviceTarget } from "../test/support/postgresql.js";
+import { postgresqlCluster } from "./postgresql-cluster.js";
 import { median, printTable } from "./report.js";
 
 interface Run {
@@ -39,21 +40,8 @@ const ADDON = fileURLToPath(new URL("../addons/postgresql/", import.meta.url));
 const platform = await TestPlatform.start({ addons: [ADDON] });
 try {
   const ns = await platform.cluster.createNamespace("bench");
-  const manifest = (maxConnections: number) => `apiVersion: tessera.dev/v1alpha1
-kind: Cluster
-metadata: { name: pg, namespace: ${ns} }
-spec:
-  clusterDef: postgresql
-  topology: replication
-  componentSpecs:
-    - name: postgresql
-      replicas: 3
-      parameters: { max_connections: "${maxConnections}" }
-      resources: { requests: { cpu: 50m, memory: 128Mi }, limits: { cpu: "1", memory: 512Mi } }
-      volumeClaimTemplates:
-        - name: data
-          spec: { storageClassName: tessera-local, resources: { requests: { storage: 1Gi } } }
-`;
+  const manifest = (maxConnections: number) =>
+    postgresqlCluster(ns, { max_connections: String(maxConnections) });
   await platform.apply(manifest(100));
   await platform.waitForPhase(ns, "pg", "Running", 300_000);
   const rw = () => serviceTarget(platform.client, ns, "pg", "rw");

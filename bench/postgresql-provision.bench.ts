@@ -13,6 +13,7 @@ import { runCommand, freePort } from "@tessera/base";
 import { Informer, waitFor } from "@tessera/kube";
 import { API_VERSION, type Cluster } from "@tessera/api";
 import { isInPhase, TestPlatform } from "../test/support/platform.js";
+import { postgresqlCluster } from "./postgresql-cluster.js";
 import { median, printTable } from "./report.js";
 
 const { values } = parseArgs({ options: { runs: { type: "string", default: "3" } } });
@@ -154,20 +155,7 @@ try {
     const ns = await platform.cluster.createNamespace("bench");
     const running = watchUntilRunning(ns, "pg");
     const start = Date.now();
-    await platform.apply(`apiVersion: tessera.dev/v1alpha1
-kind: Cluster
-metadata: { name: pg, namespace: ${ns} }
-spec:
-  clusterDef: postgresql
-  topology: replication
-  componentSpecs:
-    - name: postgresql
-      replicas: 3
-      resources: { requests: { cpu: 50m, memory: 128Mi }, limits: { cpu: "1", memory: 512Mi } }
-      volumeClaimTemplates:
-        - name: data
-          spec: { storageClassName: tessera-local, resources: { requests: { storage: 1Gi } } }
-`);
+    await platform.apply(postgresqlCluster(ns));
     tessera.push((await running) - start);
     console.log(`run ${i + 1}: baseline ${script.at(-1)} ms, tessera ${tessera.at(-1)} ms`);
     await platform.cluster.kubectl(["delete", "cluster", "pg", "-n", ns, "--timeout=120s"]);

@@ -16,6 +16,7 @@ import { waitFor } from "@tessera/kube";
 import { opsManifest, waitForOps } from "../test/support/ops.js";
 import { TestPlatform } from "../test/support/platform.js";
 import { Writer, lostWrites, query, serviceTarget } from "../test/support/postgresql.js";
+import { postgresqlCluster } from "./postgresql-cluster.js";
 import { median, printTable } from "./report.js";
 
 interface Run {
@@ -43,20 +44,7 @@ function summary(method: string, results: Run[]): string[] {
 const platform = await TestPlatform.start({ addons: [ADDON] });
 try {
   const ns = await platform.cluster.createNamespace("bench");
-  await platform.apply(`apiVersion: tessera.dev/v1alpha1
-kind: Cluster
-metadata: { name: pg, namespace: ${ns} }
-spec:
-  clusterDef: postgresql
-  topology: replication
-  componentSpecs:
-    - name: postgresql
-      replicas: 3
-      resources: { requests: { cpu: 50m, memory: 128Mi }, limits: { cpu: "1", memory: 512Mi } }
-      volumeClaimTemplates:
-        - name: data
-          spec: { storageClassName: tessera-local, resources: { requests: { storage: 1Gi } } }
-`);
+  await platform.apply(postgresqlCluster(ns));
   await platform.waitForPhase(ns, "pg", "Running", 300_000);
   const rw = () => serviceTarget(platform.client, ns, "pg", "rw");
   let table = 0;
