@@ -6,6 +6,7 @@ import { clusterDefinition, componentDefinition, componentVersion } from "./defi
 import { instanceSet } from "./instanceset.js";
 import { opsRequest } from "./opsrequest.js";
 import { backupRepo } from "./backup.js";
+import { tenant } from "./tenant.js";
 
 interface PrinterColumn {
   name: string;
@@ -154,6 +155,21 @@ export const resources: ResourceDescription[] = [
       { name: "Kind", type: "string", jsonPath: ".spec.kind" },
       phase,
       { name: "Last-Check", type: "date", jsonPath: ".status.lastCheckTime" },
+      age,
+    ],
+  },
+  {
+    kind: "Tenant",
+    plural: "tenants",
+    singular: "tenant",
+    shortNames: ["tn"],
+    scope: "Cluster",
+    schema: tenant,
+    categories: ["tessera"],
+    columns: [
+      { name: "Display-Name", type: "string", jsonPath: ".spec.displayName" },
+      { name: "Clusters", type: "integer", jsonPath: ".status.usage.clusters" },
+      phase,
       age,
     ],
   },

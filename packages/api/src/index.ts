@@ -4,6 +4,7 @@ export * from "./definitions.js";
 export * from "./instanceset.js";
 export * from "./opsrequest.js";
 export * from "./backup.js";
+export * from "./tenant.js";
 export * from "./crds.js";
 export * from "./names.js";
 export * from "./field-path.js";
