@@ -2,7 +2,14 @@ import type { KubeClient } from "@tessera/kube";
 import { waitFor } from "@tessera/kube";
 import type { V1Pod } from "@kubernetes/client-node";
 import { API_VERSION, labels, type Cluster, type ClusterPhase, type Component } from "@tessera/api";
-import { DEFAULT_ADDON_NAMESPACE, findAddons, installAddon, installCrds, loadAddon } from "@tessera/addons";
+import {
+  DEFAULT_ADDON_NAMESPACE,
+  findAddons,
+  installAddon,
+  installCrds,
+  installTenantRoles,
+  loadAddon,
+} from "@tessera/addons";
 import { BUNDLED_ADDONS } from "@tessera/addons";
 import { OperatorProcess } from "@tessera/playground";
 import { TestCluster } from "@tessera/testing";
@@ -48,6 +55,7 @@ export class TestPlatform {
         "tessera-test",
       );
       await installCrds(cluster.client);
+      await installTenantRoles(cluster.client);
       for (const dir of options.addons ?? findAddons(BUNDLED_ADDONS))
         await installAddon(cluster.client, loadAddon(dir));
       // A short lease keeps kill-and-restart tests quick; production keeps the 15 s default.

@@ -1,3 +1,4 @@
 export * from "./loader.js";
 export * from "./crds.js";
 export * from "./bundled.js";
+export * from "./tenant-roles.js";

@@ -8,6 +8,7 @@ import {
   findAddons,
   installAddon,
   installCrds,
+  installTenantRoles,
   loadAddon,
 } from "@tessera/addons";
 import { ControlPlane, SERVICE_CIDR } from "@tessera/control-plane";
@@ -114,6 +115,7 @@ export class Playground {
         "tessera-playground",
       );
       await installCrds(client);
+      await installTenantRoles(client);
       await installHostletPrerequisites(client, { soleNode: network.nodeName });
       step(PLAYGROUND_STEPS[2]);
       for (const addon of findAddons(options.addonsDir ?? BUNDLED_ADDONS))
