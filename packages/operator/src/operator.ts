@@ -27,6 +27,7 @@ import type { OperatorContext } from "./context.js";
 import { DefinitionCatalog } from "./definitions.js";
 import { HaController } from "./ha/controller.js";
 import { InstanceSetController } from "./instanceset/controller.js";
+import { TenantController } from "./tenant/controller.js";
 import { OpsController } from "./ops/controller.js";
 import type { CertificateLifetimes } from "./webhook/certificates.js";
 import { ClusterPlacement } from "./webhook/placement.js";
@@ -104,6 +105,7 @@ export class Operator {
       new HaController(ctx, catalog).controller,
       new OpsController(ctx, catalog).controller,
       new BackupRepoController(ctx, options.namespace).controller,
+      new TenantController(ctx).controller,
     ];
     if (options.leaderElection) {
       const leaseDurationMs = options.leaderElection.leaseDurationMs ?? 15_000;

@@ -1,0 +1,173 @@
+import {
+  MANAGED_BY,
+  TENANT_ADMIN_ROLE,
+  TENANT_LABEL,
+  TENANT_VIEWER_ROLE,
+  labels,
+  tenantGroups,
+  tenantNamespace,
+  type Tenant,
+  type TenantSubjects,
+} from "@tessera/api";
+import type { KubernetesObject } from "@tessera/kube";
+import { ownerReference } from "../component/workload.js";
+
+/** Cluster-wide role every tenant user gets: reading which engines and storage classes there are. */
+export const TENANT_CATALOG_ROLE = "tessera-tenant-catalog";
+/** Label of namespaces whose pods may reach every tenant's pods (a Prometheus, say). */
+export const MONITORING_LABEL = "tessera.dev/monitoring";
+/** Label of the operator's namespace (deploy/namespace.yaml), whose pods reach every tenant's pods. */
+export const OPERATOR_NAMESPACE_LABEL = { "app.kubernetes.io/part-of": "tessera" };
+
+export const TENANT_OBJECT_NAMES = {
+  quota: "tessera-tenant",
+  limits: "tessera-tenant",
+  admins: "tessera-tenant-admins",
+  members: "tessera-tenant-members",
+  isolation: "tessera-tenant-isolation",
+  catalog: (tenant: string) => `tessera-tenant-${tenant}-catalog`,
+} as const;
+
+type Subject = { kind: "User" | "Group"; apiGroup: "rbac.authorization.k8s.io"; name: string };
+
+function subjects(listed: TenantSubjects | undefined, group: string): Subject[] {
+  const apiGroup = "rbac.authorization.k8s.io" as const;
+  const groups = [...new Set([group, ...(listed?.groups ?? [])])];
+  return [
+    ...[...new Set(listed?.users ?? [])].map((name): Subject => ({ kind: "User", apiGroup, name })),
+    ...groups.map((name): Subject => ({ kind: "Group", apiGroup, name })),
+  ];
+}
+
+function meta(tenant: Tenant, name: string, namespace?: string) {
+  return {
+    name,
+    ...(namespace ? { namespace } : {}),
+    labels: { [labels.managedBy]: MANAGED_BY, [TENANT_LABEL]: tenant.metadata.name! },
+    ownerReferences: [ownerReference(tenant)],
+  };
+}
+
+export function tenantNamespaceObject(tenant: Tenant): KubernetesObject {
+  return {
+    apiVersion: "v1",
+    kind: "Namespace",
+    metadata: meta(tenant, tenantNamespace(tenant.metadata.name!)),
+  };
+}
+
+/**
+ * The apiserver's own backstop for what it can count: the number of Clusters
+ * and the total size of volume claims. CPU and memory are checked by the
+ * webhook against the database containers, which is what a quota in a Tenant
+ * means; a ResourceQuota on them would also count every sidecar and a
+ * backup's pods, and refuse pods the webhook admitted.
+ */
+export function resourceQuota(tenant: Tenant, namespace: string): KubernetesObject | undefined {
+  const quota = tenant.spec.quota;
+  const hard: Record<string, string> = {};
+  if (quota?.clusters !== undefined) hard["count/clusters.tessera.dev"] = String(quota.clusters);
+  if (quota?.storage !== undefined) hard["requests.storage"] = String(quota.storage);
+  if (Object.keys(hard).length === 0) return undefined;
+  return {
+    apiVersion: "v1",
+    kind: "ResourceQuota",
+    metadata: meta(tenant, TENANT_OBJECT_NAMES.quota, namespace),
+    spec: { hard },
+  } as KubernetesObject;
+}
+
+/**
+ * No single container may ask for more CPU or memory than the whole tenant,
+ * nor a single claim for more than its storage; containers without limits get
+ * these maxima as limits, the Kubernetes default for a LimitRange maximum.
+ */
+export function limitRange(tenant: Tenant, namespace: string): KubernetesObject | undefined {
+  const quota = tenant.spec.quota;
+  const container: Record<string, string> = {};
+  if (quota?.cpu !== undefined) container.cpu = String(quota.cpu);
+  if (quota?.memory !== undefined) container.memory = String(quota.memory);
+  const limits: Record<string, unknown>[] = [];
+  if (Object.keys(container).length) limits.push({ type: "Container", max: container });
+  if (quota?.storage !== undefined)
+    limits.push({ type: "PersistentVolumeClaim", max: { storage: String(quota.storage) } });
+  if (limits.length === 0) return undefined;
+  return {
+    apiVersion: "v1",
+    kind: "LimitRange",
+    metadata: meta(tenant, TENANT_OBJECT_NAMES.limits, namespace),
+    spec: { limits },
+  } as KubernetesObject;
+}
+
+function roleBinding(tenant: Tenant, namespace: string, name: string, role: string, subjects: Subject[]) {
+  return {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "RoleBinding",
+    metadata: meta(tenant, name, namespace),
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: role },
+    subjects,
+  } as KubernetesObject;
+}
+
+/** Administrators (and the tenant's admins group) run databases; members (and its group) look at them. */
+export function roleBindings(tenant: Tenant, namespace: string): KubernetesObject[] {
+  const groups = tenantGroups(tenant.metadata.name!);
+  return [
+    roleBinding(
+      tenant,
+      namespace,
+      TENANT_OBJECT_NAMES.admins,
+      TENANT_ADMIN_ROLE,
+      subjects(tenant.spec.administrators, groups.admins),
+    ),
+    roleBinding(
+      tenant,
+      namespace,
+      TENANT_OBJECT_NAMES.members,
+      TENANT_VIEWER_ROLE,
+      subjects(tenant.spec.members, groups.members),
+    ),
+  ];
+}
+
+/** Every user of the tenant reads the installed engines, to write Clusters against them. */
+export function catalogBinding(tenant: Tenant): KubernetesObject {
+  const groups = tenantGroups(tenant.metadata.name!);
+  return {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "ClusterRoleBinding",
+    metadata: meta(tenant, TENANT_OBJECT_NAMES.catalog(tenant.metadata.name!)),
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: TENANT_CATALOG_ROLE },
+    subjects: [
+      ...subjects(tenant.spec.administrators, groups.admins),
+      ...subjects(tenant.spec.members, groups.members),
+    ],
+  } as KubernetesObject;
+}
+
+/**
+ * Ingress to the tenant's pods from its own namespace, the operator's
+ * namespace and monitoring namespaces only; egress stays open (a database
+ * may need to reach an object store for its backups).
+ */
+export function isolationPolicy(tenant: Tenant, namespace: string): KubernetesObject {
+  return {
+    apiVersion: "networking.k8s.io/v1",
+    kind: "NetworkPolicy",
+    metadata: meta(tenant, TENANT_OBJECT_NAMES.isolation, namespace),
+    spec: {
+      podSelector: {},
+      policyTypes: ["Ingress"],
+      ingress: [
+        {
+          from: [
+            { podSelector: {} },
+            { namespaceSelector: { matchLabels: OPERATOR_NAMESPACE_LABEL } },
+            { namespaceSelector: { matchLabels: { [MONITORING_LABEL]: "true" } } },
+          ],
+        },
+      ],
+    },
+  } as KubernetesObject;
+}
