@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
-import type { V1Pod, V1Service } from "@kubernetes/client-node";
+import type { V1Namespace, V1NetworkPolicy, V1Pod, V1Service } from "@kubernetes/client-node";
 import {
   EventRecorder,
   InformerFactory,
@@ -12,6 +12,7 @@ import {
   loadCertificateAuthority,
   loadKubeConfig,
   type Informer,
+  type KubernetesObject,
   type KeyPairPem,
   type Logger,
 } from "@tessera/kube";
@@ -19,11 +20,12 @@ import { freePort, isListening } from "@tessera/base";
 import { ImageCatalog } from "./images/catalog.js";
 import { KubeletServer, type KubeletBackend } from "./kubelet/server.js";
 import { Ipam } from "./network/ipam.js";
+import { computeProtectedPods, type ProtectedPod } from "./network/policy.js";
 import { ServiceRouter } from "./network/service-router.js";
 import { NodeRegistration } from "./node/registration.js";
 import { KUBELET_BACKOFF, type RestartBackoffOptions } from "./pods/restart-backoff.js";
 import { PodWorker, type WorkerContext } from "./pods/worker.js";
-import { CgroupLayout } from "./runtime/cgroups.js";
+import { CGROUP_PARENT, CgroupLayout, podCgroupPath } from "./runtime/cgroups.js";
 import type { SandboxExecOptions } from "./runtime/exec.js";
 import { LocalPathProvisioner } from "./storage/provisioner.js";
 import { ObjectSource } from "./volumes/object-source.js";
@@ -68,6 +70,8 @@ export class Hostlet implements KubeletBackend {
   private readonly isolated = new Map<string, Isolation>();
   private readonly pods: Informer<V1Pod>;
   private readonly services: Informer<V1Service>;
+  private readonly policies: Informer<V1NetworkPolicy>;
+  private readonly namespaces: Informer<V1Namespace>;
   private router?: ServiceRouter;
   private kubelet?: KubeletServer;
   private provisioner?: LocalPathProvisioner;
@@ -85,6 +89,8 @@ export class Hostlet implements KubeletBackend {
   ) {
     this.pods = factory.get<V1Pod>("v1", "Pod");
     this.services = factory.get<V1Service>("v1", "Service");
+    this.policies = factory.get<V1NetworkPolicy>("networking.k8s.io/v1", "NetworkPolicy");
+    this.namespaces = factory.get<V1Namespace>("v1", "Namespace");
   }
 
   get nodeName(): string {
@@ -178,6 +184,9 @@ export class Hostlet implements KubeletBackend {
       apiserver: { ip: server.hostname, port: Number(server.port || 443) },
       serviceCIDR: options.serviceCIDR ?? DEFAULT_SERVICE_CIDR,
       hostletCgroup,
+      ...(this.context.cgroups?.v2
+        ? { policies: { protectedPods: () => this.protectedPods(), parentCgroup: CGROUP_PARENT } }
+        : {}),
       logger,
     });
     this.provisioner = new LocalPathProvisioner(
@@ -193,11 +202,13 @@ export class Hostlet implements KubeletBackend {
       update: (_old, pod) => this.podChanged(pod),
       delete: (pod) => this.podDeleted(pod),
     });
-    this.services.addHandlers({
-      add: () => this.networkChanged(),
-      update: () => this.networkChanged(),
-      delete: () => this.networkChanged(),
-    });
+    for (const informer of [this.services, this.policies, this.namespaces] as Informer<KubernetesObject>[]) {
+      informer.addHandlers({
+        add: () => this.networkChanged(),
+        update: () => this.networkChanged(),
+        delete: () => this.networkChanged(),
+      });
+    }
     this.factory.start();
     await this.factory.waitForSync();
     const mine = new Set(
@@ -257,6 +268,31 @@ export class Hostlet implements KubeletBackend {
         }
       }
     }, 20);
+  }
+
+  /**
+   * The pods of this node that NetworkPolicies protect. Peers are every pod
+   * of the cluster whose cgroup exists on this host (all nodes of a cluster
+   * share the host, each under `tessera/<node>`).
+   */
+  private protectedPods(): ProtectedPod[] {
+    const v2 = this.context.cgroups!.v2!;
+    const cgroupOf = (pod: V1Pod) => {
+      if (!pod.spec?.nodeName) return undefined;
+      const path = podCgroupPath(pod.spec.nodeName, pod.metadata!.uid!);
+      return existsSync(join(v2, path)) ? path : undefined;
+    };
+    return computeProtectedPods({
+      policies: this.policies.list(),
+      namespaces: this.namespaces.list(),
+      pods: this.pods.list(),
+      targets: [...this.workers.values()].flatMap((w) =>
+        w.ip && !w.current.spec?.hostNetwork
+          ? [{ pod: w.current, ip: w.ip, cgroupPath: cgroupOf(w.current) }]
+          : [],
+      ),
+      cgroupOf,
+    });
   }
 
   private worker(namespace: string, name: string): PodWorker | undefined {

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { runCommand } from "@tessera/base";
 import type { ServiceRoute } from "./endpoints.js";
+import type { ProtectedPod } from "./policy.js";
 
 export interface IsolatedPod {
   ip: string;
@@ -9,9 +10,9 @@ export interface IsolatedPod {
 }
 
 /** Chain names per node, so several hostlets on one host keep out of each other's way. */
-export function chainNames(nodeName: string): { services: string; isolation: string } {
+export function chainNames(nodeName: string): { services: string; isolation: string; policies: string } {
   const hash = createHash("sha256").update(nodeName).digest("hex").slice(0, 10);
-  return { services: `TSR-SVC-${hash}`, isolation: `TSR-ISO-${hash}` };
+  return { services: `TSR-SVC-${hash}`, isolation: `TSR-ISO-${hash}`, policies: `TSR-POL-${hash}` };
 }
 
 /** The nat chain's rules: DNAT each ClusterIP port to one of its endpoints, spread evenly at random. */
@@ -62,6 +63,48 @@ export function renderIsolationRules(chain: string, pods: IsolatedPod[], hostlet
   return rules;
 }
 
+/**
+ * The filter chain's rules enforcing NetworkPolicy ingress. Pods share the
+ * host's network stack and connect out from 127.0.0.1, so a source pod is
+ * recognised by its process's cgroup (`-m cgroup`, which matches the
+ * cgroup's descendants: every container and exec of the pod); ipBlocks
+ * match the source address. The chain is in OUTPUT after the service DNAT,
+ * so connections through a ClusterIP are judged by the pod IP and port they
+ * were sent to. Only new connections are judged: replies, and connections
+ * open before a policy changed, pass. Connections the hostlet opens (probes,
+ * port-forward) and those of host processes that are no pod (outside
+ * `parentCgroup`: the operator, an administrator's client) pass too.
+ */
+export function renderPolicyRules(
+  chain: string,
+  pods: ProtectedPod[],
+  parentCgroup: string,
+  hostletCgroup?: string,
+): string[] {
+  if (pods.length === 0) return [];
+  const rules = [`-A ${chain} -m conntrack ! --ctstate NEW -j RETURN`];
+  if (hostletCgroup) rules.push(`-A ${chain} -m cgroup --path ${hostletCgroup} -j RETURN`);
+  rules.push(`-A ${chain} -m cgroup ! --path ${parentCgroup} -j RETURN`);
+  for (const pod of pods) {
+    const to = `-A ${chain} -d ${pod.ip}/32`;
+    if (pod.cgroupPath) rules.push(`${to} -m cgroup --path ${pod.cgroupPath} -j RETURN`);
+    for (const { source, port } of pod.allowed) {
+      const from = !source
+        ? ""
+        : "cidr" in source
+          ? ` -s ${source.cidr}`
+          : ` -m cgroup --path ${source.cgroupPath} -m comment --comment "from ${source.pod}"`;
+      const ports = !port
+        ? ""
+        : ` -p ${port.protocol}` + (port.port ? ` -m ${port.protocol} --dport ${port.port}` : "");
+      rules.push(`${to}${ports}${from} -j RETURN`);
+    }
+    rules.push(`${to} -p tcp -m comment --comment "${pod.name}" -j REJECT --reject-with tcp-reset`);
+    rules.push(`${to} -m comment --comment "${pod.name}" -j REJECT`);
+  }
+  return rules;
+}
+
 /** Replaces a whole chain in one atomic iptables-restore transaction. */
 export function renderRestore(table: "nat" | "filter", chain: string, rules: string[]): string {
   return [`*${table}`, `:${chain} - [0:0]`, ...rules, "COMMIT", ""].join("\n");
@@ -71,9 +114,9 @@ async function iptables(args: string[]): Promise<{ code: number; stderr: string 
   return runCommand("iptables", ["-w", "5", ...args]);
 }
 
-/** Owns one nat chain (services) and one filter chain (isolation) hooked into OUTPUT. */
+/** Owns one nat chain (services) and two filter chains (isolation, policies) hooked into OUTPUT. */
 export class IptablesChains {
-  readonly names: { services: string; isolation: string };
+  readonly names: { services: string; isolation: string; policies: string };
 
   constructor(nodeName: string) {
     this.names = chainNames(nodeName);
@@ -90,8 +133,10 @@ export class IptablesChains {
   async install(): Promise<void> {
     await this.replace("nat", this.names.services, []);
     await this.replace("filter", this.names.isolation, []);
+    await this.replace("filter", this.names.policies, []);
     await this.hook("nat", this.names.services);
     await this.hook("filter", this.names.isolation);
+    await this.hook("filter", this.names.policies);
   }
 
   async setServices(routes: ServiceRoute[]): Promise<void> {
@@ -104,6 +149,10 @@ export class IptablesChains {
       this.names.isolation,
       renderIsolationRules(this.names.isolation, pods, hostletCgroup),
     );
+  }
+
+  async setPolicyRules(rules: string[]): Promise<void> {
+    await this.replace("filter", this.names.policies, rules);
   }
 
   private async replace(table: "nat" | "filter", chain: string, rules: string[]): Promise<void> {
@@ -121,11 +170,12 @@ export class IptablesChains {
     if (insert.code !== 0) throw new Error(`iptables -I OUTPUT -j ${chain}: ${insert.stderr.trim()}`);
   }
 
-  /** Unhooks and deletes both chains; safe to call when they do not exist. */
+  /** Unhooks and deletes the chains; safe to call when they do not exist. */
   async remove(): Promise<void> {
     for (const [table, chain] of [
       ["nat", this.names.services],
       ["filter", this.names.isolation],
+      ["filter", this.names.policies],
     ] as const) {
       while ((await iptables(["-t", table, "-D", "OUTPUT", "-j", chain])).code === 0);
       await iptables(["-t", table, "-F", chain]);

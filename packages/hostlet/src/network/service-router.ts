@@ -3,7 +3,8 @@ import type { V1Pod, V1Service } from "@kubernetes/client-node";
 import { errorMessage, type Logger } from "@tessera/kube";
 import { type Cidr, cidrContains, parseCidr } from "./cidr.js";
 import { computeServiceRoutes, type Endpoint, type ServiceRoute } from "./endpoints.js";
-import { IptablesChains, type IsolatedPod } from "./iptables.js";
+import { IptablesChains, renderPolicyRules, type IsolatedPod } from "./iptables.js";
+import type { ProtectedPod } from "./policy.js";
 import { UserspaceProxy } from "./proxy.js";
 
 /** The node's address (its InternalIP): where node ports listen, so the host reaches them on localhost. */
@@ -18,10 +19,17 @@ export function nodePortRoutes(routes: ServiceRoute[]): ServiceRoute[] {
   );
 }
 
+/** NetworkPolicy enforcement: the pods to protect, and the cgroup every pod's cgroup lives under. */
+export interface PolicySource {
+  protectedPods: () => ProtectedPod[];
+  parentCgroup: string;
+}
+
 /**
- * Keeps ClusterIP routing and pod isolation in line with the cluster:
- * recomputed from pods and services on every change (coalesced), applied
- * as iptables chains when root, through a user-space proxy otherwise. Node
+ * Keeps ClusterIP routing, NetworkPolicy enforcement and pod isolation in
+ * line with the cluster: recomputed from pods, services and policies on
+ * every change (coalesced), applied as iptables chains when root, through a
+ * user-space proxy otherwise (no policies then). Node
  * ports (NodePort and LoadBalancer services) are always served by a
  * user-space listener on the node's address, so the host reaches them in
  * either mode.
@@ -30,7 +38,9 @@ export class ServiceRouter {
   private routes: ServiceRoute[] = [];
   private nodeRoutes: ServiceRoute[] = [];
   private isolated: IsolatedPod[] = [];
+  private policyRules: string[] = [];
   private pending?: NodeJS.Timeout;
+  private closed = false;
   private applying: Promise<void> = Promise.resolve();
 
   private constructor(
@@ -41,6 +51,7 @@ export class ServiceRouter {
     private readonly apiserver: Endpoint | undefined,
     private readonly serviceCIDR: Cidr,
     private readonly hostletCgroup: string | undefined,
+    private readonly policies: PolicySource | undefined,
     private readonly logger: Logger,
   ) {}
 
@@ -51,6 +62,8 @@ export class ServiceRouter {
     /** Only ClusterIPs in this range are routed, so hostlets of different clusters on one host never overlap. */
     serviceCIDR: string;
     hostletCgroup?: string;
+    /** Enforced only with iptables, and only where pods have cgroup2 paths to tell them apart by. */
+    policies?: PolicySource;
     logger: Logger;
   }): Promise<ServiceRouter> {
     const useIptables = await IptablesChains.available();
@@ -58,7 +71,11 @@ export class ServiceRouter {
     await chains?.install();
     const proxy = useIptables ? undefined : new UserspaceProxy(options.logger);
     options.logger.info(
-      { mode: useIptables ? "iptables" : "userspace proxy", chains: chains?.names },
+      {
+        mode: useIptables ? "iptables" : "userspace proxy",
+        chains: chains?.names,
+        networkPolicy: useIptables && options.policies ? "enforced" : "not enforced (needs root and cgroup2)",
+      },
       "service routing ready",
     );
     return new ServiceRouter(
@@ -69,6 +86,7 @@ export class ServiceRouter {
       options.apiserver,
       parseCidr(options.serviceCIDR),
       options.hostletCgroup,
+      useIptables ? options.policies : undefined,
       options.logger,
     );
   }
@@ -79,7 +97,7 @@ export class ServiceRouter {
 
   /** Schedules a recomputation; bursts of changes collapse into one update. */
   changed(): void {
-    if (this.pending) return;
+    if (this.pending || this.closed) return;
     this.pending = setTimeout(() => {
       this.pending = undefined;
       this.applying = this.applying.then(() => this.apply());
@@ -97,13 +115,27 @@ export class ServiceRouter {
       this.nodeRoutes = nodeRoutes;
     }
     const routes = all.map(({ nodePort: _nodePort, ...route }) => route);
-    if (isDeepStrictEqual(routes, this.routes)) return;
     try {
-      if (this.chains) await this.chains.setServices(routes);
-      else this.proxy?.setRoutes(routes);
-      this.routes = routes;
+      if (!isDeepStrictEqual(routes, this.routes)) {
+        if (this.chains) await this.chains.setServices(routes);
+        else this.proxy?.setRoutes(routes);
+        this.routes = routes;
+      }
+      if (this.chains && this.policies) {
+        const rules = renderPolicyRules(
+          this.chains.names.policies,
+          this.policies.protectedPods(),
+          this.policies.parentCgroup,
+          this.hostletCgroup,
+        );
+        if (!isDeepStrictEqual(rules, this.policyRules)) {
+          await this.chains.setPolicyRules(rules);
+          this.policyRules = rules;
+        }
+      }
     } catch (error) {
-      this.logger.warn({ err: errorMessage(error) }, "could not update service routes");
+      // A pod's cgroup may vanish between computing and applying its rules: the next attempt leaves it out.
+      this.logger.warn({ err: errorMessage(error) }, "could not update service routes or network policies");
       setTimeout(() => this.changed(), 1000);
     }
   }
@@ -127,6 +159,7 @@ export class ServiceRouter {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     clearTimeout(this.pending);
     await this.applying;
     await this.chains?.remove();

@@ -326,6 +326,8 @@ export class PodWorker {
     const pod = this.pod;
     mkdirSync(join(this.podDir, "etc"), { recursive: true });
     this.podIP = pod.spec?.hostNetwork ? this.ctx.hostIP : this.ctx.ipam.allocate(this.uid);
+    // Before the network hears of the pod: NetworkPolicy rules name its cgroup.
+    this.cgroup?.create();
     this.ctx.networkChanged();
     const users = [...this.records.values()].map((r) => containerUser(this.pod, r.spec));
     const uids = users.filter(Boolean).map((u) => u!);
@@ -341,7 +343,6 @@ export class PodWorker {
     );
     writeFileSync(join(this.podDir, "etc", "hostname"), `${this.hostname}\n`);
     this.refreshHosts();
-    this.cgroup?.create();
     await this.volumes.prepare();
   }
 

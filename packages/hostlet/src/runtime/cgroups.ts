@@ -4,6 +4,14 @@ import { join } from "node:path";
 const V1_CONTROLLERS = ["memory", "cpu", "freezer", "pids"] as const;
 type V1Controller = (typeof V1_CONTROLLERS)[number];
 
+/** The directory every node's cgroups live under, in each hierarchy. */
+export const CGROUP_PARENT = "tessera";
+
+/** A pod's cgroup path relative to a hierarchy's root, on whichever node of this host runs it. */
+export function podCgroupPath(nodeName: string, uid: string): string {
+  return join(CGROUP_PARENT, nodeName, uid);
+}
+
 export interface ResourceLimits {
   memoryBytes?: number;
   cpuMillis?: number;
@@ -28,7 +36,7 @@ export class CgroupLayout {
   ) {}
 
   static detect(nodeName: string, root = "/sys/fs/cgroup"): CgroupLayout {
-    const base = join("tessera", nodeName);
+    const base = join(CGROUP_PARENT, nodeName);
     const v1: Partial<Record<V1Controller, string>> = {};
     for (const controller of V1_CONTROLLERS) {
       const mount = join(root, controller);
@@ -84,7 +92,7 @@ export class CgroupLayout {
   /** Removes this node's (empty) cgroup directories and the shared parent when no other node uses it. */
   removeBase(): void {
     for (const mount of this.mounts()) {
-      for (const dir of [join(mount, this.base), join(mount, "tessera")]) {
+      for (const dir of [join(mount, this.base), join(mount, CGROUP_PARENT)]) {
         try {
           rmdirSync(dir);
         } catch {
