@@ -49,16 +49,6 @@ export function addUsage(a: Usage, b: Usage): Usage {
   };
 }
 
-export function subtractUsage(a: Usage, b: Usage): Usage {
-  return addUsage(a, {
-    cpu: -b.cpu,
-    memory: -b.memory,
-    storage: -b.storage,
-    clusters: -b.clusters,
-    instances: -b.instances,
-  });
-}
-
 const BINARY = ["Ki", "Mi", "Gi", "Ti", "Pi"];
 
 /** Bytes as a Kubernetes quantity, in the largest binary unit that keeps it whole (`1536Mi`, `2Gi`). */

@@ -27,6 +27,7 @@ import { backupRepoRefusal } from "./backup-repo.js";
 import { opsRequestRefusal } from "./ops.js";
 import type { ClusterPlacement } from "./placement.js";
 import { SCALED_KINDS, scaleRefusal } from "./scale.js";
+import { tenantRefusal } from "./tenant.js";
 import { validateCluster, validateClusterDelete } from "./validate.js";
 
 const CONFIGURATION_NAME = "tessera-validating-webhook";
@@ -149,6 +150,9 @@ export class AdmissionWebhook {
   }
 
   async review(request: AdmissionRequest): Promise<{ allowed: boolean; message?: string }> {
+    const tenantMessage = await tenantRefusal(this.client, this.catalog, request);
+    if (tenantMessage) return { allowed: false, message: tenantMessage };
+    if (request.resource?.resource === "tenants") return { allowed: true };
     if (request.subResource === "scale") return this.reviewScale(request);
     if (request.resource?.resource === "opsrequests") return this.reviewOps(request);
     if (request.resource?.resource === "backuprepos") return this.reviewBackupRepo(request);
@@ -272,7 +276,9 @@ export class AdmissionWebhook {
    * Scales of Components and InstanceSets are checked fail-closed too: one
    * made while the operator is away would still be passed on and undone
    * when it returns. OpsRequests are checked fail-closed as well: one that
-   * names what does not exist would only fail later.
+   * names what does not exist would only fail later. Tenants are checked
+   * fail-closed, deletes included: a tenant deleted unchecked would take its
+   * clusters' namespace with it.
    */
   private async register(caBundle: string): Promise<void> {
     const port = this.port!;
@@ -323,6 +329,7 @@ export class AdmissionWebhook {
           webhook(`scale.${GROUP}`, ["UPDATE"], "Fail", ["components/scale", "instancesets/scale"]),
           webhook(`opsrequests.${GROUP}`, ["CREATE", "UPDATE"], "Fail", ["opsrequests"]),
           webhook(`backuprepos.${GROUP}`, ["CREATE", "UPDATE"], "Fail", ["backuprepos"], "Cluster"),
+          webhook(`tenants.${GROUP}`, ["CREATE", "UPDATE", "DELETE"], "Fail", ["tenants"], "Cluster"),
         ],
       } as { apiVersion: string; kind: string; metadata: { name: string } },
       FIELD_MANAGER,

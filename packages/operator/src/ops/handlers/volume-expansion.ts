@@ -25,7 +25,7 @@ import type { InstanceReport, OpsHandler, StepContext, StepOutcome } from "../ha
 type Size = { name: string; storage: string | number };
 
 /** Each claim template of the component (and of its instance templates) with the size `sizes` gives it. */
-function grown(spec: ClusterComponentSpec, sizes: Size[]): ComponentFields {
+export function grown(spec: ClusterComponentSpec, sizes: Size[]): ComponentFields {
   const grow = (vct: VolumeClaimTemplate): VolumeClaimTemplate => {
     const size = sizes.find((s) => s.name === vct.name);
     const current = vct.spec.resources.requests.storage;
