@@ -1,0 +1,91 @@
+import { createReadStream } from "node:fs";
+import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { joinKey } from "./config.js";
+import type { ObjectStore } from "./store.js";
+import { putStream } from "./transfer.js";
+
+/**
+ * The log archiver: the engine's archive command drops a finished log file into `outbox/` and
+ * waits; the archiver uploads it and answers with `done/<name>` (the engine may recycle the file)
+ * or `failed/<name>` holding the error (the engine keeps the file and retries). So a file counts
+ * as archived only once it is in the repository.
+ */
+export interface ArchiveStatus {
+  lastArchived?: string;
+  lastArchivedTime?: string;
+  archivedCount: number;
+  failedCount: number;
+  lastFailedTime?: string;
+  lastError?: string;
+  /** Files waiting in the outbox. */
+  pending: number;
+}
+
+export interface ArchiverOptions {
+  store: ObjectStore;
+  dir: string;
+  prefix: string;
+  encryptionKey?: string;
+  pollMs?: number;
+}
+
+export class Archiver {
+  readonly status: ArchiveStatus = { archivedCount: 0, failedCount: 0, pending: 0 };
+  private stopped = false;
+
+  constructor(private readonly options: ArchiverOptions) {}
+
+  private path(box: "outbox" | "done" | "failed", name = ""): string {
+    return join(this.options.dir, box, name);
+  }
+
+  async run(): Promise<void> {
+    for (const box of ["outbox", "done", "failed"] as const) await mkdir(this.path(box), { recursive: true });
+    while (!this.stopped) {
+      const waiting = (await readdir(this.path("outbox"))).filter((name) => !name.endsWith(".tmp")).sort();
+      this.status.pending = waiting.length;
+      for (const name of waiting) await this.archive(name);
+      if (waiting.length === 0) await sleep(this.options.pollMs ?? 200);
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  private async archive(name: string): Promise<void> {
+    try {
+      await putStream(
+        this.options.store,
+        joinKey(this.options.prefix, name),
+        createReadStream(this.path("outbox", name)),
+        this.options.encryptionKey,
+      );
+      await writeFile(this.path("done", name), "");
+      this.status.lastArchived = name;
+      this.status.lastArchivedTime = new Date().toISOString();
+      this.status.archivedCount++;
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      await writeFile(this.path("failed", name), message);
+      this.status.failedCount++;
+      this.status.lastFailedTime = new Date().toISOString();
+      this.status.lastError = message;
+      console.error(`archiving ${name} failed: ${message}`);
+    }
+    await rm(this.path("outbox", name), { force: true });
+    this.status.pending = Math.max(0, this.status.pending - 1);
+  }
+}
+
+/** Serves the archiver's status as JSON, for the operator's conditions and metrics. */
+export function serveStatus(archiver: Archiver, host: string, port: number): Promise<Server> {
+  const server = createServer((_request, response) => {
+    response.setHeader("content-type", "application/json");
+    response.end(JSON.stringify(archiver.status));
+  });
+  return new Promise((resolve) => server.listen(port, host, () => resolve(server)));
+}

@@ -1,0 +1,176 @@
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { setTimeout as sleep } from "node:timers/promises";
+import { Command } from "commander";
+import { Archiver, serveStatus } from "./archive.js";
+import { ENV, repoConfigFromEnv } from "./config.js";
+import { fetchForRestore } from "./restore.js";
+import { openStore } from "./store.js";
+import {
+  fileInput,
+  fileOutput,
+  getStream,
+  putStream,
+  readMeta,
+  writeTerminationMessage,
+} from "./transfer.js";
+
+const store = () => openStore(repoConfigFromEnv());
+const encryptionKey = () => process.env[ENV.encryptionKey] || undefined;
+/** How long a finished stream waits for the command that wrote it to report its exit status. */
+const WRITER_STATUS_TIMEOUT_MS = 60_000;
+
+async function writerExitCode(path: string): Promise<number> {
+  const deadline = Date.now() + WRITER_STATUS_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    const text = (await readFile(path, "utf8").catch(() => "")).trim();
+    if (text) return Number(text);
+    await sleep(100);
+  }
+  throw new Error(
+    `the command writing the backup did not report its exit status within ${WRITER_STATUS_TIMEOUT_MS / 1000} s`,
+  );
+}
+
+const program = new Command("tessera-repo")
+  .description(
+    `Streams data to and from a backup repository configured by ${ENV.kind} and its companions (see the operator's docs).`,
+  )
+  .showHelpAfterError();
+
+program
+  .command("put <key>")
+  .description("store a stream (stdin or --input) under key; prints a JSON summary")
+  .option("--input <path>", "read from this file or FIFO instead of stdin")
+  .option("--meta <path>", "key=value lines the writer left about the data, added to the summary")
+  .option(
+    "--writer-status <path>",
+    "file where the writer puts its exit status once done; a non-zero one fails the put",
+  )
+  .option("--termination-log <path>", "where the summary is also written", "/dev/termination-log")
+  .action(
+    async (
+      key: string,
+      options: { input?: string; meta?: string; writerStatus?: string; terminationLog: string },
+    ) => {
+      const repo = store();
+      const result = await putStream(repo, key, fileInput(options.input), encryptionKey());
+      if (options.writerStatus) {
+        const code = await writerExitCode(options.writerStatus);
+        if (code !== 0) {
+          await repo.deletePrefix(key);
+          throw new Error(`the backup command failed (exit status ${code}); its partial output was removed`);
+        }
+      }
+      const summary = JSON.stringify({ ...result, meta: await readMeta(options.meta) });
+      await writeTerminationMessage(options.terminationLog, summary);
+      console.log(summary);
+    },
+  );
+
+program
+  .command("get <key>")
+  .description("write the data stored under key to stdout (or --output), verifying its checksum")
+  .option("--sha256 <hex>", "the checksum recorded when it was stored")
+  .option("--output <path>", "write to this file instead of stdout")
+  .action(async (key: string, options: { sha256?: string; output?: string }) => {
+    await getStream(store(), key, fileOutput(options.output), options.sha256, encryptionKey());
+  });
+
+program
+  .command("list <prefix>")
+  .description("list the objects under prefix as JSON lines")
+  .action(async (prefix: string) => {
+    for (const object of await store().list(prefix)) console.log(JSON.stringify(object));
+  });
+
+program
+  .command("delete <prefix>")
+  .description("delete every object under prefix")
+  .option("--termination-log <path>", "where the count is also written", "/dev/termination-log")
+  .action(async (prefix: string, options: { terminationLog: string }) => {
+    const deleted = await store().deletePrefix(prefix);
+    const summary = JSON.stringify({ deleted });
+    await writeTerminationMessage(options.terminationLog, summary);
+    console.log(summary);
+  });
+
+program
+  .command("archive")
+  .description(
+    "upload the log files an engine drops into <dir>/outbox, answering in <dir>/done or <dir>/failed",
+  )
+  .requiredOption("--dir <dir>", "the directory shared with the engine")
+  .requiredOption("--prefix <prefix>", "key prefix of the archived files")
+  .option("--listen <host:port>", "serve the archiver's status as JSON here")
+  .action(async (options: { dir: string; prefix: string; listen?: string }) => {
+    const archiver = new Archiver({
+      store: store(),
+      dir: options.dir,
+      prefix: options.prefix,
+      encryptionKey: encryptionKey(),
+    });
+    if (options.listen) {
+      const at = options.listen.lastIndexOf(":");
+      await serveStatus(archiver, options.listen.slice(0, at), Number(options.listen.slice(at + 1)));
+    }
+    process.on("SIGTERM", () => {
+      archiver.stop();
+      process.exit(0);
+    });
+    await archiver.run();
+  });
+
+program
+  .command("fetch")
+  .description("download a backup and the logs a recovery needs into --out, for the engine's restore command")
+  .requiredOption("--backup <key>", "key of the backup's data")
+  .requiredOption("--out <dir>", "directory to fill: backup, logs/")
+  .option("--sha256 <hex>", "the backup's recorded checksum")
+  .option("--logs <prefix>", "key prefix of the archived logs")
+  .option("--logs-from <time>", "ignore logs archived before this time (RFC 3339)")
+  .option(
+    "--until <time>",
+    "the recovery target (RFC 3339): logs archived after the first one past it are not needed",
+  )
+  .option("--unless-exists <path>", "do nothing when this file exists (the data was restored already)")
+  .option("--first-instance-only", "do nothing unless TESSERA_POD_NAME ends in -0")
+  .action(
+    async (options: {
+      backup: string;
+      out: string;
+      sha256?: string;
+      logs?: string;
+      logsFrom?: string;
+      until?: string;
+      unlessExists?: string;
+      firstInstanceOnly?: boolean;
+    }) => {
+      if (options.unlessExists && existsSync(options.unlessExists)) {
+        console.log(`${options.unlessExists} exists: the data was restored already`);
+        return;
+      }
+      if (options.firstInstanceOnly && !process.env.TESSERA_POD_NAME?.endsWith("-0")) {
+        console.log("not the first instance: it copies its data from the restored one");
+        return;
+      }
+      const fetched = await fetchForRestore({
+        store: store(),
+        backupKey: options.backup,
+        sha256: options.sha256,
+        logsPrefix: options.logs,
+        logsFrom: options.logsFrom ? new Date(options.logsFrom) : undefined,
+        until: options.until ? new Date(options.until) : undefined,
+        out: options.out,
+        encryptionKey: encryptionKey(),
+      });
+      console.log(`fetched the backup and ${fetched.logs} log file(s) into ${options.out}`);
+    },
+  );
+
+program.parseAsync().catch(async (error: unknown) => {
+  const message = error instanceof Error ? error.message : String(error);
+  console.error(`tessera-repo: ${message}`);
+  await writeTerminationMessage("/dev/termination-log", message);
+  process.exit(1);
+});

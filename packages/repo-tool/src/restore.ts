@@ -1,0 +1,61 @@
+import { mkdir, rm } from "node:fs/promises";
+import { createWriteStream } from "node:fs";
+import { join } from "node:path";
+import { joinKey } from "./config.js";
+import type { ObjectStore, StoredObject } from "./store.js";
+import { getStream } from "./transfer.js";
+
+export interface FetchOptions {
+  store: ObjectStore;
+  backupKey: string;
+  sha256?: string;
+  /** Where archived logs are, and the window of them a recovery needs. */
+  logsPrefix?: string;
+  logsFrom?: Date;
+  until?: Date;
+  out: string;
+  encryptionKey?: string;
+}
+
+/**
+ * The logs a recovery to `until` needs: those archived from the backup on, up to and including
+ * the first one archived after `until` (it holds the records written just before that moment).
+ */
+export function logsToFetch(
+  logs: StoredObject[],
+  from: Date | undefined,
+  until: Date | undefined,
+): StoredObject[] {
+  const ordered = logs
+    .filter((log) => !from || log.modified >= from)
+    .sort((a, b) => a.modified.getTime() - b.modified.getTime() || a.key.localeCompare(b.key));
+  if (!until) return ordered;
+  const firstAfter = ordered.findIndex((log) => log.modified > until);
+  return firstAfter < 0 ? ordered : ordered.slice(0, firstAfter + 1);
+}
+
+/** Downloads a backup (verified, decoded) to `out/backup` and the logs a recovery needs to `out/logs/`. */
+export async function fetchForRestore(options: FetchOptions): Promise<{ logs: number }> {
+  await rm(options.out, { recursive: true, force: true });
+  await mkdir(join(options.out, "logs"), { recursive: true });
+  await getStream(
+    options.store,
+    options.backupKey,
+    createWriteStream(join(options.out, "backup")),
+    options.sha256,
+    options.encryptionKey,
+  );
+  if (!options.logsPrefix) return { logs: 0 };
+  const logs = logsToFetch(await options.store.list(options.logsPrefix), options.logsFrom, options.until);
+  for (const log of logs) {
+    const name = log.key.slice(log.key.lastIndexOf("/") + 1);
+    await getStream(
+      options.store,
+      joinKey(log.key),
+      createWriteStream(join(options.out, "logs", name)),
+      undefined,
+      options.encryptionKey,
+    );
+  }
+  return { logs: logs.length };
+}

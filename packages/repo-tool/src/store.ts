@@ -1,0 +1,159 @@
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
+import { dirname, join, relative } from "node:path";
+import type { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
+import { Upload } from "@aws-sdk/lib-storage";
+import { joinKey, type RepoConfig } from "./config.js";
+
+export interface StoredObject {
+  /** Key relative to the repository's base. */
+  key: string;
+  size: number;
+  /** When the object was written. */
+  modified: Date;
+}
+
+/** The few operations backups need, on a directory or a bucket; keys are relative to the base. */
+export interface ObjectStore {
+  /** Writes the stream under key; the object appears only once it is complete. */
+  put(key: string, body: Readable): Promise<void>;
+  get(key: string): Promise<Readable>;
+  list(prefix: string): Promise<StoredObject[]>;
+  /** Deletes every object under prefix; returns how many. */
+  deletePrefix(prefix: string): Promise<number>;
+}
+
+export function openStore(config: RepoConfig): ObjectStore {
+  return config.kind === "filesystem"
+    ? new DirectoryStore(join(config.root, config.base))
+    : new BucketStore(config);
+}
+
+class DirectoryStore implements ObjectStore {
+  constructor(private readonly root: string) {}
+
+  async put(key: string, body: Readable): Promise<void> {
+    const path = join(this.root, key);
+    await mkdir(dirname(path), { recursive: true });
+    const partial = `${path}.partial`;
+    try {
+      await pipeline(body, createWriteStream(partial, { flags: "w" }));
+      // The object is complete only once it is on disk: a crash must not leave a short one.
+      const handle = await open(partial, "r+");
+      await handle.sync();
+      await handle.close();
+      await rename(partial, path);
+    } catch (error) {
+      await rm(partial, { force: true });
+      throw error;
+    }
+  }
+
+  async get(key: string): Promise<Readable> {
+    const path = join(this.root, key);
+    await stat(path);
+    return createReadStream(path);
+  }
+
+  async list(prefix: string): Promise<StoredObject[]> {
+    const dir = join(this.root, prefix);
+    const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(
+      (error: NodeJS.ErrnoException) => {
+        if (error.code === "ENOENT") return [];
+        throw error;
+      },
+    );
+    const objects: StoredObject[] = [];
+    for (const entry of entries) {
+      if (!entry.isFile() || entry.name.endsWith(".partial")) continue;
+      const path = join(entry.parentPath, entry.name);
+      const info = await stat(path);
+      objects.push({ key: relative(this.root, path), size: info.size, modified: info.mtime });
+    }
+    return objects;
+  }
+
+  async deletePrefix(prefix: string): Promise<number> {
+    const count = (await this.list(prefix)).length;
+    await rm(join(this.root, prefix), { recursive: true, force: true });
+    return count;
+  }
+}
+
+/** Parts of a multipart upload: large enough for throughput, small enough to bound memory. */
+const PART_SIZE = 16 * 1024 * 1024;
+
+class BucketStore implements ObjectStore {
+  private readonly client: S3Client;
+
+  constructor(private readonly config: Extract<RepoConfig, { kind: "s3" }>) {
+    this.client = new S3Client({
+      endpoint: config.endpoint,
+      region: config.region,
+      forcePathStyle: config.forcePathStyle,
+      credentials: { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey },
+      // Many S3-compatible servers predate the flexible checksums the SDK sends by default.
+      requestChecksumCalculation: "WHEN_REQUIRED",
+      responseChecksumValidation: "WHEN_REQUIRED",
+    });
+  }
+
+  private fullKey(key: string): string {
+    return joinKey(this.config.prefix, this.config.base, key);
+  }
+
+  async put(key: string, body: Readable): Promise<void> {
+    const upload = new Upload({
+      client: this.client,
+      params: { Bucket: this.config.bucket, Key: this.fullKey(key), Body: body },
+      partSize: PART_SIZE,
+      queueSize: 2,
+      leavePartsOnError: false,
+    });
+    await upload.done();
+  }
+
+  async get(key: string): Promise<Readable> {
+    const result = await this.client.send(
+      new GetObjectCommand({ Bucket: this.config.bucket, Key: this.fullKey(key) }),
+    );
+    return result.Body as Readable;
+  }
+
+  async list(prefix: string): Promise<StoredObject[]> {
+    const base = this.fullKey("");
+    const objects: StoredObject[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.client.send(
+        new ListObjectsV2Command({
+          Bucket: this.config.bucket,
+          Prefix: `${this.fullKey(prefix)}/`,
+          ContinuationToken: token,
+        }),
+      );
+      for (const item of page.Contents ?? []) {
+        objects.push({
+          key: base ? item.Key!.slice(base.length + 1) : item.Key!,
+          size: item.Size ?? 0,
+          modified: item.LastModified ?? new Date(0),
+        });
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return objects;
+  }
+
+  async deletePrefix(prefix: string): Promise<number> {
+    // One request per object: multi-object delete needs a checksum header not every server accepts.
+    const objects = await this.list(prefix);
+    for (const object of objects) {
+      await this.client.send(
+        new DeleteObjectCommand({ Bucket: this.config.bucket, Key: this.fullKey(object.key) }),
+      );
+    }
+    return objects.length;
+  }
+}
