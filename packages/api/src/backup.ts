@@ -125,3 +125,259 @@ export function backupRepoLocation(spec: BackupRepoSpec): string {
   }
   return "";
 }
+
+// ---------------------------------------------------------------------------
+// What an addon declares: how its engine is backed up, restored and archives its logs.
+
+export const restoreScope = z.enum(["FirstInstance", "AllInstances"]);
+
+export const backupMethod = z.object({
+  name: dnsLabel.describe("The method's name, as a Backup's spec.method names it, e.g. `basebackup`."),
+  description: z.string().min(1).describe("What the method produces, for people choosing one."),
+  container: z
+    .string()
+    .optional()
+    .describe(
+      "The runtime container whose image, environment and non-data volumes the backup and restore commands use; the first one when unset.",
+    ),
+  target: z
+    .enum(["preferSecondary", "primary", "any"])
+    .default("preferSecondary")
+    .describe(
+      "Which instance is read: preferSecondary (default) a ready instance without the writable role, else the writable one; primary the writable one; any a ready instance.",
+    ),
+  command: z
+    .array(z.string())
+    .min(1)
+    .describe(
+      "Run in a backup pod (not in the instance): reads the target instance over the network (TESSERA_BACKUP_TARGET_POD_FQDN) and writes the backup to stdout, its log to stderr. It may write `key=value` lines (startPosition, endPosition, engineVersion) to the file TESSERA_BACKUP_META names.",
+    ),
+  restore: z
+    .object({
+      command: z
+        .array(z.string())
+        .min(1)
+        .describe(
+          "Run before the engine starts in a new instance, with the instance's volumes: turns the backup in TESSERA_RESTORE_DIR/backup (and archived logs in TESSERA_RESTORE_DIR/logs) into the engine's data. TESSERA_RESTORE_TIME is the point in time to recover to, when asked.",
+        ),
+      scope: restoreScope
+        .default("FirstInstance")
+        .describe(
+          "FirstInstance (default): only the first instance restores, the others copy from it as new replicas do; AllInstances: every instance restores (engines whose members each need the data).",
+        ),
+      volume: z.string().min(1).describe("The data volume the restored data goes to."),
+    })
+    .describe("How a new cluster is made from this method's backups."),
+  pointInTime: z
+    .boolean()
+    .optional()
+    .describe(
+      "true: with the archived logs (spec.backup.logArchive) a restore can stop at any moment after the backup; requires the addon's logArchive.",
+    ),
+});
+export type BackupMethod = z.infer<typeof backupMethod>;
+
+export const componentBackup = z.object({
+  methods: z.array(backupMethod).min(1).describe("Backup methods, the default first."),
+  logArchive: z
+    .object({
+      container: z
+        .string()
+        .optional()
+        .describe(
+          "The container whose engine archives its logs through the archiver (the first when unset).",
+        ),
+      description: z.string().min(1).describe("What is archived, e.g. write-ahead log segments."),
+    })
+    .optional()
+    .describe(
+      "Continuous log archiving: the engine's archive command copies each finished log file into `$TESSERA_ARCHIVE_DIR/outbox/` and waits for `done/<name>` (archived) or `failed/<name>` (retry later); a sidecar uploads them. Enabled per cluster by spec.backup.pointInTime.",
+    ),
+});
+export type ComponentBackup = z.infer<typeof componentBackup>;
+
+// ---------------------------------------------------------------------------
+// A cluster's backup settings and its restore source.
+
+export const retention = z.object({
+  count: z
+    .number()
+    .int()
+    .min(1)
+    .optional()
+    .describe("Scheduled backups kept: the newest this many Completed ones (default 7)."),
+  maxAge: z
+    .string()
+    .regex(/^\d+[mhd]$/)
+    .optional()
+    .describe("Scheduled backups older than this are deleted, e.g. `7d`, `12h`, `90m`."),
+});
+
+export const clusterBackup = z.object({
+  repo: z.string().min(1).describe("The BackupRepo backups go to."),
+  method: z
+    .string()
+    .optional()
+    .describe("Backup method of scheduled backups; the addon's default when unset."),
+  schedule: z
+    .string()
+    .optional()
+    .describe(
+      "When to take a backup, a cron expression in UTC (`minute hour day month weekday`, e.g. `0 3 * * *`); unset: only on demand. A run missed while the operator was down is taken once when it returns.",
+    ),
+  retention: retention.optional().describe("Which scheduled backups are kept."),
+  pointInTime: z
+    .boolean()
+    .optional()
+    .describe(
+      "Archive the engine's logs continuously, so the cluster can be restored to any moment after its oldest backup.",
+    ),
+  encryptionKeySecret: z
+    .string()
+    .optional()
+    .describe(
+      "Secret in the cluster's namespace whose key `key` encrypts backups and archived logs (AES-256); restores need the same Secret.",
+    ),
+});
+export type ClusterBackup = z.infer<typeof clusterBackup>;
+
+export const clusterRestore = z.object({
+  backup: z.string().min(1).describe("A Completed Backup in the cluster's namespace."),
+  pointInTime: z
+    .string()
+    .datetime({ offset: true })
+    .optional()
+    .describe(
+      "Recover to this moment (RFC 3339) instead of the end of the backup; must lie in the source cluster's recoverable range.",
+    ),
+});
+export type ClusterRestore = z.infer<typeof clusterRestore>;
+
+export const recoverableRange = z.object({
+  from: z.string().optional().describe("Earliest moment a restore can reach (the end of the oldest backup)."),
+  to: z
+    .string()
+    .optional()
+    .describe(
+      "Latest moment: the last archived log with point-in-time recovery, else the newest backup's end.",
+    ),
+});
+
+export const clusterBackupStatus = z.object({
+  lastBackup: z.string().optional().describe("The newest Backup of the cluster."),
+  lastBackupPhase: z.string().optional().describe("Its phase."),
+  lastCompletedTime: z.string().optional().describe("When the newest Completed backup ended."),
+  lastScheduleTime: z.string().optional().describe("The scheduled time of the last scheduled run."),
+  nextScheduleTime: z.string().optional().describe("When the next scheduled backup starts."),
+  recoverableRange: recoverableRange.optional().describe("The moments a restore of this cluster can reach."),
+  logArchive: z
+    .object({
+      lastArchived: z.string().optional().describe("The last log file archived."),
+      lastArchivedTime: z.string().optional().describe("When it was archived."),
+      lastError: z.string().optional().describe("The last archiving error."),
+    })
+    .optional()
+    .describe("What the log archiver of the writable instance last reported."),
+});
+
+// ---------------------------------------------------------------------------
+// Backup: one backup of a cluster.
+
+export const backupPhase = z.enum(["Pending", "Running", "Completed", "Failed", "Deleting"]);
+export type BackupPhase = z.infer<typeof backupPhase>;
+
+export const backupSpec = z.object({
+  clusterName: dnsLabel.describe("The Cluster to back up, in the Backup's namespace. Immutable."),
+  componentName: z
+    .string()
+    .optional()
+    .describe(
+      "The component to back up; the first component whose addon declares backup methods when unset.",
+    ),
+  method: z.string().optional().describe("The addon's backup method; its default when unset."),
+  repo: z.string().optional().describe("The BackupRepo; the cluster's spec.backup.repo when unset."),
+  deletionPolicy: z
+    .enum(["Delete", "Retain"])
+    .default("Delete")
+    .describe("Delete (default): deleting the Backup removes its data from the repository; Retain keeps it."),
+  timeoutSeconds: z
+    .number()
+    .int()
+    .min(30)
+    .optional()
+    .describe("A backup still running after this long fails and its partial data is removed (default 3600)."),
+});
+export type BackupSpec = z.infer<typeof backupSpec>;
+
+export const backupStatus = z.object({
+  phase: backupPhase.optional().describe("Pending, Running, Completed, Failed or Deleting."),
+  message: z.string().optional().describe("Why it is in its phase; for Failed, the error's last lines."),
+  reason: z.string().optional().describe("A CamelCase reason for Failed."),
+  component: z.string().optional().describe("The component backed up."),
+  method: z.string().optional().describe("The method used."),
+  repo: z.string().optional().describe("The repository used."),
+  location: z.string().optional().describe("Where the repository is, in one line."),
+  path: z.string().optional().describe("Key of the backup's data in the repository."),
+  logsPath: z
+    .string()
+    .optional()
+    .describe("Key prefix of the cluster's archived logs, for point-in-time recovery."),
+  pointInTime: z
+    .boolean()
+    .optional()
+    .describe("Whether logs were being archived, so a restore can go past the end."),
+  encrypted: z.boolean().optional().describe("Whether the data is encrypted."),
+  encryptionKeySecret: z.string().optional().describe("The Secret whose key encrypted it."),
+  targetPod: z.string().optional().describe("The instance read."),
+  backupPod: z.string().optional().describe("The pod that ran the backup."),
+  sizeBytes: z.number().int().optional().describe("Bytes stored (compressed)."),
+  sourceBytes: z.number().int().optional().describe("Bytes the engine produced."),
+  sha256: z.string().optional().describe("SHA-256 of the stored bytes, verified on restore."),
+  startTime: z.string().optional().describe("When the backup started."),
+  completionTime: z.string().optional().describe("When it completed or failed."),
+  durationSeconds: z.number().optional().describe("How long it took."),
+  startPosition: z.string().optional().describe("Engine position where the backup starts (e.g. an LSN)."),
+  endPosition: z.string().optional().describe("Engine position where it ends."),
+  engineVersion: z.string().optional().describe("Version of the engine that produced it."),
+  serviceVersion: z.string().optional().describe("The component's serviceVersion when it was taken."),
+  compDef: z.string().optional().describe("The ComponentDefinition of the component."),
+  sourceClusterUID: z.string().optional().describe("UID of the cluster backed up."),
+  scheduled: z.boolean().optional().describe("Whether the schedule created it."),
+});
+export type BackupStatus = z.infer<typeof backupStatus>;
+
+export const backup = z
+  .object({
+    apiVersion: z.string(),
+    kind: z.literal("Backup"),
+    metadata: objectMeta,
+    spec: backupSpec.describe("What to back up and where."),
+    status: backupStatus.optional(),
+  })
+  .describe(
+    "One backup of a cluster's component, streamed compressed to a BackupRepo by a pod running the addon's backup method. It is Completed only once all its data is stored and checksummed.",
+  );
+export type Backup = z.infer<typeof backup>;
+
+// ---------------------------------------------------------------------------
+// What the Cluster controller resolves for a Component.
+
+export const componentRestore = z.object({
+  backup: z.string().describe("The Backup restored."),
+  method: z.string().describe("Its method."),
+  repo: z.string().describe("Its repository."),
+  path: z.string().describe("Key of its data."),
+  sha256: z.string().optional().describe("Its checksum."),
+  logsPath: z.string().optional().describe("Key prefix of the archived logs to recover with."),
+  logsFrom: z.string().optional().describe("Logs archived before this are not needed."),
+  pointInTime: z.string().optional().describe("The moment to recover to."),
+  encryptionKeySecret: z.string().optional().describe("Secret holding the encryption key."),
+});
+export type ComponentRestore = z.infer<typeof componentRestore>;
+
+export const componentLogArchive = z.object({
+  repo: z.string().describe("The repository."),
+  path: z.string().describe("Key prefix of the archived logs."),
+  encryptionKeySecret: z.string().optional().describe("Secret holding the encryption key."),
+});
+export type ComponentLogArchive = z.infer<typeof componentLogArchive>;

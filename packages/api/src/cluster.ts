@@ -7,6 +7,13 @@ import {
   resourceRequirements,
   volumeClaimTemplate,
 } from "./common.js";
+import {
+  clusterBackup,
+  clusterBackupStatus,
+  clusterRestore,
+  componentLogArchive,
+  componentRestore,
+} from "./backup.js";
 
 const stringMap = z.record(z.string(), z.string());
 
@@ -164,6 +171,16 @@ export const clusterSpec = z.object({
     .array(clusterComponentSpec)
     .min(1)
     .describe("The components of the cluster, one per component of the topology."),
+  backup: clusterBackup
+    .optional()
+    .describe(
+      "Where backups go, when they are taken and kept, and whether logs are archived for point-in-time recovery.",
+    ),
+  restore: clusterRestore
+    .optional()
+    .describe(
+      "Create the cluster from a backup (optionally to a point in time) instead of empty. Immutable.",
+    ),
 });
 
 export const clusterPhase = z.enum([
@@ -207,10 +224,13 @@ export const clusterStatus = z
       )
       .optional()
       .describe("Phase of each component, by component name."),
+    backup: clusterBackupStatus.optional().describe("Backups of the cluster and what a restore can reach."),
     conditions: z
       .array(condition)
       .optional()
-      .describe("Conditions, e.g. why the cluster cannot be created or deleted."),
+      .describe(
+        "Conditions, e.g. why the cluster cannot be created or deleted; LastBackupSucceeded and LogArchiving with backups.",
+      ),
   })
   .describe("What the operator observed; written by the operator only.");
 
@@ -241,6 +261,14 @@ export const componentSpec = z.object({
       "Copied from the Cluster; decides whether deleting the component also deletes its volumes (not with DoNotTerminate).",
     ),
   ...componentSpecFields,
+  restore: componentRestore
+    .optional()
+    .describe("Set by the Cluster controller for a restored cluster: where its instances' data comes from."),
+  logArchive: componentLogArchive
+    .optional()
+    .describe(
+      "Set by the Cluster controller with point-in-time recovery: where the instances archive their logs.",
+    ),
 });
 
 export const haStatus = z.object({

@@ -5,7 +5,7 @@ import { cluster, component } from "./cluster.js";
 import { clusterDefinition, componentDefinition, componentVersion } from "./definitions.js";
 import { instanceSet } from "./instanceset.js";
 import { opsRequest } from "./opsrequest.js";
-import { backupRepo } from "./backup.js";
+import { backup, backupRepo } from "./backup.js";
 import { tenant } from "./tenant.js";
 
 interface PrinterColumn {
@@ -155,6 +155,24 @@ export const resources: ResourceDescription[] = [
       { name: "Kind", type: "string", jsonPath: ".spec.kind" },
       phase,
       { name: "Last-Check", type: "date", jsonPath: ".status.lastCheckTime" },
+      age,
+    ],
+  },
+  {
+    kind: "Backup",
+    plural: "backups",
+    singular: "backup",
+    shortNames: ["bk"],
+    scope: "Namespaced",
+    schema: backup,
+    categories: ["tessera"],
+    columns: [
+      { name: "Cluster", type: "string", jsonPath: ".spec.clusterName" },
+      { name: "Method", type: "string", jsonPath: ".status.method" },
+      { name: "Repo", type: "string", jsonPath: ".status.repo" },
+      phase,
+      { name: "Size", type: "integer", jsonPath: ".status.sizeBytes" },
+      { name: "Completed", type: "date", jsonPath: ".status.completionTime" },
       age,
     ],
   },

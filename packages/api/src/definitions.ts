@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { action, objectMeta, preserved, probeAction, condition, dnsLabel } from "./common.js";
+import { componentBackup } from "./backup.js";
 
 const definitionRef =
   "a ComponentDefinition name, or a prefix such as `postgresql-` that matches the newest `postgresql-<version>`";
@@ -456,6 +457,11 @@ export const componentDefinitionSpec = z.object({
     .optional()
     .describe(
       "Operations users may run on demand through an OpsRequest of type Custom, each an action with typed parameters (e.g. a VACUUM of one database).",
+    ),
+  backup: componentBackup
+    .optional()
+    .describe(
+      "How the engine is backed up and restored, and how it archives its logs for point-in-time recovery.",
     ),
 });
 

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
 
@@ -27,7 +28,13 @@ export function loadCatalogFile(path: string): CatalogEntry[] {
       throw new Error(`${path}: every entry needs "images" (a list of patterns) and "package"`);
     }
   }
-  return entries;
+  // Relative paths name software shipped next to the catalog (the checkout's own tools).
+  const here = dirname(path);
+  return entries.map((entry) => ({
+    ...entry,
+    ...(entry.requires ? { requires: entry.requires.map((p) => resolve(here, p)) } : {}),
+    ...(entry.path ? { path: entry.path.map((p) => resolve(here, p)) } : {}),
+  }));
 }
 
 /** `docker.io/library/redis:7` → `redis:7`; `quay.io/coreos/etcd` → `coreos/etcd:latest`. */
