@@ -67,11 +67,17 @@ export function exceededQuotas(tenant: Tenant, usage: Usage): string[] {
   });
 }
 
-/** Whether the apiserver enforces the quota as written (its quota controller has counted usage for it). */
+/**
+ * Whether the apiserver enforces the quota as written: until its quota
+ * controller has counted usage for every limit, it refuses whatever the quota
+ * covers ("status unknown for quota").
+ */
 function quotaCounted(quota: V1ResourceQuota | undefined, hard: Record<string, string>): boolean {
   const counted = quota?.status?.hard ?? {};
+  const used = quota?.status?.used ?? {};
   return Object.entries(hard).every(
-    ([name, value]) => counted[name] !== undefined && parseQuantity(counted[name]) === parseQuantity(value),
+    ([name, value]) =>
+      counted[name] !== undefined && parseQuantity(counted[name]) === parseQuantity(value) && name in used,
   );
 }
 

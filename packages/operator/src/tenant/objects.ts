@@ -57,16 +57,17 @@ export function tenantNamespaceObject(tenant: Tenant): KubernetesObject {
 }
 
 /**
- * The apiserver's own backstop for what it can count: the number of Clusters
- * and the total size of volume claims. CPU and memory are checked by the
- * webhook against the database containers, which is what a quota in a Tenant
- * means; a ResourceQuota on them would also count every sidecar and a
- * backup's pods, and refuse pods the webhook admitted.
+ * The apiserver's own backstop for the total size of volume claims. The
+ * other quotas are the webhook's: CPU and memory count database containers,
+ * which is what a quota in a Tenant means, while a ResourceQuota would also
+ * count every sidecar and a backup's pods and refuse pods the webhook
+ * admitted; and an object count of Clusters is enforced only after the
+ * controller-manager's quota controller has discovered the kind and
+ * recounted (up to its five-minute resync), refusing every Cluster until then.
  */
 export function resourceQuota(tenant: Tenant, namespace: string): KubernetesObject | undefined {
   const quota = tenant.spec.quota;
   const hard: Record<string, string> = {};
-  if (quota?.clusters !== undefined) hard["count/clusters.tessera.dev"] = String(quota.clusters);
   if (quota?.storage !== undefined) hard["requests.storage"] = String(quota.storage);
   if (Object.keys(hard).length === 0) return undefined;
   return {
