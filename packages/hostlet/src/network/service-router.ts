@@ -20,7 +20,7 @@ export function nodePortRoutes(routes: ServiceRoute[]): ServiceRoute[] {
 }
 
 /** NetworkPolicy enforcement: the pods to protect, and the cgroup every pod's cgroup lives under. */
-export interface PolicySource {
+export interface PolicyEnforcement {
   protectedPods: () => ProtectedPod[];
   parentCgroup: string;
 }
@@ -29,10 +29,9 @@ export interface PolicySource {
  * Keeps ClusterIP routing, NetworkPolicy enforcement and pod isolation in
  * line with the cluster: recomputed from pods, services and policies on
  * every change (coalesced), applied as iptables chains when root, through a
- * user-space proxy otherwise (no policies then). Node
- * ports (NodePort and LoadBalancer services) are always served by a
- * user-space listener on the node's address, so the host reaches them in
- * either mode.
+ * user-space proxy otherwise (no policies then). Node ports (NodePort and
+ * LoadBalancer services) are always served by a user-space listener on the
+ * node's address, so the host reaches them in either mode.
  */
 export class ServiceRouter {
   private routes: ServiceRoute[] = [];
@@ -51,7 +50,7 @@ export class ServiceRouter {
     private readonly apiserver: Endpoint | undefined,
     private readonly serviceCIDR: Cidr,
     private readonly hostletCgroup: string | undefined,
-    private readonly policies: PolicySource | undefined,
+    private readonly policies: PolicyEnforcement | undefined,
     private readonly logger: Logger,
   ) {}
 
@@ -63,7 +62,7 @@ export class ServiceRouter {
     serviceCIDR: string;
     hostletCgroup?: string;
     /** Enforced only with iptables, and only where pods have cgroup2 paths to tell them apart by. */
-    policies?: PolicySource;
+    policies?: PolicyEnforcement;
     logger: Logger;
   }): Promise<ServiceRouter> {
     const useIptables = await IptablesChains.available();
