@@ -128,7 +128,7 @@ async function clusterRefusal(
     const refused = addonsOf(catalog, cluster).filter((a) => !allowed.includes(a) && !before.includes(a));
     if (refused.length) {
       errors.push(
-        `tenant "${name}" may not use addon ${quotedList(refused)}; allowed: ${quotedList(allowed)} (Tenant spec.allowedAddons)`,
+        `tenant "${name}" spec.allowedAddons: the tenant may not use addon ${quotedList(refused)}; allowed: ${quotedList(allowed)}`,
       );
     }
   }
@@ -145,7 +145,7 @@ async function clusterRefusal(
     const amount = (value: number) => formatAmount(quota, value);
     const asks = had ? `${amount(wanted[quota])} (now ${amount(had[quota])})` : amount(wanted[quota]);
     errors.push(
-      `tenant "${name}" quota ${quota} is ${amount(limit)}: its other clusters use ${amount(others[quota])} and ${what} needs ${asks}, ${amount(others[quota] + wanted[quota])} in all; free some or raise the Tenant's ${quotaPath(quota)}`,
+      `tenant "${name}" ${quotaPath(quota)}: quota ${quota} is ${amount(limit)}, its other clusters use ${amount(others[quota])} and ${what} needs ${asks}, ${amount(others[quota] + wanted[quota])} in all; free some or raise the quota`,
     );
   }
   return errors.length ? errors.join("; ") : undefined;
