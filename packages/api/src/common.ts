@@ -38,6 +38,17 @@ export const annotations = {
 } as const;
 
 /**
+ * The conventional pod annotations by which a Prometheus finds an instance's
+ * metrics (the Kubernetes pod scrape convention), set from the definition's
+ * exporter declaration.
+ */
+export const scrapeAnnotations = {
+  scrape: "prometheus.io/scrape",
+  port: "prometheus.io/port",
+  path: "prometheus.io/path",
+} as const;
+
+/**
  * A component's own restart marker on its Cluster, written by a Restart
  * operation; the component restarts when it or the cluster-wide
  * `tessera.dev/restarted-at` changes, and carries the later of the two.

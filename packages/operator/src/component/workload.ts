@@ -10,6 +10,7 @@ import {
   API_VERSION,
   MANAGED_BY,
   annotations,
+  scrapeAnnotations,
   labels,
   type Component,
   type ComponentDefinition,
@@ -129,6 +130,26 @@ function claimRecord(component: Component): Record<string, string> {
   return cluster ? volumeRecord(cluster.uid, component.spec.terminationPolicy) : {};
 }
 
+/**
+ * The scrape annotations of an instance whose exporter runs: the declared
+ * port name resolved to its number, since the annotation convention takes one.
+ */
+function exporterAnnotations(
+  compDef: ComponentDefinition,
+  containers: V1Container[],
+): Record<string, string> {
+  const exporter = compDef.spec.exporter;
+  const port = containers
+    .find((c) => c.name === exporter?.containerName)
+    ?.ports?.find((p) => p.name === exporter?.scrapePort)?.containerPort;
+  if (!exporter || port === undefined) return {};
+  return {
+    [scrapeAnnotations.scrape]: "true",
+    [scrapeAnnotations.port]: String(port),
+    [scrapeAnnotations.path]: exporter.scrapePath,
+  };
+}
+
 export function buildInstanceSet(input: WorkloadInput): InstanceSet {
   const { component, compDef, release } = input;
   const name = names.instanceSet(component.metadata.name!);
@@ -174,6 +195,7 @@ export function buildInstanceSet(input: WorkloadInput): InstanceSet {
           labels: { ...component.spec.labels, ...selector },
           annotations: {
             ...component.spec.annotations,
+            ...exporterAnnotations(compDef, runtime.containers),
             [annotations.configHash]: configHash(input),
             ...(restartedAt ? { [annotations.restartedAt]: restartedAt } : {}),
           },
