@@ -234,8 +234,8 @@ async function tenantChangeRefusal(
     if (existing && owner !== name) {
       errors.push(
         owner
-          ? `namespace ${namespace} belongs to tenant "${owner}"`
-          : `namespace ${namespace} exists and is not a tenant's; choose another name, or label it ${TENANT_LABEL}=${name} to hand it to this tenant`,
+          ? `metadata.name: namespace ${namespace} belongs to tenant "${owner}"`
+          : `metadata.name: namespace ${namespace} exists and is not a tenant's; choose another name, or label it ${TENANT_LABEL}=${name} to hand it to this tenant`,
       );
     }
   }

@@ -2,7 +2,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import type { V1Node } from "@kubernetes/client-node";
 import { parse } from "yaml";
-import { API_VERSION } from "@tessera/api";
+import { API_VERSION, type Tenant } from "@tessera/api";
 import { waitFor, type KubernetesObject } from "@tessera/kube";
 import { opsManifest } from "../../../../test/support/ops.js";
 import type { TestPlatform } from "../../../../test/support/platform.js";
@@ -169,6 +169,10 @@ const noDefaultProbe = () =>
         - { name: data, spec: { resources: { requests: { storage: 1Gi } } } }
 `,
   ).replaceAll(NS, namespace);
+
+const QUOTA_TENANT = "bad-input-quota";
+const QUOTA = "quota: { memory: 512Mi, clusters: 1 }";
+const ADDONS_TENANT = "bad-input-addons";
 
 const cases: BadInputCase[] = [
   // The five holes this table was started for.
@@ -921,7 +925,99 @@ const cases: BadInputCase[] = [
     field: "spec.s3.credentialsSecretRef",
     message: "lacks the key secretAccessKey",
   },
+  // Tenants: a tenant's namespace is its own (named after it), so these manifests name it.
+  {
+    name: "more memory than its tenant's quota leaves",
+    kind: "Cluster",
+    setup: withTenant(QUOTA_TENANT, QUOTA),
+    apply: inTenant(
+      QUOTA_TENANT,
+      kv("tq-big", defaultComponent({ resources: "{ limits: { cpu: 500m, memory: 1Gi } }" })),
+    ),
+    field: "spec.quota.memory",
+    message: "quota memory is 512Mi, its other clusters use 0 and this cluster needs 1Gi, 1Gi in all",
+  },
+  {
+    name: "one cluster more than its tenant's quota allows",
+    kind: "Cluster",
+    setup: withTenant(QUOTA_TENANT, QUOTA, inTenant(QUOTA_TENANT, kv("tq-first"))),
+    apply: inTenant(QUOTA_TENANT, kv("tq-second")),
+    field: "spec.quota.clusters",
+    message: "quota clusters is 1, its other clusters use 1 and this cluster needs 1, 2 in all",
+  },
+  {
+    name: "a scale-out past its tenant's quota",
+    kind: "OpsRequest",
+    apply: inTenant(
+      QUOTA_TENANT,
+      ops(
+        "tq-scale",
+        "HorizontalScaling",
+        "  horizontalScaling: [{ componentName: kv, replicas: 3 }]",
+        "tq-first",
+      ),
+    ),
+    field: "spec.quota.memory",
+    message: "this HorizontalScaling needs 768Mi (now 256Mi), 768Mi in all",
+  },
+  {
+    name: "a quota below what its clusters use",
+    kind: "Tenant",
+    apply: tenant(QUOTA_TENANT, "quota: { memory: 128Mi, clusters: 1 }"),
+    field: "spec.quota.memory",
+    message: "128Mi is below what the tenant's clusters use, 256Mi",
+  },
+  {
+    name: "an addon its tenant may not use",
+    kind: "Cluster",
+    setup: withTenant(ADDONS_TENANT, "allowedAddons: [postgresql]"),
+    apply: inTenant(ADDONS_TENANT, kv("ta-kv")),
+    field: "spec.allowedAddons",
+    message: 'the tenant may not use addon "kv"; allowed: "postgresql"',
+  },
+  {
+    name: "a name that is no DNS label",
+    kind: "Tenant",
+    apply: tenant("team.a", "quota: {}"),
+    field: "metadata.name",
+    message: "must be a DNS label",
+  },
+  {
+    name: "the name of a namespace that is not a tenant's",
+    kind: "Tenant",
+    apply: tenant(NS, "quota: {}"),
+    field: "metadata.name",
+    message: "exists and is not a tenant's",
+  },
 ];
+
+function tenant(name: string, spec: string): string {
+  return `apiVersion: tessera.dev/v1alpha1
+kind: Tenant
+metadata: { name: ${name} }
+spec:
+  ${spec}
+`;
+}
+
+/** A manifest of the shared namespace moved to a tenant's. */
+function inTenant(name: string, manifest: string): string {
+  return manifest.replaceAll(NS, name);
+}
+
+/** Creates the tenant (with `spec`), waits for its namespace to be in place, then applies `manifests`. */
+function withTenant(name: string, spec: string, ...manifests: string[]) {
+  return async (ctx: CaseContext) => {
+    await ctx.env.apply(tenant(name, spec));
+    await waitFor(
+      async () =>
+        (await ctx.env.client.get<Tenant>({ apiVersion: API_VERSION, kind: "Tenant", name })).status
+          ?.phase === "Ready",
+      { description: `tenant ${name} to be Ready`, timeoutMs: 30_000 },
+    );
+    for (const manifest of manifests) await ctx.env.apply(manifest);
+  };
+}
 
 function backupRepo(name: string, spec: string): string {
   return `apiVersion: tessera.dev/v1alpha1
