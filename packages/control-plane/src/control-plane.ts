@@ -123,35 +123,8 @@ export class ControlPlane {
   }
 
   /** Writes a kubeconfig for a client identity authenticated by a certificate from the cluster CA. */
-  async writeKubeconfig(path: string, identity: ClientIdentity): Promise<string> {
-    const pair = await issueCertificate(this.ca, {
-      commonName: identity.user,
-      organizations: identity.groups,
-      usage: "client",
-    });
-    const config = {
-      apiVersion: "v1",
-      kind: "Config",
-      clusters: [
-        {
-          name: "tessera",
-          cluster: { server: this.server, "certificate-authority-data": base64(this.ca.certPem) },
-        },
-      ],
-      users: [
-        {
-          name: identity.user,
-          user: {
-            "client-certificate-data": base64(pair.certPem),
-            "client-key-data": base64(pair.keyPem),
-          },
-        },
-      ],
-      contexts: [{ name: "tessera", context: { cluster: "tessera", user: identity.user } }],
-      "current-context": "tessera",
-    };
-    writeFileSync(path, stringify(config), { mode: 0o600 });
-    return path;
+  writeKubeconfig(path: string, identity: ClientIdentity): Promise<string> {
+    return writeClientKubeconfig(path, { ca: this.ca, server: this.server, identity });
   }
 
   private async startEtcd(): Promise<void> {
@@ -351,6 +324,40 @@ function kubernetesServiceIP(cidr: string): string {
   const octets = cidr.split("/")[0]!.split(".").map(Number);
   octets[3] = octets[3]! + 1;
   return octets.join(".");
+}
+
+/**
+ * Writes a kubeconfig (mode 0600) for `identity`, authenticated by a new client
+ * certificate from `ca` (user as CN, groups as O), for the apiserver at `server`.
+ */
+export async function writeClientKubeconfig(
+  path: string,
+  target: { ca: CertificateAuthority; server: string; identity: ClientIdentity },
+): Promise<string> {
+  const { ca, server, identity } = target;
+  const pair = await issueCertificate(ca, {
+    commonName: identity.user,
+    organizations: identity.groups,
+    usage: "client",
+  });
+  const config = {
+    apiVersion: "v1",
+    kind: "Config",
+    clusters: [{ name: "tessera", cluster: { server, "certificate-authority-data": base64(ca.certPem) } }],
+    users: [
+      {
+        name: identity.user,
+        user: {
+          "client-certificate-data": base64(pair.certPem),
+          "client-key-data": base64(pair.keyPem),
+        },
+      },
+    ],
+    contexts: [{ name: "tessera", context: { cluster: "tessera", user: identity.user } }],
+    "current-context": "tessera",
+  };
+  writeFileSync(path, stringify(config), { mode: 0o600 });
+  return path;
 }
 
 function base64(text: string): string {
