@@ -37,3 +37,6 @@ export function parseCount(text: string): number {
   if (!/^\d+$/.test(text.trim())) throw new InvalidArgumentError("expected a whole number.");
   return Number(text);
 }
+
+/** Collects a repeatable option's values. */
+export const repeatable = (value: string, previous: string[] = []) => [...previous, value];

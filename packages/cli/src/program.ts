@@ -7,6 +7,7 @@ import { registerCompletionCommands } from "./commands/completion.js";
 import { registerInstallCommand } from "./commands/install.js";
 import { registerOpsCommands } from "./commands/ops.js";
 import { registerPlaygroundCommands } from "./commands/playground.js";
+import { registerTenantCommands } from "./commands/tenant.js";
 import { oneLine } from "./errors.js";
 import { asKubectlPlugin } from "./invocation.js";
 import { Session, type GlobalOptions } from "./session.js";
@@ -47,6 +48,7 @@ export function createCli(): { program: Command; session: Session } {
   registerClusterCommands(program, session);
   registerOpsCommands(program, session);
   registerBackupRepoCommands(program, session);
+  registerTenantCommands(program, session);
   registerAddonCommands(program, session);
   registerCompletionCommands(program);
   // A command rather than a --version flag: program flags are read after subcommands too,

@@ -10,15 +10,13 @@ import type {
   ScaleOptions,
   SwitchoverOptions,
 } from "../ops/submit.js";
-import { namespaceOption, outputOption, parseCount, timeoutOption } from "../options.js";
+import { namespaceOption, outputOption, parseCount, repeatable, timeoutOption } from "../options.js";
 import type { Session } from "../session.js";
 
 const FOLLOW =
   "\nEach command creates an OpsRequest; operations on one cluster run one at a time, in order. Follow them with `tessera ops list` and `tessera ops describe <name>`.";
 
 /** A `cluster <verb> <name>` that creates an OpsRequest, with the options every operation shares. */
-/** Collects a repeatable option's values. */
-const repeatable = (value: string, previous: string[] = []) => [...previous, value];
 
 function operation(cluster: Command, verb: string, description: string): Command {
   return cluster

@@ -1,6 +1,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
 import type { V1ClusterRole } from "@kubernetes/client-node";
 import {
@@ -11,6 +12,7 @@ import {
   tenantGroups,
   type Tenant,
 } from "@tessera/api";
+import { runCommand } from "@tessera/base";
 import { ApiError, KubeClient, loadKubeConfig, waitFor, type KubernetesObject } from "@tessera/kube";
 import { opsManifest } from "../../../../test/support/ops.js";
 import type { TestPlatform } from "../../../../test/support/platform.js";
@@ -36,8 +38,6 @@ spec:
   quota: ${quota}
 ${extra}`;
 }
-
-const A_QUOTA = "{ memory: 1Gi, storage: 3Gi, clusters: 2, instances: 4 }";
 
 async function tenant(name: string): Promise<Tenant> {
   return env.client.get<Tenant>({ apiVersion: API_VERSION, kind: "Tenant", name });
@@ -73,11 +73,41 @@ async function refusalOf(action: () => Promise<unknown>): Promise<string> {
 
 const object = (manifest: string) => parse(manifest) as KubernetesObject;
 
+const TESSERA = fileURLToPath(new URL("../../../cli/bin/tessera.js", import.meta.url));
+
+async function cli(args: string[]): Promise<string> {
+  const result = await runCommand(
+    process.execPath,
+    [TESSERA, "--kubeconfig", env.cluster.kubeconfig, ...args],
+    {
+      env: { ...process.env, NO_COLOR: "1" },
+    },
+  );
+  assert.equal(result.code, 0, `tessera ${args.join(" ")} failed: ${result.stderr}`);
+  return result.stdout;
+}
+
 before(async () => {
   env = await startOperatorEnv();
-  await env.apply(tenantManifest(A, "alice", A_QUOTA));
+  // Tenant A as an administrator makes it with the CLI; B as a manifest.
+  await cli([
+    "tenant",
+    "create",
+    A,
+    "--admin",
+    "alice",
+    "--memory",
+    "1Gi",
+    "--storage",
+    "3Gi",
+    "--clusters",
+    "2",
+    "--instances",
+    "4",
+    "--wait",
+  ]);
   await env.apply(tenantManifest(B, "bob", "{ memory: 4Gi }"));
-  await Promise.all([waitForReady(A), waitForReady(B)]);
+  await waitForReady(B);
   // The tenant roles aggregate their rules: the controller-manager fills them in.
   for (const role of [TENANT_ADMIN_ROLE, TENANT_VIEWER_ROLE]) {
     await waitFor(
@@ -92,10 +122,9 @@ before(async () => {
       { description: `ClusterRole ${role} to aggregate its rules`, timeoutMs: 30_000 },
     );
   }
-  const kubeconfig = await env.cluster.plane.writeKubeconfig(join(env.cluster.dir, "alice.kubeconfig"), {
-    user: "alice",
-    groups: [tenantGroups(A).members],
-  });
+  // Alice's credentials: a client certificate the CLI issues from the cluster's CA.
+  const kubeconfig = join(env.cluster.dir, "alice.kubeconfig");
+  await cli(["tenant", "kubeconfig", A, "--user", "alice", "--out", kubeconfig]);
   alice = new KubeClient(loadKubeConfig(kubeconfig));
   await env.apply(kvCluster(B, "b-db", { replicas: 1 }));
 });
@@ -370,6 +399,27 @@ test("a quota below the usage is refused with the figures", async () => {
     ),
   );
   assert.match(message, /spec\.quota\.memory: 256Mi is below what the tenant's clusters use, 512Mi/);
+});
+
+test("the CLI lists, describes and edits tenants and adds users", async () => {
+  const list = await cli(["tenant", "list"]);
+  assert.match(list, new RegExp(`^${A}\\s+Ready`, "m"));
+  assert.match(list, /512Mi\/1Gi/, "memory used against its quota");
+  await cli(["tenant", "add-user", A, "carol"]);
+  await cli(["tenant", "add-user", A, "dbas", "--admin", "--group"]);
+  await cli(["tenant", "edit", A, "--display-name", "Team A", "--cpu", "4"]);
+  const described = await cli(["tenant", "describe", A]);
+  assert.match(described, /Display name:\s+Team A/);
+  assert.match(described, /Administrators:\s+alice, group dbas/);
+  assert.match(described, /Members:\s+carol/);
+  assert.match(described, /cpu\s+1\s+4/);
+  const result = await runCommand(
+    process.execPath,
+    [TESSERA, "--kubeconfig", env.cluster.kubeconfig, "tenant", "edit", A, "--clusters", "1"],
+    { env: { ...process.env, NO_COLOR: "1" } },
+  );
+  assert.notEqual(result.code, 0, "a quota below usage is refused");
+  assert.match(result.stderr, /spec\.quota\.clusters: 1 is below what the tenant's clusters use, 2/);
 });
 
 test("a tenant with clusters is not deleted unless its deletion policy says so", async () => {
