@@ -13,6 +13,8 @@ const DAEMON = fileURLToPath(new URL("./daemon.ts", import.meta.url));
 export interface UpResult {
   alreadyRunning: boolean;
   kubeconfig: string;
+  /** The playground Prometheus's address. */
+  prometheusURL?: string;
   seconds: number;
 }
 
@@ -31,7 +33,12 @@ export async function playgroundUp(
   const running = daemonPid(dir);
   const current = readProgress(dir);
   if (running && current?.ready && current.kubeconfig) {
-    return { alreadyRunning: true, kubeconfig: current.kubeconfig, seconds: 0 };
+    return {
+      alreadyRunning: true,
+      kubeconfig: current.kubeconfig,
+      prometheusURL: current.prometheusURL,
+      seconds: 0,
+    };
   }
   if (!running) {
     writeProgress(dir, { step: "starting", startedAt: Date.now() });
@@ -72,6 +79,7 @@ export async function playgroundUp(
   return {
     alreadyRunning: false,
     kubeconfig: progress.kubeconfig!,
+    prometheusURL: progress.prometheusURL,
     seconds: (progress.readyAt! - progress.startedAt) / 1000,
   };
 }

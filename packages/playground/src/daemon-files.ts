@@ -6,6 +6,8 @@ export interface Progress {
   ready?: boolean;
   error?: string;
   kubeconfig?: string;
+  /** The playground Prometheus's address. */
+  prometheusURL?: string;
   startedAt: number;
   readyAt?: number;
 }

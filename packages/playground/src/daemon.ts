@@ -25,6 +25,7 @@ try {
     step: "ready",
     ready: true,
     kubeconfig: playground.kubeconfig,
+    prometheusURL: playground.prometheus.url,
     startedAt: started,
     readyAt: Date.now(),
   });

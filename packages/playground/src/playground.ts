@@ -13,6 +13,8 @@ import {
 } from "@tessera/addons";
 import { ControlPlane, SERVICE_CIDR } from "@tessera/control-plane";
 import { OperatorProcess } from "./operator-process.js";
+import { monitoringRuleFiles } from "./monitoring/config.js";
+import { MONITORING_USER, PrometheusServer, grantMonitoringAccess } from "./monitoring/prometheus.js";
 
 export const PLAYGROUND_NODE = "tessera-node";
 export const PLAYGROUND_POD_CIDR = "127.1.0.0/16";
@@ -66,6 +68,7 @@ export const PLAYGROUND_STEPS = [
   "addons",
   "node (hostlet)",
   "operator",
+  "monitoring (Prometheus)",
 ] as const;
 
 export interface PlaygroundOptions {
@@ -78,8 +81,9 @@ export interface PlaygroundOptions {
 
 /**
  * The whole local stack in one object: a real control plane, Tessera's CRDs
- * and bundled addons, a hostlet node and the operator. State (etcd data,
- * certificates, volumes) lives under `dir` and survives stop/start.
+ * and bundled addons, a hostlet node, the operator and a Prometheus with the
+ * addons' alerting rules. State (etcd data, certificates, volumes, metrics
+ * for 24 hours) lives under `dir` and survives stop/start.
  */
 export class Playground {
   private constructor(
@@ -88,6 +92,7 @@ export class Playground {
     readonly client: KubeClient,
     readonly hostlet: HostletProcess,
     readonly operator: OperatorProcess,
+    readonly prometheus: PrometheusServer,
   ) {}
 
   get kubeconfig(): string {
@@ -108,6 +113,7 @@ export class Playground {
     });
     const client = new KubeClient(loadKubeConfig(plane.adminKubeconfigPath));
     let hostlet: HostletProcess | undefined;
+    let operator: OperatorProcess | undefined;
     try {
       step(PLAYGROUND_STEPS[1]);
       await client.apply(
@@ -118,8 +124,8 @@ export class Playground {
       await installTenantRoles(client);
       await installHostletPrerequisites(client, { soleNode: network.nodeName });
       step(PLAYGROUND_STEPS[2]);
-      for (const addon of findAddons(options.addonsDir ?? BUNDLED_ADDONS))
-        await installAddon(client, loadAddon(addon));
+      const addons = findAddons(options.addonsDir ?? BUNDLED_ADDONS);
+      for (const addon of addons) await installAddon(client, loadAddon(addon));
       step(PLAYGROUND_STEPS[3]);
       const nodeKubeconfig = await plane.writeKubeconfig(join(dir, "hostlet.kubeconfig"), {
         user: `system:node:${network.nodeName}`,
@@ -140,12 +146,25 @@ export class Playground {
       );
       await hostlet.start();
       step(PLAYGROUND_STEPS[4]);
-      const operator = await OperatorProcess.start({
+      operator = await OperatorProcess.start({
         kubeconfig: plane.adminKubeconfigPath,
         logDir: join(dir, "logs"),
       });
-      return new Playground(dir, plane, client, hostlet, operator);
+      step(PLAYGROUND_STEPS[5]);
+      await grantMonitoringAccess(client, "tessera-playground");
+      const prometheus = await PrometheusServer.start({
+        dir: join(dir, "prometheus"),
+        logFile: join(dir, "logs", "prometheus.log"),
+        kubeconfig: await plane.writeKubeconfig(join(dir, "monitoring.kubeconfig"), {
+          user: MONITORING_USER,
+          groups: [],
+        }),
+        operatorTargets: [`127.0.0.1:${operator.metricsPort}`],
+        ruleFiles: monitoringRuleFiles(addons),
+      });
+      return new Playground(dir, plane, client, hostlet, operator, prometheus);
     } catch (error) {
+      await operator?.stop();
       await hostlet?.cleanup();
       client.close();
       await plane.stop();
@@ -155,6 +174,7 @@ export class Playground {
 
   /** Stops everything; data stays in the state directory. */
   async stop(): Promise<void> {
+    await this.prometheus.stop();
     await this.operator.stop();
     await this.hostlet.cleanup();
     this.client.close();

@@ -9,7 +9,7 @@ export function registerPlaygroundCommands(program: Command, session: Session): 
   program
     .command("up")
     .description(
-      "start the playground: a local Kubernetes control plane, a node, the operator and the bundled addons",
+      "start the playground: a local Kubernetes control plane, a node, the operator, the bundled addons and Prometheus",
     )
     .option("--demo", "also create the 3-instance PostgreSQL cluster demo and print how to connect to it")
     .addOption(timeoutOption("10m", "the playground (and the demo cluster)"))

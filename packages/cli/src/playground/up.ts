@@ -62,6 +62,9 @@ export async function up(session: Session, options: UpOptions): Promise<void> {
       `  export PATH=${shellQuote(kubeBinDir())}:$PATH`,
       "  kubectl get nodes",
       "",
+      ...(result.prometheusURL
+        ? [`Prometheus (metrics and alerts of every database): ${result.prometheusURL}`, ""]
+        : []),
     ].join("\n"),
   );
   if (options.demo) {
