@@ -168,6 +168,14 @@ test("tenant A's user creates a cluster in A, and the tenant's usage counts it",
       timeoutMs: 15_000,
     },
   );
+  for (const kind of ["Cluster", "OpsRequest", "Backup"]) {
+    assert.equal(
+      await statusOf(() => alice.list(API_VERSION, kind, { namespace: A })),
+      200,
+      `list ${kind} in A`,
+    );
+  }
+  assert.equal(await statusOf(() => alice.list("v1", "Secret", { namespace: A })), 200, "read A's secrets");
   await waitFor(
     async () => {
       const usage = (await tenant(A)).status?.usage;
@@ -212,6 +220,17 @@ test("tenant A's user is forbidden everything in tenant B's namespace", async ()
         }),
     ],
     ["list operations", () => alice.list(API_VERSION, "OpsRequest", { namespace: B })],
+    ["list backups", () => alice.list(API_VERSION, "Backup", { namespace: B })],
+    [
+      "take a backup",
+      () =>
+        alice.create({
+          apiVersion: API_VERSION,
+          kind: "Backup",
+          metadata: { name: "intruder", namespace: B },
+          spec: { clusterName: "b-db" },
+        } as KubernetesObject),
+    ],
     ["run an operation", () => alice.create(object(opsManifest(B, "intruder-restart", "b-db", "Restart")))],
   ];
   for (const [what, action] of forbidden)
