@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
-import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import { CreateBucketCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { ManagedProcess, freePort, isListening, runCommand } from "@tessera/base";
 
 export interface S3ServerOptions {
@@ -114,6 +114,25 @@ export class S3Server {
     } finally {
       client.destroy();
     }
+  }
+
+  /** Every key in a bucket, for tests that check what was written or deleted. */
+  async listObjects(bucket: string): Promise<string[]> {
+    const client = this.client();
+    const keys: string[] = [];
+    try {
+      let token: string | undefined;
+      do {
+        const page = await client.send(
+          new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }),
+        );
+        keys.push(...(page.Contents ?? []).map((o) => o.Key!));
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token);
+    } finally {
+      client.destroy();
+    }
+    return keys;
   }
 
   /** Stops every server (SIGTERM, then SIGKILL) and removes the data directory. */

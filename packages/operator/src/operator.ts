@@ -20,6 +20,8 @@ import {
   type Logger,
 } from "@tessera/kube";
 import { ActionRunner } from "./actions/runner.js";
+import { BackupController } from "./backup/backup-controller.js";
+import { ClusterBackupController } from "./backup/cluster-backup-controller.js";
 import { BackupRepoController } from "./backup/repo-controller.js";
 import { ClusterController } from "./cluster/controller.js";
 import { ComponentController } from "./component/controller.js";
@@ -105,6 +107,8 @@ export class Operator {
       new HaController(ctx, catalog).controller,
       new OpsController(ctx, catalog).controller,
       new BackupRepoController(ctx, options.namespace).controller,
+      new BackupController(ctx, catalog).controller,
+      new ClusterBackupController(ctx).controller,
       new TenantController(ctx).controller,
     ];
     if (options.leaderElection) {

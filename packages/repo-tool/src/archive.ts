@@ -1,5 +1,5 @@
 import { createReadStream } from "node:fs";
-import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -43,7 +43,11 @@ export class Archiver {
   }
 
   async run(): Promise<void> {
-    for (const box of ["outbox", "done", "failed"] as const) await mkdir(this.path(box), { recursive: true });
+    // The engine may run as another user: it writes the outbox and removes its answers.
+    for (const box of ["outbox", "done", "failed"] as const) {
+      await mkdir(this.path(box), { recursive: true });
+      await chmod(this.path(box), 0o777);
+    }
     while (!this.stopped) {
       const waiting = (await readdir(this.path("outbox"))).filter((name) => !name.endsWith(".tmp")).sort();
       this.status.pending = waiting.length;

@@ -11,6 +11,10 @@ PASSFILE=/data/.pgpass
 # follow and detach can change it with a reload. Kept on the volume: a restarted standby keeps
 # its upstream, and a detached one stays detached until it is told whom to follow.
 UPSTREAM_CONF=/data/tessera-upstream.conf
+# Recovery settings of a point-in-time restore, included by postgresql.conf until recovery ends.
+RECOVERY_CONF=/data/tessera-recovery.conf
+# Left by restore.sh: the data came from a backup and still has the source cluster's passwords.
+RESTORED_MARKER=/data/tessera-restored
 
 log() {
   echo "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ) tessera[$1]: $2" >&2

@@ -120,6 +120,20 @@ standby_floor_args() {
   done
 }
 
+# A restored data directory holds the source cluster's passwords: once this instance is the
+# primary (after recovery), the system accounts get this cluster's.
+adopt_passwords() {
+  until [ "$(psql_local -c 'select pg_is_in_recovery()' 2>/dev/null)" = "f" ]; do
+    [ -n "$stopping" ] && return
+    sleep 1
+  done
+  psql_local -v pg="$POSTGRES_PASSWORD" -v repl="$REPLICATION_PASSWORD" >/dev/null <<'SQL' &&
+select format('ALTER ROLE postgres WITH PASSWORD %L', :'pg') \gexec
+select format('ALTER ROLE replicator WITH PASSWORD %L', :'repl') \gexec
+SQL
+    rm -f "$RESTORED_MARKER" && log restore "system account passwords set for this cluster"
+}
+
 mkdir -p "$PGDATA"
 chmod 0700 "$PGDATA"
 write_passfile
@@ -142,6 +156,7 @@ while :; do
   fi
   [ -f "$UPSTREAM_CONF" ] || write_upstream "$PG_RW_SERVICE"
   slot=$(slot_name "$TESSERA_POD_NAME")
+  [ -f "$RESTORED_MARKER" ] && adopt_passwords &
   postgres -D "$PGDATA" -c config_file=/etc/postgresql/postgresql.conf \
     -c listen_addresses="$TESSERA_POD_IP" \
     -c primary_slot_name="$slot" $(standby_floor_args) &

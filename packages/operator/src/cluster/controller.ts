@@ -7,7 +7,9 @@ import {
   restartMarker,
   type Cluster,
   type ClusterPhase,
+  type Backup,
   type Component,
+  type ComponentRestore,
 } from "@tessera/api";
 import {
   Controller,
@@ -33,6 +35,7 @@ import {
 import { finalizers, names } from "../naming.js";
 import { componentLabels, ownerReference } from "../component/workload.js";
 import { isLeftover, recordedCluster, recordPatch } from "./volumes.js";
+import { logArchiveTarget, restoreSource, RestoreSourceError } from "../backup/restore-source.js";
 
 const KIND = "Cluster";
 
@@ -87,6 +90,7 @@ export class ClusterController {
   private readonly clusters: Informer<Cluster>;
   private readonly components: Informer<Component>;
   private readonly claims: Informer<V1PersistentVolumeClaim>;
+  private readonly backups: Informer<Backup>;
 
   constructor(
     private readonly ctx: OperatorContext,
@@ -97,6 +101,7 @@ export class ClusterController {
     this.claims = ctx.informers.get<V1PersistentVolumeClaim>("v1", "PersistentVolumeClaim", {
       labelSelector: `${labels.managedBy}=${MANAGED_BY}`,
     });
+    this.backups = ctx.informers.get<Backup>(API_VERSION, "Backup");
     this.controller = new Controller({
       name: "cluster",
       reconcile: (req) => this.reconcile(req.key),
@@ -157,10 +162,22 @@ export class ClusterController {
     for (const stage of stages) {
       for (const name of stage) {
         const component = resolved.components.find((c) => c.name === name)!;
+        const current = existing.get(names.component(cluster.metadata.name!, name));
+        let restore: ComponentRestore | undefined;
+        try {
+          restore = current ? current.spec.restore : restoreSource(cluster, component, this.backups);
+        } catch (error) {
+          if (!(error instanceof RestoreSourceError)) throw error;
+          await this.writeStatus(cluster, "Creating", error.message, [], {
+            reason: error.reason,
+            message: error.message,
+          });
+          return { requeueAfterMs: 5000 };
+        }
         const applied = await applyUnlessCurrent(
           this.ctx.client,
           this.components,
-          this.desiredComponent(cluster, component),
+          this.desiredComponent(cluster, component, restore),
         );
         generations.set(applied.metadata.name!, applied.metadata.generation);
       }
@@ -198,7 +215,12 @@ export class ClusterController {
     return phase === "Running" || phase === "Stopped" ? undefined : { requeueAfterMs: 5000 };
   }
 
-  private desiredComponent(cluster: Cluster, resolved: ResolvedComponent): Component {
+  private desiredComponent(
+    cluster: Cluster,
+    resolved: ResolvedComponent,
+    restore: ComponentRestore | undefined,
+  ): Component {
+    const logArchive = logArchiveTarget(cluster, resolved);
     const spec = cluster.spec.componentSpecs[resolved.specIndex]!;
     const name = names.component(cluster.metadata.name!, resolved.name);
     const restartedAt = restartMarker(cluster.metadata.annotations, resolved.name);
@@ -227,6 +249,8 @@ export class ClusterController {
         ...(spec.disableExporter !== undefined ? { disableExporter: spec.disableExporter } : {}),
         ...(spec.labels ? { labels: spec.labels } : {}),
         ...(spec.annotations ? { annotations: spec.annotations } : {}),
+        ...(restore ? { restore } : {}),
+        ...(logArchive ? { logArchive } : {}),
       },
     };
   }

@@ -8,6 +8,7 @@ import {
   type ComponentDefinition,
   type InstanceSet,
   type Release,
+  type BackupRepo,
 } from "@tessera/api";
 import {
   Controller,
@@ -41,6 +42,7 @@ import {
   type WorkloadInput,
 } from "./workload.js";
 import { splitParameters } from "../parameters.js";
+import { DataProtectionError, instanceDataProtection } from "../backup/component-protection.js";
 
 const KIND = "Component";
 const PROVISIONED = "provisioned";
@@ -71,6 +73,7 @@ export class ComponentController {
   private readonly configMaps: Informer<V1ConfigMap>;
   private readonly services: Informer<V1Service>;
   private readonly pods: Informer<V1Pod>;
+  private readonly repos: Informer<BackupRepo>;
   /**
    * Run-once markers this process wrote, by component key and uid. They only ever grow, and a
    * reconcile right after a status write may still see the older status in the cache: without
@@ -94,6 +97,7 @@ export class ComponentController {
     this.configMaps = ctx.informers.get<V1ConfigMap>("v1", "ConfigMap", managed);
     this.services = ctx.informers.get<V1Service>("v1", "Service", managed);
     this.pods = ctx.informers.get<V1Pod>("v1", "Pod", managed);
+    this.repos = ctx.informers.get<BackupRepo>(API_VERSION, "BackupRepo");
     this.controller = new Controller({
       name: "component",
       reconcile: (req) => this.reconcile(req.key),
@@ -167,6 +171,16 @@ export class ComponentController {
     try {
       applied = await this.applyParts(component, resolved);
     } catch (error) {
+      if (error instanceof DataProtectionError) {
+        await this.fail(
+          component,
+          "DataProtectionResolved",
+          "BackupRepoMissing",
+          error.message,
+          component.status?.phase ?? "Creating",
+        );
+        return { requeueAfterMs: 5000 };
+      }
       if (error instanceof VarError || error instanceof MissingTemplateError) {
         await this.fail(
           component,
@@ -296,6 +310,7 @@ export class ComponentController {
       secretEnv: vars.secretEnv,
       configTemplates,
       restartingConfigs,
+      dataProtection: await instanceDataProtection(client, this.repos, component, compDef),
     });
     return applyUnlessCurrent(client, this.sets, set);
   }

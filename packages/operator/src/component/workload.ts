@@ -20,6 +20,7 @@ import {
 import { podEnv } from "../actions/contract/index.js";
 import { splitParameters } from "../parameters.js";
 import { withProbeAgent } from "./probe-agent.js";
+import { withDataProtection, type InstanceDataProtection } from "../backup/instance-pods.js";
 import { stableHash } from "../hash.js";
 import { names } from "../naming.js";
 import { volumeRecord } from "../cluster/volumes.js";
@@ -37,6 +38,8 @@ export interface WorkloadInput {
   configTemplates: Record<string, Record<string, string>>;
   /** Rendered files of configs marked restartOnChange. */
   restartingConfigs: Record<string, Record<string, string>>;
+  /** Restoring from a backup, archiving logs: what the instances' pods get for it. */
+  dataProtection?: InstanceDataProtection;
 }
 
 /** Labels every object of a component carries; the InstanceSet selects its pods with them. */
@@ -200,7 +203,7 @@ export function buildInstanceSet(input: WorkloadInput): InstanceSet {
             ...(restartedAt ? { [annotations.restartedAt]: restartedAt } : {}),
           },
         },
-        spec: runtime,
+        spec: input.dataProtection ? withDataProtection(runtime, input.dataProtection) : runtime,
       },
       volumeClaimTemplates: component.spec.volumeClaimTemplates ?? [],
       instances: component.spec.instances ?? [],

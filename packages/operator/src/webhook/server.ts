@@ -8,6 +8,7 @@ import {
   FIELD_MANAGER,
   GROUP,
   VERSION,
+  type Backup,
   type BackupRepo,
   type Cluster,
   type OpsRequest,
@@ -23,6 +24,7 @@ import {
   servingNames,
   type WebhookTls,
 } from "./certificates.js";
+import { backupRefusal, clusterBackupErrors } from "./backup.js";
 import { backupRepoRefusal } from "./backup-repo.js";
 import { opsRequestRefusal } from "./ops.js";
 import type { ClusterPlacement } from "./placement.js";
@@ -156,6 +158,7 @@ export class AdmissionWebhook {
     if (request.subResource === "scale") return this.reviewScale(request);
     if (request.resource?.resource === "opsrequests") return this.reviewOps(request);
     if (request.resource?.resource === "backuprepos") return this.reviewBackupRepo(request);
+    if (request.resource?.resource === "backups") return this.reviewBackup(request);
     if (request.operation === "DELETE") {
       const message = request.oldObject ? validateClusterDelete(request.oldObject) : undefined;
       return message ? { allowed: false, message } : { allowed: true };
@@ -169,6 +172,7 @@ export class AdmissionWebhook {
     const errors = [
       ...validateCluster(this.catalog, request.object, old),
       ...((await this.placement?.errors(request.object, old)) ?? []),
+      ...(await clusterBackupErrors(this.client, this.catalog, request.object, old)),
     ];
     return errors.length ? { allowed: false, message: errors.join("; ") } : { allowed: true };
   }
@@ -189,6 +193,16 @@ export class AdmissionWebhook {
     const old = request.operation === "UPDATE" ? request.oldObject : undefined;
     if (old && isDeepStrictEqual(old.spec, request.object.spec)) return { allowed: true };
     const message = await backupRepoRefusal(this.client, request.object as unknown as BackupRepo);
+    return message ? { allowed: false, message } : { allowed: true };
+  }
+
+  /** Backups: the cluster, method and repository they name; what they back up is fixed. */
+  private async reviewBackup(request: AdmissionRequest): Promise<{ allowed: boolean; message?: string }> {
+    if (request.operation === "DELETE" || !request.object || request.object.metadata.deletionTimestamp) {
+      return { allowed: true };
+    }
+    const old = request.operation === "UPDATE" ? (request.oldObject as unknown as Backup) : undefined;
+    const message = await backupRefusal(this.client, this.catalog, request.object as unknown as Backup, old);
     return message ? { allowed: false, message } : { allowed: true };
   }
 
@@ -329,6 +343,7 @@ export class AdmissionWebhook {
           webhook(`scale.${GROUP}`, ["UPDATE"], "Fail", ["components/scale", "instancesets/scale"]),
           webhook(`opsrequests.${GROUP}`, ["CREATE", "UPDATE"], "Fail", ["opsrequests"]),
           webhook(`backuprepos.${GROUP}`, ["CREATE", "UPDATE"], "Fail", ["backuprepos"], "Cluster"),
+          webhook(`backups.${GROUP}`, ["CREATE", "UPDATE"], "Fail", ["backups"]),
           webhook(`tenants.${GROUP}`, ["CREATE", "UPDATE", "DELETE"], "Fail", ["tenants"], "Cluster"),
         ],
       } as { apiVersion: string; kind: string; metadata: { name: string } },
