@@ -29,6 +29,7 @@ import {
   resourceQuota,
   roleBindings,
   tenantNamespaceObject,
+  tenantReader,
 } from "./objects.js";
 import {
   NO_USAGE,
@@ -49,6 +50,7 @@ const OWNED = [
   { apiVersion: "v1", kind: "LimitRange" },
   { apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding" },
   { apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRoleBinding" },
+  { apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole" },
   { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy" },
 ] as const;
 
@@ -148,6 +150,7 @@ export class TenantController {
     }
     for (const binding of roleBindings(tenant, namespace)) await this.apply(binding);
     await this.apply(catalogBinding(tenant));
+    for (const object of tenantReader(tenant)) await this.apply(object);
 
     const hard = (quota as V1ResourceQuota | undefined)?.spec?.hard ?? {};
     const counted = this.owned.get("ResourceQuota")!.get(`${namespace}/${TENANT_OBJECT_NAMES.quota}`);

@@ -1,4 +1,5 @@
 import {
+  GROUP,
   MANAGED_BY,
   TENANT_ADMIN_ROLE,
   TENANT_LABEL,
@@ -26,6 +27,7 @@ export const TENANT_OBJECT_NAMES = {
   members: "tessera-tenant-members",
   isolation: "tessera-tenant-isolation",
   catalog: (tenant: string) => `tessera-tenant-${tenant}-catalog`,
+  reader: (tenant: string) => `tessera-tenant-${tenant}`,
 } as const;
 
 type Subject = { kind: "User" | "Group"; apiGroup: "rbac.authorization.k8s.io"; name: string };
@@ -132,19 +134,43 @@ export function roleBindings(tenant: Tenant, namespace: string): KubernetesObjec
   ];
 }
 
-/** Every user of the tenant reads the installed engines, to write Clusters against them. */
-export function catalogBinding(tenant: Tenant): KubernetesObject {
+function clusterRoleBinding(tenant: Tenant, name: string, role: string): KubernetesObject {
   const groups = tenantGroups(tenant.metadata.name!);
   return {
     apiVersion: "rbac.authorization.k8s.io/v1",
     kind: "ClusterRoleBinding",
-    metadata: meta(tenant, TENANT_OBJECT_NAMES.catalog(tenant.metadata.name!)),
-    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: TENANT_CATALOG_ROLE },
+    metadata: meta(tenant, name),
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: role },
     subjects: [
       ...subjects(tenant.spec.administrators, groups.admins),
       ...subjects(tenant.spec.members, groups.members),
     ],
   } as KubernetesObject;
+}
+
+/** Every user of the tenant reads the installed engines, to write Clusters against them. */
+export function catalogBinding(tenant: Tenant): KubernetesObject {
+  const name = tenant.metadata.name!;
+  return clusterRoleBinding(tenant, TENANT_OBJECT_NAMES.catalog(name), TENANT_CATALOG_ROLE);
+}
+
+/**
+ * Every user of the tenant reads the Tenant itself (its quota and usage), and
+ * no other: a role naming the one object, which the operator may grant as it
+ * holds that permission itself.
+ */
+export function tenantReader(tenant: Tenant): KubernetesObject[] {
+  const name = tenant.metadata.name!;
+  const role = {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "ClusterRole",
+    metadata: meta(tenant, TENANT_OBJECT_NAMES.reader(name)),
+    rules: [{ apiGroups: [GROUP], resources: ["tenants"], resourceNames: [name], verbs: ["get"] }],
+  } as KubernetesObject;
+  return [
+    role,
+    clusterRoleBinding(tenant, TENANT_OBJECT_NAMES.reader(name), TENANT_OBJECT_NAMES.reader(name)),
+  ];
 }
 
 /**

@@ -176,6 +176,11 @@ test("tenant A's user creates a cluster in A, and the tenant's usage counts it",
     );
   }
   assert.equal(await statusOf(() => alice.list("v1", "Secret", { namespace: A })), 200, "read A's secrets");
+  assert.equal(
+    await statusOf(() => alice.get({ apiVersion: API_VERSION, kind: "Tenant", name: A })),
+    200,
+    "read her tenant (its quota and usage)",
+  );
   await waitFor(
     async () => {
       const usage = (await tenant(A)).status?.usage;
@@ -250,6 +255,8 @@ test("tenant A's user is forbidden tenants, definitions and cluster-wide objects
         ),
     ],
     ["delete tenant B", () => alice.delete({ apiVersion: API_VERSION, kind: "Tenant", name: B })],
+    ["read tenant B", () => alice.get({ apiVersion: API_VERSION, kind: "Tenant", name: B })],
+    ["list tenants", () => alice.list(API_VERSION, "Tenant")],
     [
       "create a ComponentDefinition",
       () =>
