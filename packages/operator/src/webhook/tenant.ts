@@ -239,6 +239,14 @@ async function tenantChangeRefusal(
       );
     }
   }
+  const repo = parsed.data.defaultBackupRepo;
+  if (repo && repo !== old?.spec.defaultBackupRepo) {
+    if (!(await client.find({ apiVersion: API_VERSION, kind: "BackupRepo", name: repo }))) {
+      errors.push(
+        `spec.defaultBackupRepo: BackupRepo "${repo}" not found; create it first (tessera backuprepo create)`,
+      );
+    }
+  }
   const usage = tenantUsage(await clustersIn(client, [tenantNamespace(name)]));
   for (const quota of QUOTA_NAMES) {
     const limit = quotaLimit(parsed.data.quota, quota);

@@ -983,6 +983,13 @@ const cases: BadInputCase[] = [
     message: "must be a DNS label",
   },
   {
+    name: "a default backup repository that does not exist",
+    kind: "Tenant",
+    apply: tenant("bad-input-repo", "defaultBackupRepo: nowhere"),
+    field: "spec.defaultBackupRepo",
+    message: 'BackupRepo "nowhere" not found',
+  },
+  {
     name: "the name of a namespace that is not a tenant's",
     kind: "Tenant",
     apply: tenant(NS, "quota: {}"),
