@@ -36,7 +36,14 @@ const program = new Command("tessera-repo")
   .description(
     `Streams data to and from a backup repository configured by ${ENV.kind} and its companions (see the operator's docs).`,
   )
+  .option(
+    "--termination-log <path>",
+    "where the outcome is also written, for the operator",
+    "/dev/termination-log",
+  )
   .showHelpAfterError();
+
+const terminationLog = (): string => (program.opts() as { terminationLog: string }).terminationLog;
 
 program
   .command("put <key>")
@@ -47,26 +54,20 @@ program
     "--writer-status <path>",
     "file where the writer puts its exit status once done; a non-zero one fails the put",
   )
-  .option("--termination-log <path>", "where the summary is also written", "/dev/termination-log")
-  .action(
-    async (
-      key: string,
-      options: { input?: string; meta?: string; writerStatus?: string; terminationLog: string },
-    ) => {
-      const repo = store();
-      const result = await putStream(repo, key, fileInput(options.input), encryptionKey());
-      if (options.writerStatus) {
-        const code = await writerExitCode(options.writerStatus);
-        if (code !== 0) {
-          await repo.deletePrefix(key);
-          throw new Error(`the backup command failed (exit status ${code}); its partial output was removed`);
-        }
+  .action(async (key: string, options: { input?: string; meta?: string; writerStatus?: string }) => {
+    const repo = store();
+    const result = await putStream(repo, key, fileInput(options.input), encryptionKey());
+    if (options.writerStatus) {
+      const code = await writerExitCode(options.writerStatus);
+      if (code !== 0) {
+        await repo.deletePrefix(key);
+        throw new Error(`the backup command failed (exit status ${code}); its partial output was removed`);
       }
-      const summary = JSON.stringify({ ...result, meta: await readMeta(options.meta) });
-      await writeTerminationMessage(options.terminationLog, summary);
-      console.log(summary);
-    },
-  );
+    }
+    const summary = JSON.stringify({ ...result, meta: await readMeta(options.meta) });
+    await writeTerminationMessage(terminationLog(), summary);
+    console.log(summary);
+  });
 
 program
   .command("get <key>")
@@ -87,11 +88,10 @@ program
 program
   .command("delete <prefix>")
   .description("delete every object under prefix")
-  .option("--termination-log <path>", "where the count is also written", "/dev/termination-log")
-  .action(async (prefix: string, options: { terminationLog: string }) => {
+  .action(async (prefix: string) => {
     const deleted = await store().deletePrefix(prefix);
     const summary = JSON.stringify({ deleted });
-    await writeTerminationMessage(options.terminationLog, summary);
+    await writeTerminationMessage(terminationLog(), summary);
     console.log(summary);
   });
 
@@ -171,6 +171,6 @@ program
 program.parseAsync().catch(async (error: unknown) => {
   const message = error instanceof Error ? error.message : String(error);
   console.error(`tessera-repo: ${message}`);
-  await writeTerminationMessage("/dev/termination-log", message);
+  await writeTerminationMessage(terminationLog(), message);
   process.exit(1);
 });

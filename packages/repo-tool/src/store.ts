@@ -76,8 +76,10 @@ class DirectoryStore implements ObjectStore {
   }
 
   async deletePrefix(prefix: string): Promise<number> {
-    const count = (await this.list(prefix)).length;
-    await rm(join(this.root, prefix), { recursive: true, force: true });
+    const path = join(this.root, prefix);
+    const info = await stat(path).catch(() => undefined);
+    const count = info?.isFile() ? 1 : (await this.list(prefix)).length;
+    await rm(path, { recursive: true, force: true });
     return count;
   }
 }
@@ -122,7 +124,8 @@ class BucketStore implements ObjectStore {
     return result.Body as Readable;
   }
 
-  async list(prefix: string): Promise<StoredObject[]> {
+  /** Objects under prefix/ (and, asked so, the object named prefix itself). */
+  async list(prefix: string, withPrefixObject = false): Promise<StoredObject[]> {
     const base = this.fullKey("");
     const objects: StoredObject[] = [];
     let token: string | undefined;
@@ -130,11 +133,13 @@ class BucketStore implements ObjectStore {
       const page = await this.client.send(
         new ListObjectsV2Command({
           Bucket: this.config.bucket,
-          Prefix: `${this.fullKey(prefix)}/`,
+          Prefix: withPrefixObject ? this.fullKey(prefix) : `${this.fullKey(prefix)}/`,
           ContinuationToken: token,
         }),
       );
       for (const item of page.Contents ?? []) {
+        const inside = item.Key === this.fullKey(prefix) || item.Key!.startsWith(`${this.fullKey(prefix)}/`);
+        if (!inside) continue;
         objects.push({
           key: base ? item.Key!.slice(base.length + 1) : item.Key!,
           size: item.Size ?? 0,
@@ -148,7 +153,7 @@ class BucketStore implements ObjectStore {
 
   async deletePrefix(prefix: string): Promise<number> {
     // One request per object: multi-object delete needs a checksum header not every server accepts.
-    const objects = await this.list(prefix);
+    const objects = await this.list(prefix, true);
     for (const object of objects) {
       await this.client.send(
         new DeleteObjectCommand({ Bucket: this.config.bucket, Key: this.fullKey(object.key) }),

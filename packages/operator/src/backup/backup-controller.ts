@@ -13,6 +13,7 @@ import {
   type InstanceSet,
 } from "@tessera/api";
 import {
+  ApiError,
   Controller,
   addFinalizer,
   hasFinalizer,
@@ -286,6 +287,10 @@ export class BackupController {
     try {
       await this.ctx.client.create(pod);
     } catch (error) {
+      // A pod the apiserver refuses will be refused again: say so instead of retrying in silence.
+      if (error instanceof ApiError && error.statusCode === 422) {
+        return this.fail(backup, "PodRefused", `the backup pod was refused: ${error.message}`);
+      }
       if (!isAlreadyExists(error)) throw error;
     }
     const component = cluster.spec.componentSpecs.find((c) => c.name === target.component);

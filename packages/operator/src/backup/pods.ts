@@ -30,9 +30,15 @@ exec 3>&-
 echo "$code" >"${STATUS}"
 exit "$code"`;
 
-/** The template's volumes a backup pod can use: everything but data volumes (claims stay with their instance). */
-function portableVolumes(template: V1PodSpec, dataVolumes: Set<string>): V1Volume[] {
-  return (template.volumes ?? []).filter((v) => !dataVolumes.has(v.name) && !v.persistentVolumeClaim);
+/**
+ * The template's volumes a backup pod can use: everything but data volumes (claims stay with their
+ * instance) and those it brings itself (the repository's).
+ */
+function portableVolumes(template: V1PodSpec, dataVolumes: Set<string>, own: V1Volume[]): V1Volume[] {
+  const owned = new Set(own.map((v) => v.name));
+  return (template.volumes ?? []).filter(
+    (v) => !dataVolumes.has(v.name) && !owned.has(v.name) && !v.persistentVolumeClaim,
+  );
 }
 
 function metadata(backup: Backup, purpose: PodPurpose) {
@@ -73,7 +79,8 @@ export interface BackupPodInput {
 export function backupPod(input: BackupPodInput): V1Pod {
   const { template, method } = input;
   const engine = template.containers.find((c) => c.name === method.container) ?? template.containers[0]!;
-  const volumeNames = new Set(portableVolumes(template, input.dataVolumes).map((v) => v.name));
+  const volumes = portableVolumes(template, input.dataVolumes, input.access.volumes);
+  const volumeNames = new Set(volumes.map((v) => v.name));
   const work = { name: WORK_VOLUME, mountPath: WORK_DIR };
   const backupContainer: V1Container = {
     name: "backup",
@@ -119,7 +126,7 @@ export function backupPod(input: BackupPodInput): V1Pod {
       ],
       containers: [backupContainer, upload],
       volumes: [
-        ...portableVolumes(template, input.dataVolumes),
+        ...volumes,
         { name: WORK_VOLUME, emptyDir: {} },
         ...input.access.volumes,
       ],

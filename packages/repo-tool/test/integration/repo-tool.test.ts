@@ -1,0 +1,209 @@
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { join } from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+import { runCommand } from "@tessera/base";
+import { S3Server } from "@tessera/object-store";
+import { testRoot } from "@tessera/testing";
+import { Archiver } from "../../src/archive.js";
+import { logsToFetch } from "../../src/restore.js";
+import { openStore } from "../../src/store.js";
+
+// tessera-repo against real storage: a directory and a bucket of a real S3-compatible server.
+
+const BIN = fileURLToPath(new URL("../../bin/tessera-repo", import.meta.url));
+let s3: S3Server;
+let dir: string;
+
+before(async () => {
+  dir = mkdtempSync(join(testRoot(), "repo-tool-"));
+  s3 = await S3Server.start({ parentDir: testRoot() });
+  await s3.createBucket("backups");
+});
+
+after(async () => {
+  await s3?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function filesystemEnv(root: string): NodeJS.ProcessEnv {
+  return { ...process.env, TESSERA_REPO_KIND: "filesystem", TESSERA_REPO_PATH: root };
+}
+
+function s3Env(): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    TESSERA_REPO_KIND: "s3",
+    TESSERA_REPO_S3_ENDPOINT: s3.endpoint,
+    TESSERA_REPO_S3_BUCKET: "backups",
+    TESSERA_REPO_S3_PREFIX: "team-a",
+    TESSERA_REPO_S3_REGION: s3.region,
+    TESSERA_REPO_S3_ACCESS_KEY_ID: s3.credentials.accessKeyId,
+    TESSERA_REPO_S3_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
+  };
+}
+
+/** Waits (10 s at most) until the directory exists and has an entry. */
+async function entriesIn(path: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!(existsSync(path) && readdirSync(path).length) && Date.now() < deadline) await delay(20);
+}
+
+async function repo(env: NodeJS.ProcessEnv, args: string[]) {
+  return runCommand(BIN, args, { env, timeoutMs: 60_000 });
+}
+
+for (const [kind, envOf] of [
+  ["a directory", () => filesystemEnv(join(dir, "fs"))],
+  ["an S3 bucket", s3Env],
+] as const) {
+  test(`${kind}: put streams data in compressed and encrypted, get returns it verified, delete removes it`, async () => {
+    const env = { ...envOf(), TESSERA_REPO_ENCRYPTION_KEY: "k3y" };
+    const work = mkdtempSync(join(testRoot(), "work-"));
+    // Half random, half repetitive: compression shows on the second half.
+    const data = Buffer.concat([randomBytes(1 << 20), Buffer.alloc(4 << 20, "a")]);
+    writeFileSync(join(work, "data"), data);
+    writeFileSync(join(work, "meta"), "startPosition=0/3000028\nengineVersion=15.18\n");
+    writeFileSync(join(work, "status"), "0\n");
+    const put = await repo(env, [
+      "put",
+      "ns/db/uid/backups/b1/db",
+      "--input",
+      join(work, "data"),
+      "--meta",
+      join(work, "meta"),
+      "--writer-status",
+      join(work, "status"),
+      "--termination-log",
+      join(work, "termination"),
+    ]);
+    assert.equal(put.code, 0, put.stderr);
+    const summary = JSON.parse(readFileSync(join(work, "termination"), "utf8")) as {
+      size: number;
+      sourceSize: number;
+      sha256: string;
+      meta: Record<string, string>;
+    };
+    assert.equal(summary.sourceSize, data.length);
+    assert.ok(summary.size < data.length / 2, `compressed: ${summary.size} of ${data.length} bytes`);
+    assert.deepEqual(summary.meta, { startPosition: "0/3000028", engineVersion: "15.18" });
+
+    const got = await repo(env, [
+      "get",
+      "ns/db/uid/backups/b1/db",
+      "--sha256",
+      summary.sha256,
+      "--output",
+      join(work, "back"),
+    ]);
+    assert.equal(got.code, 0, got.stderr);
+    assert.ok(readFileSync(join(work, "back")).equals(data), "the data comes back identical");
+
+    const wrongKey = await repo({ ...env, TESSERA_REPO_ENCRYPTION_KEY: "other" }, [
+      "get",
+      "ns/db/uid/backups/b1/db",
+      "--output",
+      join(work, "x"),
+    ]);
+    assert.notEqual(wrongKey.code, 0, "another key cannot read it");
+    const tampered = await repo(env, [
+      "get",
+      "ns/db/uid/backups/b1/db",
+      "--sha256",
+      "0".repeat(64),
+      "--output",
+      join(work, "x"),
+    ]);
+    assert.notEqual(tampered.code, 0);
+    assert.match(tampered.stderr, /checksum mismatch/);
+
+    const deleted = await repo(env, [
+      "delete",
+      "ns/db/uid/backups/b1",
+      "--termination-log",
+      join(work, "deleted"),
+    ]);
+    assert.equal(deleted.code, 0, deleted.stderr);
+    assert.deepEqual(JSON.parse(readFileSync(join(work, "deleted"), "utf8")), { deleted: 1 });
+    const listed = await repo(env, ["list", "ns/db/uid"]);
+    assert.equal(listed.stdout.trim(), "");
+  });
+
+  test(`${kind}: a writer that failed leaves nothing stored and fails the put`, async () => {
+    const work = mkdtempSync(join(testRoot(), "work-"));
+    writeFileSync(join(work, "data"), "partial");
+    writeFileSync(join(work, "status"), "2\n");
+    const put = await repo(envOf(), [
+      "put",
+      "ns/db/uid/backups/b2/db",
+      "--input",
+      join(work, "data"),
+      "--writer-status",
+      join(work, "status"),
+      "--termination-log",
+      join(work, "t"),
+    ]);
+    assert.notEqual(put.code, 0);
+    assert.match(readFileSync(join(work, "t"), "utf8"), /exit status 2/);
+    assert.equal((await repo(envOf(), ["list", "ns/db/uid/backups/b2"])).stdout.trim(), "");
+  });
+}
+
+test("the archiver stores each file the engine hands over and answers done; an unreachable store answers failed", async () => {
+  const shared = mkdtempSync(join(testRoot(), "archive-"));
+  const store = openStore({ kind: "filesystem", root: join(dir, "archive"), base: "" });
+  const archiver = new Archiver({ store, dir: shared, prefix: "logs", pollMs: 20 });
+  const running = archiver.run();
+  try {
+    mkdirSync(join(shared, "outbox"), { recursive: true });
+    writeFileSync(join(shared, "outbox", "000000010000000000000001"), "wal");
+    await entriesIn(join(shared, "done"));
+    assert.deepEqual(readdirSync(join(shared, "done")), ["000000010000000000000001"]);
+    assert.equal(archiver.status.lastArchived, "000000010000000000000001");
+    assert.deepEqual(readdirSync(join(shared, "outbox")), []);
+  } finally {
+    archiver.stop();
+    await running;
+  }
+  const broken = new Archiver({
+    store: openStore({
+      kind: "filesystem",
+      root: join(shared, "outbox", "000000010000000000000002"),
+      base: "",
+    }),
+    dir: shared,
+    prefix: "logs",
+    pollMs: 20,
+  });
+  writeFileSync(join(shared, "outbox", "000000010000000000000002"), "wal");
+  const failing = broken.run();
+  try {
+    await entriesIn(join(shared, "failed"));
+    assert.deepEqual(readdirSync(join(shared, "failed")), ["000000010000000000000002"]);
+    assert.equal(broken.status.failedCount, 1);
+    assert.ok(broken.status.lastError);
+  } finally {
+    broken.stop();
+    await failing;
+  }
+});
+
+test("a recovery to T fetches the logs archived since the backup up to the first one after T", () => {
+  const at = (minute: number) => new Date(Date.UTC(2026, 11, 3, 10, minute));
+  const logs = [1, 2, 3, 4, 5].map((m) => ({ key: `logs/${m}`, size: 1, modified: at(m) }));
+  const keys = (list: typeof logs) => list.map((l) => l.key);
+  assert.deepEqual(keys(logsToFetch(logs, at(2), at(3))), ["logs/2", "logs/3", "logs/4"]);
+  assert.deepEqual(keys(logsToFetch(logs, undefined, at(10))), keys(logs));
+  assert.deepEqual(keys(logsToFetch(logs, at(4), undefined)), ["logs/4", "logs/5"]);
+});
