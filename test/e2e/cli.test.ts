@@ -442,13 +442,19 @@ describe("tessera install into a Kubernetes cluster", () => {
       ["update", "leases.coordination.k8s.io/tessera-operator", ["-n", "tessera-system"]],
       ["update", "backuprepos.tessera.dev", ["--subresource=status"]],
       ["delete", "pods", ["-n", "tessera-system"]],
+      ["update", "tenants.tessera.dev", ["--subresource=status"]],
+      ["bind", "clusterroles.rbac.authorization.k8s.io/tessera-tenant-admin", []],
+      // A per-tenant role letting its users read their Tenant; only rules the operator holds.
+      ["create", "clusterroles.rbac.authorization.k8s.io", []],
     ] as const)
       assert.equal(await can(verb, resource, [...extra]), "yes", `${verb} ${resource}`);
     for (const [verb, resource, extra] of [
       ["list", "secrets", ["-n", "default"]],
       ["delete", "nodes", []],
       ["create", "deployments.apps", ["-n", "default"]],
-      ["create", "clusterroles.rbac.authorization.k8s.io", []],
+      ["escalate", "clusterroles.rbac.authorization.k8s.io", []],
+      ["bind", "clusterroles.rbac.authorization.k8s.io/cluster-admin", []],
+      ["delete", "namespaces", []],
       ["update", "leases.coordination.k8s.io/kube-controller-manager", ["-n", "kube-system"]],
       ["create", "clusterdefinitions.tessera.dev", []],
       ["update", "backuprepos.tessera.dev", []],
