@@ -81,6 +81,11 @@ export function consoleServer(options: ConsoleOptions): FastifyInstance {
     }
   });
 
+  app.get("/api/session", async (request, reply) => {
+    if (!userClient(request, reply)) return reply;
+    return { signedIn: true };
+  });
+
   app.delete("/api/session", async (request, reply) => {
     const id = sessionId(request);
     if (id) sessions.signOut(id);

@@ -1,7 +1,9 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import type { AddressInfo } from "node:net";
 import type { FastifyInstance } from "fastify";
 import { API_VERSION, type Cluster } from "@tessera/api";
@@ -15,6 +17,7 @@ let app: FastifyInstance;
 let base: string;
 let nsA: string;
 let nsB: string;
+let webDir: string;
 
 /** A user of the console: signs in once and keeps the session cookie. */
 class Browser {
@@ -98,13 +101,19 @@ before(async () => {
     roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "reader" },
     subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: "alice" }],
   });
-  app = consoleServer({ kubeConfig: loadKubeConfig(kube.kubeconfig) });
+  // The single-page app, built as `npm run build -w packages/console` does, into a directory of this test.
+  webDir = mkdtempSync(join(kube.dir, "web-"));
+  await promisify(execFile)("npx", ["vite", "build", "--config", "web/vite.config.ts", "--outDir", webDir], {
+    cwd: new URL("../..", import.meta.url).pathname,
+  });
+  app = consoleServer({ kubeConfig: loadKubeConfig(kube.kubeconfig), webDir });
   await app.listen({ host: "127.0.0.1", port: 0 });
   base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 });
 
 after(async () => {
   await app?.close();
+  if (webDir) rmSync(webDir, { recursive: true, force: true });
   await kube?.stop();
 });
 
@@ -181,5 +190,23 @@ test("the event stream tells a reader of a namespace about a cluster created the
   assert.match(
     text,
     /event: cluster\ndata: \{"type":"ADDED","cluster":\{"namespace":"[^"]+","name":"inventory"/,
+  );
+});
+
+test("the console serves the built app at every page address, and its scripts", async () => {
+  const page = await fetch(`${base}/clusters/some/where`);
+  assert.equal(page.headers.get("content-type"), "text/html; charset=utf-8");
+  const html = await page.text();
+  assert.match(html, /<div id="root"><\/div>/);
+  const script = html.match(/src="(\/assets\/[^"]+\.js)"/)?.[1];
+  assert.ok(script, html);
+  const js = await fetch(`${base}${script}`);
+  assert.equal(js.status, 200);
+  assert.equal(js.headers.get("content-type"), "text/javascript; charset=utf-8");
+  const outside = await fetch(`${base}/%2e%2e/%2e%2e/etc/passwd`);
+  assert.equal(
+    outside.headers.get("content-type"),
+    "text/html; charset=utf-8",
+    "a path out of the app is the app",
   );
 });

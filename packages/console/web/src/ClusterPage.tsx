@@ -1,0 +1,139 @@
+import { useEffect, useState } from "react";
+import type { Chart, ClusterDetail } from "@tessera/console";
+import { useApi } from "./api.js";
+import { Failure, Phase } from "./common.js";
+import { TimeChart } from "./Chart.js";
+
+const RANGES = ["15m", "1h", "6h", "24h"];
+
+/** Reloads the charts each minute: Prometheus samples are not Kubernetes events. */
+function useMinuteTick(): number {
+  const [tick, setTick] = useState(0);
+  useEffect(() => {
+    const timer = setInterval(() => setTick((t) => t + 1), 60_000);
+    return () => clearInterval(timer);
+  }, []);
+  return tick;
+}
+
+export function ClusterPage({
+  namespace,
+  name,
+  version,
+}: {
+  namespace: string;
+  name: string;
+  version: number;
+}) {
+  const path = `/api/clusters/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}`;
+  const { data, error } = useApi<ClusterDetail>(path, version);
+  const [range, setRange] = useState("1h");
+  const charts = useApi<Chart[]>(`${path}/charts?range=${range}`, useMinuteTick());
+  return (
+    <>
+      <h1>
+        {namespace}/{name} {data && <Phase phase={data.phase} />}
+      </h1>
+      {error && <Failure error={error} />}
+      {data && (
+        <>
+          <p className="muted">
+            {data.engine}
+            {data.topology ? `, ${data.topology} topology` : ""}
+            {data.message ? ` — ${data.message}` : ""}
+          </p>
+          <h2>Components</h2>
+          <table>
+            <thead>
+              <tr>
+                <th>Component</th>
+                <th>Definition</th>
+                <th>Replicas</th>
+                <th>Phase</th>
+                <th>Instances (role)</th>
+              </tr>
+            </thead>
+            <tbody>
+              {data.components.map((c) => (
+                <tr key={c.name}>
+                  <td>{c.name}</td>
+                  <td>{c.definition ?? ""}</td>
+                  <td>{c.replicas}</td>
+                  <td>{c.phase && <Phase phase={c.phase} />}</td>
+                  <td>
+                    {data.instances
+                      .filter((i) => i.component === `${name}-${c.name}`)
+                      .map((i) => (
+                        <span key={i.name} className={`instance ${i.ready ? "ready" : "unready"}`}>
+                          {i.name}
+                          {i.role ? ` (${i.role})` : ""}
+                        </span>
+                      ))}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <h2>Endpoints</h2>
+          {data.endpoints.length === 0 ? (
+            <p className="muted">None.</p>
+          ) : (
+            <ul>
+              {data.endpoints.map((e) => (
+                <li key={e.service}>
+                  <b>{e.service}</b>{" "}
+                  {e.addresses.map((a) => (
+                    <code key={a}>{a}</code>
+                  ))}
+                </li>
+              ))}
+            </ul>
+          )}
+          <h2>Conditions</h2>
+          {data.conditions.length === 0 ? (
+            <p className="muted">None.</p>
+          ) : (
+            <table>
+              <tbody>
+                {data.conditions.map((c) => (
+                  <tr key={c.type}>
+                    <td>{c.type}</td>
+                    <td>{c.status}</td>
+                    <td>{c.reason}</td>
+                    <td>{c.message}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+          <h2>Operations</h2>
+          {data.operations.length === 0 ? (
+            <p className="muted">None.</p>
+          ) : (
+            <ul>
+              {data.operations.map((o) => (
+                <li key={o.name}>
+                  {o.name}: {o.type} <Phase phase={o.phase} /> {o.progress ?? ""}
+                </li>
+              ))}
+            </ul>
+          )}
+          <h2>
+            Performance{" "}
+            {RANGES.map((r) => (
+              <button key={r} className={r === range ? "active" : ""} onClick={() => setRange(r)}>
+                {r}
+              </button>
+            ))}
+          </h2>
+          {charts.error && <Failure error={charts.error} />}
+          <div className="charts">
+            {charts.data?.map((chart) => (
+              <TimeChart key={chart.id} chart={chart} />
+            ))}
+          </div>
+        </>
+      )}
+    </>
+  );
+}
