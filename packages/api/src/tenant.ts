@@ -108,21 +108,25 @@ export const tenantUsage = z.object({
 });
 export type TenantUsage = z.infer<typeof tenantUsage>;
 
-export const tenantStatus = z.object({
-  phase: z
-    .enum(["Pending", "Ready", "Failed"])
-    .optional()
-    .describe("Ready once its namespace, quota, roles and policies are in place."),
-  observedGeneration: z.number().int().optional().describe("The metadata.generation the status reflects."),
-  namespaces: z.array(z.string()).optional().describe("The tenant's namespaces."),
-  usage: tenantUsage.optional().describe("What the tenant's Clusters use, to compare with spec.quota."),
-  conditions: z
-    .array(condition)
-    .optional()
-    .describe(
-      "`Ready`: its objects are in place; `WithinQuota`: usage is within every quota (False after a quota was exceeded by objects made outside the webhook).",
-    ),
-});
+export const tenantStatus = z
+  .object({
+    phase: z
+      .enum(["Pending", "Ready", "Failed"])
+      .optional()
+      .describe("Ready once its namespace, quota, roles and policies are in place."),
+    observedGeneration: z.number().int().optional().describe("The metadata.generation the status reflects."),
+    namespaces: z.array(z.string()).optional().describe("The tenant's namespaces."),
+    usage: tenantUsage.optional().describe("What the tenant's Clusters use, to compare with spec.quota."),
+    conditions: z
+      .array(condition)
+      .optional()
+      .describe(
+        "`Ready`: its objects are in place; `WithinQuota`: usage is within every quota (False after a quota was exceeded by objects made outside the webhook).",
+      ),
+  })
+  .describe(
+    "What the operator last found: the tenant's namespaces, what its Clusters use, and whether all is in place.",
+  );
 export type TenantStatus = z.infer<typeof tenantStatus>;
 
 export const tenant = z
