@@ -32,6 +32,12 @@ async function writerExitCode(path: string): Promise<number> {
   );
 }
 
+function parseOwner(text: string): { uid: number; gid: number } {
+  const match = /^(\d+):(\d+)$/.exec(text);
+  if (!match) throw new Error(`--owner must be uid:gid, not ${JSON.stringify(text)}`);
+  return { uid: Number(match[1]), gid: Number(match[2]) };
+}
+
 const program = new Command("tessera-repo")
   .description(
     `Streams data to and from a backup repository configured by ${ENV.kind} and its companions (see the operator's docs).`,
@@ -135,6 +141,7 @@ program
   )
   .option("--unless-exists <path>", "do nothing when this file exists (the data was restored already)")
   .option("--first-instance-only", "do nothing unless TESSERA_POD_NAME ends in -0")
+  .option("--owner <uid:gid>", "make the fetched files belong to this user and group")
   .action(
     async (options: {
       backup: string;
@@ -145,6 +152,7 @@ program
       until?: string;
       unlessExists?: string;
       firstInstanceOnly?: boolean;
+      owner?: string;
     }) => {
       if (options.unlessExists && existsSync(options.unlessExists)) {
         console.log(`${options.unlessExists} exists: the data was restored already`);
@@ -163,6 +171,7 @@ program
         until: options.until ? new Date(options.until) : undefined,
         out: options.out,
         encryptionKey: encryptionKey(),
+        ...(options.owner ? { owner: parseOwner(options.owner) } : {}),
       });
       console.log(`fetched the backup and ${fetched.logs} log file(s) into ${options.out}`);
     },

@@ -1,4 +1,4 @@
-import { mkdir, rm } from "node:fs/promises";
+import { chown, mkdir, readdir, rm } from "node:fs/promises";
 import { createWriteStream } from "node:fs";
 import { join } from "node:path";
 import { joinKey } from "./config.js";
@@ -15,6 +15,8 @@ export interface FetchOptions {
   until?: Date;
   out: string;
   encryptionKey?: string;
+  /** Who the fetched files should belong to. */
+  owner?: { uid: number; gid: number };
 }
 
 /**
@@ -45,8 +47,9 @@ export async function fetchForRestore(options: FetchOptions): Promise<{ logs: nu
     options.sha256,
     options.encryptionKey,
   );
-  if (!options.logsPrefix) return { logs: 0 };
-  const logs = logsToFetch(await options.store.list(options.logsPrefix), options.logsFrom, options.until);
+  const logs = options.logsPrefix
+    ? logsToFetch(await options.store.list(options.logsPrefix), options.logsFrom, options.until)
+    : [];
   for (const log of logs) {
     const name = log.key.slice(log.key.lastIndexOf("/") + 1);
     await getStream(
@@ -57,5 +60,15 @@ export async function fetchForRestore(options: FetchOptions): Promise<{ logs: nu
       options.encryptionKey,
     );
   }
+  if (options.owner) await giveTo(options.out, options.owner);
   return { logs: logs.length };
+}
+
+/**
+ * Reading a directory on the node may need root; the engine that restores from what was fetched
+ * runs as another user, whose files they become.
+ */
+async function giveTo(out: string, owner: { uid: number; gid: number }): Promise<void> {
+  const paths = [out, ...(await readdir(out, { recursive: true })).map((entry) => join(out, entry))];
+  for (const path of paths) await chown(path, owner.uid, owner.gid);
 }

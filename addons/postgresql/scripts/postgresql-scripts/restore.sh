@@ -19,10 +19,12 @@ tar -x -f "$dir/backup" -C "$PGDATA"
 rm -f "$dir/backup" "$PGDATA/standby.signal" "$PGDATA/recovery.signal" "$PGDATA/postmaster.pid"
 rm -rf "${PGDATA:?}"/pg_replslot/*
 if [ -n "${TESSERA_RESTORE_TIME:-}" ]; then
+  # The server reads the target before it knows time zone abbreviations: "Z" must be an offset.
+  target=$(echo "$TESSERA_RESTORE_TIME" | sed -e 's/T/ /' -e 's/Z$/+00/')
   log restore "recovering to $TESSERA_RESTORE_TIME with $(ls "$dir/logs" | wc -l) archived WAL file(s)"
   cat >"$RECOVERY_CONF" <<CONF
 restore_command = 'cp "$dir/logs/%f" "%p"'
-recovery_target_time = '$TESSERA_RESTORE_TIME'
+recovery_target_time = '$target'
 recovery_target_action = 'promote'
 recovery_end_command = 'rm -rf "$dir" "$RECOVERY_CONF"'
 CONF

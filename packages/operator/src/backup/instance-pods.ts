@@ -35,6 +35,8 @@ function withRestore(spec: V1PodSpec, restore: NonNullable<InstanceDataProtectio
   const engine = engineContainer(spec, method.container);
   const mountPath = engine.volumeMounts?.find((m) => m.name === volume)?.mountPath ?? DATA_MOUNT;
   const r = restore.spec;
+  const uid = engine.securityContext?.runAsUser ?? spec.securityContext?.runAsUser;
+  const gid = engine.securityContext?.runAsGroup ?? spec.securityContext?.runAsGroup ?? uid;
   const fetch: V1Container = {
     name: "tessera-restore-fetch",
     image: TOOLS_IMAGE,
@@ -51,6 +53,7 @@ function withRestore(spec: V1PodSpec, restore: NonNullable<InstanceDataProtectio
       ...(r.pointInTime && r.logsPath ? ["--logs", r.logsPath, "--until", r.pointInTime] : []),
       ...(r.pointInTime && r.logsFrom ? ["--logs-from", r.logsFrom] : []),
       ...(method.restore.scope === "FirstInstance" ? ["--first-instance-only"] : []),
+      ...(uid !== undefined ? ["--owner", `${uid}:${gid}`] : []),
     ],
     env: [
       ...access.env,
@@ -58,6 +61,7 @@ function withRestore(spec: V1PodSpec, restore: NonNullable<InstanceDataProtectio
     ],
     volumeMounts: [{ name: volume, mountPath: DATA_MOUNT }, ...access.mounts],
     terminationMessagePolicy: "FallbackToLogsOnError",
+    ...(repoUser(access) ? { securityContext: repoUser(access) } : {}),
   };
   const marker = `${mountPath}/${RESTORED}`;
   const apply: V1Container = {

@@ -125,11 +125,7 @@ export function backupPod(input: BackupPodInput): V1Pod {
         },
       ],
       containers: [backupContainer, upload],
-      volumes: [
-        ...volumes,
-        { name: WORK_VOLUME, emptyDir: {} },
-        ...input.access.volumes,
-      ],
+      volumes: [...volumes, { name: WORK_VOLUME, emptyDir: {} }, ...input.access.volumes],
     },
   };
 }

@@ -19,7 +19,7 @@ export interface RepoAccess {
   nodeName?: string;
 }
 
-/** Writing to a directory on the node needs the node's permissions, whatever user the engine runs as. */
+/** A directory on the node is read and written with the node's permissions, whatever user the engine runs as. */
 export function repoUser(access: RepoAccess): V1Container["securityContext"] {
   return access.volumes.some((v) => v.hostPath) ? { runAsUser: 0, runAsGroup: 0 } : undefined;
 }

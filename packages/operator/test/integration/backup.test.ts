@@ -1,0 +1,199 @@
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, readdirSync, renameSync } from "node:fs";
+import { join } from "node:path";
+import { API_VERSION, type Backup, type Cluster } from "@tessera/api";
+import { waitFor } from "@tessera/kube";
+import { testRoot } from "@tessera/testing";
+import { TestPlatform } from "../../../../test/support/platform.js";
+import { KV_ADDON, kvCluster } from "../fixtures/env.js";
+
+// Backups of the kv test engine (its backup is a note naming the instance read) into a directory
+// on the node: scheduled backups with retention, a repository that goes away, the operator
+// killed in the middle of a backup and of a restore.
+
+let platform: TestPlatform;
+let ns: string;
+let repoDir: string;
+
+const backupRef = (name: string) => ({ apiVersion: API_VERSION, kind: "Backup", namespace: ns, name });
+
+async function backupsOf(cluster: string): Promise<Backup[]> {
+  const list = await platform.client.list<Backup>(API_VERSION, "Backup", { namespace: ns });
+  return list.items.filter((b) => b.spec.clusterName === cluster && !b.metadata.deletionTimestamp);
+}
+
+async function waitForBackup(
+  name: string,
+  phase: "Completed" | "Failed",
+  timeoutMs = 90_000,
+): Promise<Backup> {
+  return waitFor(
+    async () => {
+      const backup = await platform.client.find<Backup>(backupRef(name));
+      return backup?.status?.phase === phase ? backup : undefined;
+    },
+    { description: `backup ${name} to be ${phase}`, timeoutMs },
+  );
+}
+
+async function clusterCondition(name: string, type: string) {
+  const cluster = await platform.client.get<Cluster>({
+    apiVersion: API_VERSION,
+    kind: "Cluster",
+    namespace: ns,
+    name,
+  });
+  return cluster.status?.conditions?.find((c) => c.type === type);
+}
+
+async function readFile(pod: string, path: string): Promise<string> {
+  const result = await platform.cluster.kubectl(["exec", "-n", ns, pod, "-c", "kv", "--", "cat", path]);
+  return result.code === 0 ? result.stdout.trim() : "";
+}
+
+before(async () => {
+  platform = await TestPlatform.start({ addons: [KV_ADDON] });
+  ns = await platform.cluster.createNamespace("backup");
+  repoDir = mkdtempSync(join(testRoot(), "kv-backups-"));
+  await platform.apply(`apiVersion: tessera.dev/v1alpha1
+kind: BackupRepo
+metadata: { name: kv-local }
+spec: { kind: filesystem, filesystem: { path: ${repoDir} } }
+`);
+  await platform.apply(
+    kvCluster(ns, "kvb", {
+      replicas: 2,
+      topology: "replication",
+      extra: `      parameters: { backup_seconds: "6" }\n  backup: { repo: kv-local }\n`,
+    }),
+  );
+  await platform.waitForPhase(ns, "kvb", "Running");
+});
+
+after(async () => {
+  await platform?.stop();
+});
+
+test("the operator killed during a backup and during a restore resumes both: the backup completes once, the restored cluster holds its data", async () => {
+  await platform.apply(`apiVersion: tessera.dev/v1alpha1
+kind: Backup
+metadata: { name: resumed, namespace: ${ns} }
+spec: { clusterName: kvb }
+`);
+  await waitFor(
+    async () => (await platform.client.find<Backup>(backupRef("resumed")))?.status?.phase === "Running",
+    {
+      description: "the backup to run",
+      timeoutMs: 30_000,
+    },
+  );
+  await platform.operator.kill();
+  await platform.operator.restart();
+  const backup = await waitForBackup("resumed", "Completed");
+  assert.equal(backup.status?.method, "note");
+  assert.equal(backup.status?.engineVersion, "kv-1");
+  assert.equal(backup.status?.targetPod, "kvb-kv-1", "read from the secondary");
+  assert.match(backup.status?.sha256 ?? "", /^[0-9a-f]{64}$/);
+
+  await platform.apply(
+    kvCluster(ns, "kvr", { replicas: 2, topology: "replication", extra: "  restore: { backup: resumed }\n" }),
+  );
+  await waitFor(async () => (await platform.instances(ns, "kvr-kv")).length === 2, {
+    description: "the restored cluster's pods",
+    timeoutMs: 30_000,
+  });
+  await platform.operator.kill();
+  await platform.operator.restart();
+  await platform.waitForPhase(ns, "kvr", "Running");
+  for (const pod of ["kvr-kv-0", "kvr-kv-1"]) {
+    assert.match(
+      await readFile(pod, "/data/restored"),
+      /^kv backup of kvb-kv-1 at /,
+      `${pod} restored every member`,
+    );
+  }
+});
+
+test("a repository that went away fails the backup with the reason, the condition and the metric; the next one completes", async () => {
+  const moved = `${repoDir}.away`;
+  renameSync(repoDir, moved);
+  try {
+    await platform.apply(`apiVersion: tessera.dev/v1alpha1
+kind: Backup
+metadata: { name: nowhere, namespace: ${ns} }
+spec: { clusterName: kvb }
+`);
+    const failed = await waitForBackup("nowhere", "Failed", 150_000);
+    assert.match(
+      failed.status?.message ?? "",
+      /kv-backups-/,
+      `the message names the directory: ${failed.status?.message}`,
+    );
+    await waitFor(async () => (await clusterCondition("kvb", "LastBackupSucceeded"))?.status === "False", {
+      description: "the cluster to say its last backup failed",
+      timeoutMs: 30_000,
+    });
+    assert.match(
+      await platform.operator.metrics(),
+      new RegExp(`tessera_backup_failed_total\\{namespace="${ns}",cluster="kvb"\\} [1-9]`),
+    );
+  } finally {
+    renameSync(moved, repoDir);
+  }
+  await platform.apply(`apiVersion: tessera.dev/v1alpha1
+kind: Backup
+metadata: { name: back, namespace: ${ns} }
+spec: { clusterName: kvb }
+`);
+  await waitForBackup("back", "Completed");
+  await waitFor(async () => (await clusterCondition("kvb", "LastBackupSucceeded"))?.status === "True", {
+    description: "the cluster to say its last backup succeeded",
+    timeoutMs: 30_000,
+  });
+});
+
+test("a schedule every 10 s with retention 2 keeps the newest 2 scheduled backups; deleting one removes its data", async () => {
+  await platform.apply(
+    kvCluster(ns, "kvb", {
+      replicas: 2,
+      topology: "replication",
+      extra: `      parameters: { backup_seconds: "0" }\n  backup: { repo: kv-local, schedule: "*/10 * * * * *", retention: { count: 2 } }\n`,
+    }),
+  );
+  const scheduled = async () =>
+    (await backupsOf("kvb")).filter((b) => b.metadata.labels?.["tessera.dev/scheduled"] === "true");
+  const completedNames = new Set<string>();
+  await waitFor(
+    async () => {
+      for (const b of await scheduled())
+        if (b.status?.phase === "Completed") completedNames.add(b.metadata.name!);
+      return completedNames.size >= 4;
+    },
+    { description: "four scheduled backups to complete", timeoutMs: 120_000, intervalMs: 500 },
+  );
+  const kept = await waitFor(
+    async () => {
+      const completed = (await scheduled()).filter((b) => b.status?.phase === "Completed");
+      return completed.length === 2 ? completed : undefined;
+    },
+    { description: "retention to keep two", timeoutMs: 30_000 },
+  );
+  const newest = [...completedNames].sort().slice(-3);
+  for (const b of kept)
+    assert.ok(newest.includes(b.metadata.name!), `${b.metadata.name} is among the newest`);
+  const cluster = await platform.client.get<Cluster>({
+    apiVersion: API_VERSION,
+    kind: "Cluster",
+    namespace: ns,
+    name: "kvb",
+  });
+  assert.ok(cluster.status?.backup?.nextScheduleTime, "the next run is announced");
+  assert.ok(cluster.status?.backup?.recoverableRange?.from, "the recoverable range is known");
+  const deletedNames = [...completedNames].filter((name) => !kept.some((b) => b.metadata.name === name));
+  const stored = () => readdirSync(join(repoDir, ns, "kvb", cluster.metadata.uid!, "backups"));
+  await waitFor(() => deletedNames.every((name) => !stored().includes(name)), {
+    description: `the data of ${deletedNames.join(", ")} to be deleted`,
+    timeoutMs: 30_000,
+  });
+});
