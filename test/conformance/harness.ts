@@ -124,9 +124,23 @@ export async function diagnostics(platform: TestPlatform, cluster: ClusterHandle
   ];
   for (const pod of await cluster.pods()) {
     const name = pod.metadata!.name!;
-    for (const container of pod.spec?.containers ?? [])
+    // Init containers that ran (a failing one keeps the pod from starting at all).
+    const started = (pod.status?.initContainerStatuses ?? [])
+      .filter((s) => s.state?.running || s.state?.terminated || s.lastState?.terminated)
+      .map((s) => ({ name: s.name, previous: !s.state?.running && !s.state?.terminated }));
+    const containers = (pod.spec?.containers ?? []).map((c) => ({ name: c.name, previous: false }));
+    for (const container of [...started, ...containers])
       sections.push(
-        `${name}/${container.name}:\n${await kubectl(["logs", "-n", ns, name, "-c", container.name, "--tail=15"])}`,
+        `${name}/${container.name}:\n${await kubectl([
+          "logs",
+          "-n",
+          ns,
+          name,
+          "-c",
+          container.name,
+          "--tail=15",
+          ...(container.previous ? ["--previous"] : []),
+        ])}`,
       );
   }
   sections.push(`operator:\n${platform.operator.logTail(30)}`);
@@ -191,6 +205,8 @@ export interface EngineDescriptor {
   };
   /** An operation the addon declares in customOps, with parameters, run as a Custom OpsRequest. */
   customOp?: { name: string; parameters?: Record<string, string> };
+  /** The addon's backup method the backup → restore round trip takes; without one, no round trip. */
+  backupMethod?: string;
   /** An engine invariant that must hold at every moment of a scale-out and scale-in. */
   scalingInvariant?: { description: string; holds(cluster: ClusterHandle): Promise<boolean> };
   guarantees: {

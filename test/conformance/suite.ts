@@ -1,9 +1,19 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { mkdtempSync } from "node:fs";
+import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import type { V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
-import { API_VERSION, labels, type Cluster, type OpsRequest, type TerminationPolicy } from "@tessera/api";
+import {
+  API_VERSION,
+  labels,
+  type Backup,
+  type Cluster,
+  type OpsRequest,
+  type TerminationPolicy,
+} from "@tessera/api";
 import { Informer, waitFor } from "@tessera/kube";
+import { testRoot } from "@tessera/testing";
 import { opsManifest, waitForOps } from "../support/ops.js";
 import { TestPlatform } from "../support/platform.js";
 import {
@@ -17,14 +27,21 @@ import {
 
 const MAIN = "db";
 const SCRATCH = "scratch";
+const RESTORED = "restored";
+
+/** A Cluster manifest whose spec also says to restore it from a backup (spec is its last top-level key). */
+function withRestore(manifest: string, backup: string): string {
+  return `${manifest.trimEnd()}\n  restore: { backup: ${backup} }\n`;
+}
 
 /**
  * The addon conformance scenarios, in sequence on one cluster of the engine
  * (plus a small second one for WipeOut): create, write/read through the
  * services, role labels against the engine's own view; through OpsRequests
  * a rolling restart under writes (with switchover), scale out and in, a
- * switchover, stop and start; killing the writable instance, and deletion
- * under each termination policy.
+ * switchover, stop and start; a backup restored into a new cluster (engines
+ * whose addon declares a backup method); killing the writable instance, and
+ * deletion under each termination policy.
  */
 export function conformance(engine: EngineDescriptor): void {
   let platform: TestPlatform;
@@ -202,6 +219,84 @@ export function conformance(engine: EngineDescriptor): void {
       );
       assert.equal(await db.read("hello/1"), "world", "the data is untouched");
     });
+  }
+
+  const backupMethod = engine.backupMethod;
+  if (backupMethod) {
+    scenario(
+      `backup and restore: a ${backupMethod} backup becomes a new cluster holding the data`,
+      async () => {
+        await db.write("backup/1", "kept");
+        const repo = `${engine.name}-backups`;
+        await platform.apply(`apiVersion: ${API_VERSION}
+kind: BackupRepo
+metadata: { name: ${repo} }
+spec: { kind: filesystem, filesystem: { path: ${mkdtempSync(join(testRoot(), "backups-"))} } }
+---
+apiVersion: ${API_VERSION}
+kind: Backup
+metadata: { name: round-trip, namespace: ${ns} }
+spec: { clusterName: ${MAIN}, repo: ${repo} }
+`);
+        const backup = await waitFor(
+          async () => {
+            const found = await platform.client.get<Backup>({
+              apiVersion: API_VERSION,
+              kind: "Backup",
+              namespace: ns,
+              name: "round-trip",
+            });
+            if (found.status?.phase === "Failed")
+              throw new Error(`the backup failed: ${found.status.message}`);
+            return found.status?.phase === "Completed" ? found : undefined;
+          },
+          { description: "the backup to complete", timeoutMs: 180_000 },
+        );
+        const status = backup.status!;
+        console.log(
+          `${engine.name} backup: ${status.sizeBytes} bytes stored (${status.sourceBytes} from the engine) ` +
+            `in ${status.durationSeconds} s from ${status.targetPod}, engine ${status.engineVersion}`,
+        );
+        assert.equal(status.method, backupMethod);
+        assert.ok((status.sizeBytes ?? 0) > 0, "the backup stored data");
+        assert.match(status.sha256 ?? "", /^[0-9a-f]{64}$/);
+        assert.ok(status.engineVersion, "the backup names the engine version");
+        await db.write("backup/2", "after the backup");
+
+        await platform.apply(
+          withRestore(manifest("Delete", RESTORED, engine.replicas.initial), "round-trip"),
+        );
+        const handle = new ClusterHandle(platform.client, ns, RESTORED);
+        await waitRunning(RESTORED).catch(async (error: Error) => {
+          console.log(`--- ${engine.name}: the restored cluster\n${await diagnostics(platform, handle)}`);
+          throw error;
+        });
+        const restored = await engine.connect(handle);
+        await waitFor(async () => (await restored.read("backup/1").catch(() => undefined)) === "kept", {
+          description: "the backed-up value to be readable from the restored cluster",
+          timeoutMs: 60_000,
+        });
+        assert.deepEqual(
+          await restored.keys("backup/"),
+          ["backup/1"],
+          "what was written after the backup is not there",
+        );
+        assert.equal(await restored.read("hello/1"), "world");
+        const current = await handle.instances(engine.component);
+        assert.deepEqual(
+          (await engine.members(handle, current)).sort(),
+          current.map((i) => i.name),
+          "every instance of the restored cluster is a member of it",
+        );
+        await platform.client.delete({
+          apiVersion: API_VERSION,
+          kind: "Cluster",
+          namespace: ns,
+          name: RESTORED,
+        });
+        await gone(RESTORED);
+      },
+    );
   }
 
   scenario(

@@ -75,6 +75,7 @@ ${parametersField(parameters)}      resources: { limits: { memory: 256Mi } }
   },
 
   customOp: { name: "bgrewriteaof" },
+  backupMethod: "rdb",
   dynamicParameter: {
     name: "maxmemory-policy",
     value: "allkeys-lru",
