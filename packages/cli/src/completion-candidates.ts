@@ -1,5 +1,5 @@
 import type { Option } from "commander";
-import { API_VERSION, type Cluster } from "@tessera/api";
+import { API_VERSION, type Backup, type BackupRepo, type Cluster } from "@tessera/api";
 import { AddonCatalog } from "./addons.js";
 import type { WordContext } from "./completion.js";
 import { Session } from "./session.js";
@@ -22,9 +22,14 @@ const CLUSTER_ARGUMENT = [
   "switchover",
   "upgrade",
   "run-op",
-].map((verb) => `cluster ${verb}`);
+]
+  .map((verb) => `cluster ${verb}`)
+  .concat("backup create", "backup list");
 
-/** Engines, clusters, addons, topologies and versions from the cluster the typed words point at. */
+/** Commands whose argument is a backup of the namespace. */
+const BACKUP_ARGUMENT = ["backup describe", "backup delete"];
+
+/** Engines, clusters, backups, repositories, addons, topologies and versions from the cluster the typed words point at. */
 export async function clusterCandidates(
   context: WordContext,
   target: "argument" | Option,
@@ -38,17 +43,27 @@ export async function clusterCandidates(
     const conn = await session.kube();
     const path = commandPath(context);
     const [first] = context.positionals;
+    const namespace = context.values.get("--namespace") ?? conn.namespace;
+    const backupNames = async () =>
+      (await conn.client.list<Backup>(API_VERSION, "Backup", { namespace })).items.map(
+        (b) => b.metadata.name!,
+      );
     if (target === "argument") {
       if (first !== undefined) return [];
       if (path === "cluster create") return (await AddonCatalog.load(conn.client, conn.server)).engineNames();
       if (path === "addon describe")
         return (await AddonCatalog.load(conn.client, conn.server)).addons().map((a) => a.name);
       if (CLUSTER_ARGUMENT.includes(path)) {
-        const namespace = context.values.get("--namespace") ?? conn.namespace;
         const clusters = await conn.client.list<Cluster>(API_VERSION, "Cluster", { namespace });
         return clusters.items.map((c) => c.metadata.name!);
       }
+      if (BACKUP_ARGUMENT.includes(path)) return backupNames();
       return [];
+    }
+    if (path === "cluster restore" && target.long === "--from") return backupNames();
+    if (path === "backup create" && target.long === "--repo") {
+      const repos = await conn.client.list<BackupRepo>(API_VERSION, "BackupRepo");
+      return repos.items.map((r) => r.metadata.name!);
     }
     if (path !== "cluster create" || first === undefined) return [];
     const { addon, clusterDefinition } = (await AddonCatalog.load(conn.client, conn.server)).engine(first);

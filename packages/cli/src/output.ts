@@ -69,6 +69,21 @@ export function duration(ms: number): string {
   return `${Math.floor(seconds / 60)}m${String(Math.round(seconds % 60)).padStart(2, "0")}s`;
 }
 
+const BYTE_UNITS = ["KiB", "MiB", "GiB", "TiB"];
+
+/** A byte count for people: `512 B`, `3.4 MiB`, `12 GiB` (binary units, three significant digits). */
+export function bytes(count: number): string {
+  if (count < 1024) return `${count} B`;
+  let value = count;
+  let unit = "";
+  for (const next of BYTE_UNITS) {
+    value /= 1024;
+    unit = next;
+    if (value < 1024) break;
+  }
+  return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${unit}`;
+}
+
 export function print(text: string): void {
   process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
 import { registerAddonCommands } from "./commands/addon.js";
+import { registerBackupCommands } from "./commands/backup.js";
 import { registerBackupRepoCommands } from "./commands/backuprepo.js";
 import { registerClusterCommands } from "./commands/cluster.js";
 import { registerCompletionCommands } from "./commands/completion.js";
@@ -47,6 +48,7 @@ export function createCli(): { program: Command; session: Session } {
   registerInstallCommand(program, session);
   registerClusterCommands(program, session);
   registerOpsCommands(program, session);
+  registerBackupCommands(program, session);
   registerBackupRepoCommands(program, session);
   registerTenantCommands(program, session);
   registerAddonCommands(program, session);

@@ -10,18 +10,18 @@ import {
   type HAStatus,
   type InstanceSet,
 } from "@tessera/api";
+import { recentEvents, renderEvents, timestamp, type EventView } from "../events.js";
 import type { OutputFormat } from "../options.js";
 import { age, fields, print, serialize, table } from "../output.js";
 import type { Session } from "../session.js";
 import type { Style } from "../style.js";
+import { backupsView, renderBackups, type BackupsView } from "./backups-section.js";
 import { clusterSelector, findCluster, phaseHealth } from "./common.js";
 
 export interface DescribeOptions {
   namespace?: string;
   output: OutputFormat;
 }
-
-const RECENT_EVENTS = 15;
 
 interface InstanceView {
   name: string;
@@ -59,15 +59,6 @@ interface ConditionView extends Condition {
   object: string;
 }
 
-interface EventView {
-  object: string;
-  type: string;
-  reason: string;
-  message: string;
-  count: number;
-  last?: string;
-}
-
 /** Everything `cluster describe` shows; also its JSON/YAML output. */
 interface ClusterDescription {
   name: string;
@@ -80,6 +71,8 @@ interface ClusterDescription {
   created?: string;
   components: ComponentView[];
   endpoints: EndpointView[];
+  /** Backup settings, the last backup and the recoverable range, when the cluster has any. */
+  backups?: BackupsView;
   conditions: ConditionView[];
   events: EventView[];
 }
@@ -188,18 +181,6 @@ function describe(
     ...sets.map((s) => s.metadata.name!),
     ...pods.map((p) => p.metadata!.name!),
   ]);
-  const eventViews = events
-    .filter((e) => related.has(e.involvedObject.name ?? ""))
-    .map((e): EventView => ({
-      object: `${e.involvedObject.kind}/${e.involvedObject.name}`,
-      type: e.type ?? "Normal",
-      reason: e.reason ?? "",
-      message: e.message ?? "",
-      count: e.count ?? 1,
-      last: timestamp(e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp ?? e.metadata.creationTimestamp),
-    }))
-    .sort((a, b) => (a.last ?? "").localeCompare(b.last ?? ""))
-    .slice(-RECENT_EVENTS);
   return {
     name,
     namespace: cluster.metadata.namespace!,
@@ -211,13 +192,10 @@ function describe(
     created: timestamp(cluster.metadata.creationTimestamp),
     components: componentViews,
     endpoints,
+    backups: backupsView(cluster),
     conditions,
-    events: eventViews,
+    events: recentEvents(events, (object) => related.has(object.name ?? "")),
   };
-}
-
-function timestamp(value: Date | string | undefined): string | undefined {
-  return value === undefined ? undefined : new Date(value).toISOString();
 }
 
 function instanceView(pod: V1Pod): InstanceView {
@@ -306,6 +284,7 @@ function render(style: Style, d: ClusterDescription): string {
         : style.dim("none yet")
     }`,
   );
+  if (d.backups) sections.push(renderBackups(style, d.backups));
   sections.push(
     `${style.bold("Conditions")}\n${
       d.conditions.length
@@ -324,22 +303,6 @@ function render(style: Style, d: ClusterDescription): string {
         : style.dim("none yet")
     }`,
   );
-  sections.push(
-    `${style.bold("Events")}\n${
-      d.events.length
-        ? table(
-            style,
-            ["age", "type", "reason", "object", "message"],
-            d.events.map((e) => [
-              age(e.last),
-              e.type === "Warning" ? style.yellow(e.type) : e.type,
-              e.reason,
-              e.object,
-              e.count > 1 ? `${e.message} (×${e.count})` : e.message,
-            ]),
-          )
-        : style.dim("none")
-    }`,
-  );
+  sections.push(renderEvents(style, d.events));
   return sections.join("\n\n");
 }

@@ -4,6 +4,7 @@ import type { CreateOptions } from "../cluster/create.js";
 import type { DeleteOptions } from "../cluster/delete.js";
 import type { DescribeOptions } from "../cluster/describe.js";
 import type { ListOptions } from "../cluster/list.js";
+import type { RestoreOptions } from "../cluster/restore.js";
 import { namespaceOption, outputOption, parseCount, timeoutOption } from "../options.js";
 import type { Session } from "../session.js";
 
@@ -40,6 +41,32 @@ export function registerClusterCommands(program: Command, session: Session): voi
     )
     .action(async (engine: string, name: string, options: CreateOptions) =>
       (await import("../cluster/create.js")).createCluster(session, engine, name, options),
+    );
+
+  cluster
+    .command("restore")
+    .description("create a new cluster from a completed backup, optionally recovered to a point in time")
+    .argument("<name>", "name of the new cluster (a DNS label)")
+    .requiredOption("--from <backup>", "the Completed backup to restore, in the same namespace")
+    .option(
+      "--to-time <time>",
+      "recover to this moment (RFC 3339, e.g. 2026-01-01T12:00:00Z; without an offset, local time) instead of the backup's end; needs a backup taken with point-in-time recovery",
+    )
+    .option(
+      "--replicas <n>",
+      "instances of the restored component (default: as the backed-up cluster)",
+      parseCount,
+    )
+    .addOption(namespaceOption())
+    .addOption(outputOption())
+    .option("--wait", "wait until the cluster is Running")
+    .addOption(timeoutOption("30m", "the cluster to be Running"))
+    .addHelpText(
+      "after",
+      "\nThe new cluster is shaped like the backed-up one when it still exists (engine, topology, and each component's replicas, resources, volumes, version and parameters); otherwise it is the backed-up component alone, from the backup's definition and version, with volumes twice the backup's uncompressed size (at least 1Gi). Backup settings are not copied.",
+    )
+    .action(async (name: string, options: RestoreOptions) =>
+      (await import("../cluster/restore.js")).restoreCluster(session, name, options),
     );
 
   cluster
