@@ -119,6 +119,7 @@ ${parametersField(parameters)}      volumeClaimTemplates:
   },
 
   customOp: { name: "defrag" },
+  backupMethod: "snapshot",
   guarantees: {
     switchover: true,
     // The killed leader restarts at once and may win the next election again.

@@ -10,7 +10,6 @@
 set -u
 . /scripts/common.sh
 
-DATA_DIR=/data/etcd
 CONFIG=/tmp/etcd.yaml
 
 # Sets PEER (a client URL) and MEMBERS (its member list) from the first other instance that answers.
@@ -95,7 +94,7 @@ elif join_cluster; then
 else
   log start "no member answers: bootstrapping a new cluster of $TESSERA_COMP_REPLICAS"
   STATE=new
-  INITIAL_CLUSTER=$(echo "$TESSERA_POD_FQDN_LIST" | tr ',' '\n' | awk '{ split($0, host, "."); printf "%s%s=http://%s:2380", sep, host[1], $0; sep = "," }')
+  INITIAL_CLUSTER=$(bootstrap_cluster)
 fi
 
 {
@@ -109,6 +108,6 @@ fi
   echo "advertise-client-urls: http://$TESSERA_POD_FQDN:2379"
   echo "initial-cluster: $INITIAL_CLUSTER"
   echo "initial-cluster-state: $STATE"
-  echo "initial-cluster-token: $TESSERA_NAMESPACE/$TESSERA_FULL_COMP_NAME"
+  echo "initial-cluster-token: $CLUSTER_TOKEN"
 } >"$CONFIG"
 exec etcd --config-file "$CONFIG"
