@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from "node:util";
 import type { V1Namespace, V1ResourceQuota } from "@kubernetes/client-node";
 import {
   API_VERSION,
@@ -206,8 +207,8 @@ export class TenantController {
     const exceeded = exceededQuotas(tenant, usage);
     const generation = tenant.metadata.generation;
     const ref = { apiVersion: API_VERSION, kind: KIND, name: tenant.metadata.name! };
-    await updateStatus<Tenant>(this.ctx.client, ref, (current) => {
-      const previous: TenantStatus = current.status ?? {};
+    const next = (status: TenantStatus | undefined): TenantStatus => {
+      const previous: TenantStatus = status ?? {};
       let conditions = setCondition(
         previous.conditions,
         { type: "Ready", status: outcome.ready, reason: outcome.reason, message: outcome.message },
@@ -225,7 +226,7 @@ export class TenantController {
             },
         generation,
       );
-      current.status = {
+      return {
         ...previous,
         phase: outcome.ready ? "Ready" : outcome.reason === "NamespaceTaken" ? "Failed" : "Pending",
         observedGeneration: generation,
@@ -233,6 +234,11 @@ export class TenantController {
         usage: usageStatus(usage),
         conditions,
       };
+    };
+    // Every status change of a tenant's Cluster reconciles it; most leave its own status as it is.
+    if (isDeepStrictEqual(next(tenant.status), tenant.status)) return;
+    await updateStatus<Tenant>(this.ctx.client, ref, (current) => {
+      current.status = next(current.status);
     });
   }
 }
