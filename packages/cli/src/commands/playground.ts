@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import type { DownOptions } from "../playground/down.js";
 import type { StatusOptions } from "../playground/status.js";
 import type { UpOptions } from "../playground/up.js";
+import type { ConsoleOptions } from "../console/console.js";
 import { outputOption, timeoutOption } from "../options.js";
 import type { Session } from "../session.js";
 
@@ -34,5 +35,15 @@ export function registerPlaygroundCommands(program: Command, session: Session): 
     .addOption(outputOption())
     .action(async (options: StatusOptions) =>
       (await import("../playground/status.js")).status(session, options),
+    );
+
+  program
+    .command("console")
+    .description("serve the web console for the cluster (the playground's by default) until interrupted")
+    .option("--host <host>", "address to listen on", "127.0.0.1")
+    .option("--port <port>", "port to listen on (0 picks a free one)", "8443")
+    .option("--prometheus-url <url>", "Prometheus the performance charts read (default: the playground's)")
+    .action(async (options: ConsoleOptions) =>
+      (await import("../console/console.js")).runConsole(session, options),
     );
 }
