@@ -42,4 +42,24 @@ test("arguments and option values from the cluster get the typed context", async
   await complete(program, ["cluster", "create", "postgresql", "pg", "--topology", ""], dynamic);
   assert.equal((seen[1]!.target as Option).long, "--topology");
   assert.deepEqual(seen[1]!.context.positionals, ["postgresql", "pg"]);
+  await complete(program, ["cluster", "restore", "pg-copy", "--from", ""], dynamic);
+  assert.equal((seen[2]!.target as Option).long, "--from");
+  assert.equal(seen[2]!.context.command.name(), "restore");
+});
+
+test("backup verbs complete, their arguments from the cluster", async () => {
+  const { program } = createCli();
+  assert.deepEqual(await complete(program, ["backup", ""], noDynamic), [
+    "create",
+    "list",
+    "describe",
+    "delete",
+  ]);
+  const paths: string[] = [];
+  const dynamic = async (context: WordContext) => {
+    paths.push(`${context.command.parent!.name()} ${context.command.name()}`);
+    return ["pg-20260304050607"];
+  };
+  assert.deepEqual(await complete(program, ["backup", "describe", "pg"], dynamic), ["pg-20260304050607"]);
+  assert.deepEqual(paths, ["backup describe"]);
 });
