@@ -146,14 +146,18 @@ test("point-in-time recovery: a new three-instance cluster restored to T holds e
   await query(await rw(), "insert into events (id) select generate_series(201, 300)");
   await query(await rw(), "drop table events");
   // A user wanting the drop archived now, not after archive_timeout, switches the WAL segment.
-  await query(await rw(), "select pg_switch_wal()");
+  const [{ segment }] = (await query<{ segment: string }>(
+    await rw(),
+    "select pg_walfile_name(pg_switch_wal()) as segment",
+  )) as [{ segment: string }];
   const source = await waitFor(
     async () => {
       const cluster = await getCluster(SOURCE);
+      const archived = cluster.status?.backup?.logArchive?.lastArchived ?? "";
       const to = cluster.status?.backup?.recoverableRange?.to;
-      return to && Date.parse(to) > Date.parse(t) ? cluster : undefined;
+      return archived >= segment && to && Date.parse(to) > Date.parse(t) ? cluster : undefined;
     },
-    { description: "the recoverable range to reach past T", timeoutMs: 120_000 },
+    { description: `segment ${segment} to be archived`, timeoutMs: 120_000 },
   );
   assert.equal(source.status?.conditions?.find((c) => c.type === "LogArchiving")?.status, "True");
   assert.equal(source.status?.conditions?.find((c) => c.type === "LastBackupSucceeded")?.status, "True");
@@ -189,8 +193,11 @@ test("a backup to an S3-compatible server restores into a new cluster, and delet
   );
   assert.ok((await s3.listObjects("pgbackups")).some((key) => key.includes("/backups/to-s3/")));
   await platform.client.delete({ apiVersion: API_VERSION, kind: "Backup", namespace: ns, name: "to-s3" });
-  await waitFor(async () => !(await s3.listObjects("pgbackups")).some((key) => key.includes("/backups/to-s3/")), {
-    description: "the backup's objects to be deleted",
-    timeoutMs: 60_000,
-  });
+  await waitFor(
+    async () => !(await s3.listObjects("pgbackups")).some((key) => key.includes("/backups/to-s3/")),
+    {
+      description: "the backup's objects to be deleted",
+      timeoutMs: 60_000,
+    },
+  );
 });

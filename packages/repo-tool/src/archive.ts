@@ -1,5 +1,5 @@
 import { createReadStream } from "node:fs";
-import { chmod, mkdir, readdir, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -15,6 +15,7 @@ import { putStream } from "./transfer.js";
  */
 export interface ArchiveStatus {
   lastArchived?: string;
+  /** When the engine handed the last archived file over (not when its upload ended). */
   lastArchivedTime?: string;
   archivedCount: number;
   failedCount: number;
@@ -61,6 +62,8 @@ export class Archiver {
   }
 
   private async archive(name: string): Promise<void> {
+    // When the engine handed the file over: all it holds was written before then.
+    const handedOver = (await stat(this.path("outbox", name)).catch(() => undefined))?.mtime ?? new Date();
     try {
       await putStream(
         this.options.store,
@@ -70,7 +73,7 @@ export class Archiver {
       );
       await writeFile(this.path("done", name), "");
       this.status.lastArchived = name;
-      this.status.lastArchivedTime = new Date().toISOString();
+      this.status.lastArchivedTime = handedOver.toISOString();
       this.status.archivedCount++;
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);

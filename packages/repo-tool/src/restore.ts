@@ -20,8 +20,15 @@ export interface FetchOptions {
 }
 
 /**
+ * How late a log may be stored after the moment its last record was written: its upload waits for
+ * the ones before it, and for the network.
+ */
+export const ARCHIVE_LAG_MS = 5 * 60_000;
+
+/**
  * The logs a recovery to `until` needs: those archived from the backup on, up to and including
- * the first one archived after `until` (it holds the records written just before that moment).
+ * the first one stored more than the archive lag after `until` (the records written just before
+ * that moment are in a log stored after it, at most that much later).
  */
 export function logsToFetch(
   logs: StoredObject[],
@@ -32,7 +39,7 @@ export function logsToFetch(
     .filter((log) => !from || log.modified >= from)
     .sort((a, b) => a.modified.getTime() - b.modified.getTime() || a.key.localeCompare(b.key));
   if (!until) return ordered;
-  const firstAfter = ordered.findIndex((log) => log.modified > until);
+  const firstAfter = ordered.findIndex((log) => log.modified.getTime() > until.getTime() + ARCHIVE_LAG_MS);
   return firstAfter < 0 ? ordered : ordered.slice(0, firstAfter + 1);
 }
 

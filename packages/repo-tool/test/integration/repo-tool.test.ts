@@ -199,11 +199,11 @@ test("the archiver stores each file the engine hands over and answers done; an u
   }
 });
 
-test("a recovery to T fetches the logs archived since the backup up to the first one after T", () => {
+test("a recovery to T fetches the logs archived since the backup up to the first one stored well after T", () => {
   const at = (minute: number) => new Date(Date.UTC(2026, 11, 3, 10, minute));
-  const logs = [1, 2, 3, 4, 5].map((m) => ({ key: `logs/${m}`, size: 1, modified: at(m) }));
+  const logs = [1, 2, 3, 4, 5, 9, 10].map((m) => ({ key: `logs/${m}`, size: 1, modified: at(m) }));
   const keys = (list: typeof logs) => list.map((l) => l.key);
-  assert.deepEqual(keys(logsToFetch(logs, at(2), at(3))), ["logs/2", "logs/3", "logs/4"]);
+  assert.deepEqual(keys(logsToFetch(logs, at(2), at(3))), ["logs/2", "logs/3", "logs/4", "logs/5", "logs/9"]);
   assert.deepEqual(keys(logsToFetch(logs, undefined, at(10))), keys(logs));
-  assert.deepEqual(keys(logsToFetch(logs, at(4), undefined)), ["logs/4", "logs/5"]);
+  assert.deepEqual(keys(logsToFetch(logs, at(4), undefined)), ["logs/4", "logs/5", "logs/9", "logs/10"]);
 });
