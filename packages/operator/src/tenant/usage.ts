@@ -1,9 +1,12 @@
-import { parseQuantity } from "@tessera/base";
+import { milliQuantity, scaledQuantity } from "@tessera/base";
 import type { ClusterSpec, QuotaName, TenantQuota, TenantUsage } from "@tessera/api";
 import { effectiveRequest, instanceScopes } from "../webhook/resources.js";
 
-/** What Clusters use, in counts, cores and bytes. */
+/** What Clusters use: counts, bytes, and CPU in millicores (whole numbers, so sums compare exactly). */
 export type Usage = Record<QuotaName, number>;
+
+/** Whole bytes, rounded up as Kubernetes rounds a quantity's value. */
+const bytes = (value: string | number) => scaledQuantity(value, 0);
 
 export const NO_USAGE: Usage = { cpu: 0, memory: 0, storage: 0, clusters: 0, instances: 0 };
 
@@ -25,15 +28,12 @@ export function clusterUsage(spec: Pick<ClusterSpec, "componentSpecs">): Usage {
     for (const scope of scopes.filter((s) => s.component === component.name)) {
       const template = component.instances?.find((t) => t.name === scope.template);
       const count = scope.template ? (template?.replicas ?? 1) : Math.max(0, replicas - templated);
-      const amount = (name: string) => {
-        const request = effectiveRequest(scope, name);
-        return request ? parseQuantity(request.value) : 0;
-      };
-      usage.cpu += count * amount("cpu");
-      usage.memory += count * amount("memory");
+      const cpu = effectiveRequest(scope, "cpu");
+      const memory = effectiveRequest(scope, "memory");
+      usage.cpu += count * (cpu ? milliQuantity(cpu.value) : 0);
+      usage.memory += count * (memory ? bytes(memory.value) : 0);
       usage.storage +=
-        count *
-        scope.claims.reduce((sum, c) => sum + parseQuantity(c.claim.spec.resources.requests.storage), 0);
+        count * scope.claims.reduce((sum, c) => sum + bytes(c.claim.spec.resources.requests.storage), 0);
     }
   }
   return usage;
@@ -63,9 +63,8 @@ export function formatBytes(bytes: number): string {
   return `${value}${unit}`;
 }
 
-/** Cores as a Kubernetes quantity: whole cores (`2`) or millicores (`1500m`). */
-export function formatCpu(cores: number): string {
-  const milli = Math.round(cores * 1000);
+/** Millicores as a Kubernetes quantity: whole cores (`2`) or millicores (`1500m`). */
+export function formatCpu(milli: number): string {
   return milli % 1000 === 0 ? String(milli / 1000) : `${milli}m`;
 }
 
@@ -90,5 +89,6 @@ export function usageStatus(usage: Usage): TenantUsage {
 /** A quota's limit in the units of Usage, or undefined where the quota sets none. */
 export function quotaLimit(quota: TenantQuota | undefined, name: QuotaName): number | undefined {
   const value = quota?.[name];
-  return value === undefined ? undefined : parseQuantity(value);
+  if (value === undefined) return undefined;
+  return name === "cpu" ? milliQuantity(value) : bytes(value);
 }

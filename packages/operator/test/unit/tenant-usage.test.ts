@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { clusterSpec, type ClusterSpec } from "@tessera/api";
-import { clusterUsage, formatBytes, formatCpu, usageStatus } from "../../src/tenant/usage.js";
+import { clusterUsage, formatBytes, formatCpu, quotaLimit, usageStatus } from "../../src/tenant/usage.js";
 
 const GI = 1024 ** 3;
 const MI = 1024 ** 2;
@@ -30,7 +30,7 @@ test("a cluster's usage: per instance, the request (else the limit) and its volu
   assert.deepEqual(usage, {
     clusters: 1,
     instances: 5,
-    cpu: 3 * 0.5 + 2 * 0.25,
+    cpu: 3 * 500 + 2 * 250,
     memory: 3 * GI + 2 * 128 * MI,
     storage: 3 * 11 * GI,
   });
@@ -56,7 +56,7 @@ test("instance templates take their own resources and claims; the component's re
     ]),
   );
   assert.equal(usage.instances, 3);
-  assert.equal(usage.cpu, 2 * 1 + 4);
+  assert.equal(usage.cpu, 2 * 1000 + 4000);
   assert.equal(usage.memory, 2 * GI + 8 * GI);
   assert.equal(usage.storage, 2 * 10 * GI + 100 * GI);
 });
@@ -69,14 +69,20 @@ test("a stopped cluster still counts: starting it again asks for nothing", () =>
   assert.equal(usage.memory, 2 * GI);
 });
 
+test("CPU adds up exactly: three 100m instances fit a 300m quota", () => {
+  const usage = clusterUsage(spec([{ name: "db", replicas: 3, resources: { requests: { cpu: "100m" } } }]));
+  assert.equal(usage.cpu, quotaLimit({ cpu: "300m" }, "cpu"));
+  assert.equal(quotaLimit({ cpu: "0.3" }, "cpu"), 300);
+});
+
 test("usage is shown in quota units", () => {
   assert.equal(formatBytes(0), "0");
   assert.equal(formatBytes(1536 * MI), "1536Mi");
   assert.equal(formatBytes(2 * GI), "2Gi");
   assert.equal(formatBytes(1000), "1000");
-  assert.equal(formatCpu(1.5), "1500m");
-  assert.equal(formatCpu(2), "2");
-  assert.deepEqual(usageStatus({ cpu: 0.25, memory: 512 * MI, storage: 3 * GI, clusters: 2, instances: 4 }), {
+  assert.equal(formatCpu(1500), "1500m");
+  assert.equal(formatCpu(2000), "2");
+  assert.deepEqual(usageStatus({ cpu: 250, memory: 512 * MI, storage: 3 * GI, clusters: 2, instances: 4 }), {
     cpu: "250m",
     memory: "512Mi",
     storage: "3Gi",
