@@ -15,6 +15,8 @@ export const opsType = z.enum([
   "VolumeExpansion",
   "Expose",
   "Reconfiguring",
+  "Backup",
+  "Restore",
 ]);
 export type OpsType = z.infer<typeof opsType>;
 
@@ -186,10 +188,32 @@ export const reconfiguring = z.object({
 });
 export type ReconfiguringSpec = z.infer<typeof reconfiguring>;
 
+export const opsBackup = z.object({
+  backupName: dnsLabel
+    .optional()
+    .describe("Name of the Backup created; the OpsRequest's name when unset. It outlives the OpsRequest."),
+  method: z.string().optional().describe("The addon's backup method; its default when unset."),
+  repo: z.string().optional().describe("The BackupRepo; the cluster's spec.backup.repo when unset."),
+  deletionPolicy: z
+    .enum(["Delete", "Retain"])
+    .optional()
+    .describe("The Backup's deletionPolicy (default Delete)."),
+});
+
+export const opsRestore = z.object({
+  backupName: dnsLabel.describe("A Completed Backup of this cluster (in its namespace)."),
+  clusterName: dnsLabel.describe("The new cluster; it must not exist. It copies this cluster's spec."),
+  pointInTime: z
+    .string()
+    .datetime({ offset: true })
+    .optional()
+    .describe("Recover to this moment (RFC 3339) instead of the end of the backup."),
+});
+
 export const opsRequestSpec = z.object({
   clusterName: dnsLabel.describe("The Cluster (in the same namespace) the operation acts on."),
   type: opsType.describe(
-    "What to do: Restart, Stop, Start, HorizontalScaling, VerticalScaling, Switchover, Reconfiguring, Custom, Upgrade, RebuildInstance, VolumeExpansion or Expose. Fill in the section of the same name. Immutable.",
+    "What to do: Restart, Stop, Start, HorizontalScaling, VerticalScaling, Switchover, Reconfiguring, Custom, Upgrade, RebuildInstance, VolumeExpansion, Expose, Backup or Restore. Fill in the section of the same name. Immutable.",
   ),
   cancel: z
     .boolean()
@@ -279,6 +303,12 @@ export const opsRequestSpec = z.object({
     .array(expose)
     .optional()
     .describe("For Expose: the services of each component to add or remove, handled one after another."),
+  backup: opsBackup
+    .optional()
+    .describe("For Backup: the backup to take of the cluster; every field is optional."),
+  restore: opsRestore
+    .optional()
+    .describe("For Restore: the new cluster to make from a backup of this cluster."),
 });
 export type OpsRequestSpec = z.infer<typeof opsRequestSpec>;
 

@@ -75,6 +75,8 @@ const WORDS: Record<OpsType, string> = {
   VolumeExpansion: "expand",
   Expose: "expose",
   Reconfiguring: "reconfigure",
+  Backup: "backup",
+  Restore: "restore",
 };
 
 /**

@@ -27,6 +27,8 @@ export const SECTIONS: Record<OpsType, keyof OpsRequestSpec> = {
   VolumeExpansion: "volumeExpansion",
   Expose: "expose",
   Reconfiguring: "reconfiguring",
+  Backup: "backup",
+  Restore: "restore",
 };
 
 /** Validation without the cluster's running state: what depends on it is left to the runner's own check. */

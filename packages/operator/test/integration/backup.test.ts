@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { API_VERSION, type Backup, type Cluster } from "@tessera/api";
 import { waitFor } from "@tessera/kube";
 import { testRoot } from "@tessera/testing";
+import { opsManifest, waitForOps } from "../../../../test/support/ops.js";
 import { TestPlatform } from "../../../../test/support/platform.js";
 import { KV_ADDON, kvCluster } from "../fixtures/env.js";
 
@@ -113,6 +114,36 @@ spec: { clusterName: kvb }
       `${pod} restored every member`,
     );
   }
+});
+
+test("Backup and Restore OpsRequests: a backup of the cluster, then a new cluster from it", async () => {
+  await platform.apply(opsManifest(ns, "backup-op", "kvb", "Backup"));
+  const backedUp = await waitForOps(platform.client, ns, "backup-op", "Succeed", 90_000);
+  assert.match(backedUp.status?.steps?.[0]?.message ?? "", /backup backup-op completed/);
+  const backup = await waitForBackup("backup-op", "Completed");
+  assert.equal(backup.spec.repo, undefined, "the cluster's repository");
+  await platform.apply(
+    opsManifest(
+      ns,
+      "restore-op",
+      "kvb",
+      "Restore",
+      "  restore: { backupName: backup-op, clusterName: kvfromop }\n",
+    ),
+  );
+  await waitForOps(platform.client, ns, "restore-op", "Succeed", 180_000);
+  assert.match(await readFile("kvfromop-kv-0", "/data/restored"), /^kv backup of kvb-kv-1/);
+  await platform.apply(
+    opsManifest(
+      ns,
+      "restore-again",
+      "kvb",
+      "Restore",
+      "  restore: { backupName: backup-op, clusterName: kvfromop }\n",
+    ),
+  );
+  const refused = await waitForOps(platform.client, ns, "restore-again", "Failed", 60_000);
+  assert.match(refused.status?.message ?? JSON.stringify(refused.status), /exists already/);
 });
 
 test("a repository that went away fails the backup with the reason, the condition and the metric; the next one completes", async () => {

@@ -1,5 +1,6 @@
 import type { OpsType } from "@tessera/api";
 import type { OpsHandler } from "../handler.js";
+import { backup, restore } from "./backup-restore.js";
 import { custom } from "./custom.js";
 import { expose } from "./expose.js";
 import { horizontalScaling } from "./horizontal-scaling.js";
@@ -26,4 +27,6 @@ export const handlers: Record<OpsType, OpsHandler> = {
   VolumeExpansion: volumeExpansion,
   Expose: expose,
   Reconfiguring: reconfiguring,
+  Backup: backup,
+  Restore: restore,
 };
