@@ -127,7 +127,9 @@ adopt_passwords() {
     [ -n "$stopping" ] && return
     sleep 1
   done
+  # Local commit: no standby can connect (and confirm) before the passwords change.
   psql_local -v pg="$POSTGRES_PASSWORD" -v repl="$REPLICATION_PASSWORD" >/dev/null <<'SQL' &&
+set synchronous_commit = local;
 select format('ALTER ROLE postgres WITH PASSWORD %L', :'pg') \gexec
 select format('ALTER ROLE replicator WITH PASSWORD %L', :'repl') \gexec
 SQL
