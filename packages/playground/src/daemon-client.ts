@@ -15,6 +15,8 @@ export interface UpResult {
   kubeconfig: string;
   /** The playground Prometheus's address. */
   prometheusURL?: string;
+  /** The web console's address, when its app is built. */
+  consoleURL?: string;
   seconds: number;
 }
 
@@ -37,6 +39,7 @@ export async function playgroundUp(
       alreadyRunning: true,
       kubeconfig: current.kubeconfig,
       prometheusURL: current.prometheusURL,
+      consoleURL: current.consoleURL,
       seconds: 0,
     };
   }
@@ -80,6 +83,7 @@ export async function playgroundUp(
     alreadyRunning: false,
     kubeconfig: progress.kubeconfig!,
     prometheusURL: progress.prometheusURL,
+    consoleURL: progress.consoleURL,
     seconds: (progress.readyAt! - progress.startedAt) / 1000,
   };
 }

@@ -8,6 +8,8 @@ export interface Progress {
   kubeconfig?: string;
   /** The playground Prometheus's address. */
   prometheusURL?: string;
+  /** The web console's address, when its app is built. */
+  consoleURL?: string;
   startedAt: number;
   readyAt?: number;
 }

@@ -39,7 +39,9 @@ export function registerPlaygroundCommands(program: Command, session: Session): 
 
   program
     .command("console")
-    .description("serve the web console for the cluster (the playground's by default) until interrupted")
+    .description(
+      "print the playground's web console address, or serve the console for another cluster (--kubeconfig) until interrupted",
+    )
     .option("--host <host>", "address to listen on", "127.0.0.1")
     .option("--port <port>", "port to listen on (0 picks a free one)", "8443")
     .option("--prometheus-url <url>", "Prometheus the performance charts read (default: the playground's)")

@@ -11,8 +11,8 @@ export interface ConsoleOptions {
 }
 
 /**
- * Serves the web console for the cluster this invocation talks to until
- * interrupted. Users sign in with their own credentials; the console's
+ * Prints the address of the playground's console, or serves the web console
+ * for the cluster this invocation talks to until interrupted. Users sign in with their own credentials; the console's
  * kubeconfig only names the apiserver and its CA.
  */
 export async function runConsole(session: Session, options: ConsoleOptions): Promise<void> {
@@ -23,9 +23,16 @@ export async function runConsole(session: Session, options: ConsoleOptions): Pro
     );
   const connection = await session.kube();
   let prometheusURL = options.prometheusUrl;
-  if (!prometheusURL && connection.source === "the playground") {
+  if (connection.source === "the playground") {
     const { defaultPlaygroundDir, playgroundState } = await import("@tessera/playground/lifecycle");
-    prometheusURL = playgroundState(defaultPlaygroundDir()).progress?.prometheusURL;
+    const progress = playgroundState(defaultPlaygroundDir()).progress;
+    if (progress?.consoleURL) {
+      print(
+        `The playground's console is at ${progress.consoleURL}\nSign in with the administrator's kubeconfig (${connection.kubeconfig}) or a tenant user's from \`${tesseraCommand()} tenant kubeconfig\`.`,
+      );
+      return;
+    }
+    prometheusURL ??= progress?.prometheusURL;
   }
   const app = consoleServer({ kubeConfig: connection.client.kubeConfig, prometheusURL });
   const address = await app.listen({ host: options.host, port: Number(options.port) });

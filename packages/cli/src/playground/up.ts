@@ -65,6 +65,13 @@ export async function up(session: Session, options: UpOptions): Promise<void> {
       ...(result.prometheusURL
         ? [`Prometheus (metrics and alerts of every database): ${result.prometheusURL}`, ""]
         : []),
+      ...(result.consoleURL
+        ? [
+            `Web console: ${result.consoleURL}`,
+            `  sign in with the kubeconfig above (an administrator) or a tenant user's from \`${tessera} tenant kubeconfig\``,
+            "",
+          ]
+        : ["The web console's app is not built (scripts/setup builds it), so the playground runs none.", ""]),
     ].join("\n"),
   );
   if (options.demo) {
