@@ -1,6 +1,5 @@
 import {
   API_VERSION,
-  dnsLabel,
   quantity,
   terminationPolicy,
   type Cluster,
@@ -9,6 +8,7 @@ import {
 } from "@tessera/api";
 import { compareVersions, matchesDefinition, validateCluster } from "@tessera/operator";
 import { primaryComponent, type AddonCatalog } from "./addons.js";
+import { checkClusterName } from "./cluster/common.js";
 import { UsageError, quoteList } from "./errors.js";
 
 /** Each definition volume gets a claim of this size unless --storage says otherwise. */
@@ -46,11 +46,7 @@ export function planCluster(
   flags: ClusterFlags,
 ): ClusterPlan {
   const { addon, clusterDefinition } = addons.engine(engineName);
-  if (!dnsLabel.safeParse(name).success) {
-    throw new UsageError(
-      `cluster name "${name}" must be a DNS label: lower-case letters, digits and '-', starting and ending with a letter or digit`,
-    );
-  }
+  checkClusterName(name);
   const topologies = clusterDefinition.spec.topologies;
   const topology = flags.topology
     ? topologies.find((t) => t.name === flags.topology)

@@ -1,5 +1,5 @@
 import type { CoreV1Event } from "@kubernetes/client-node";
-import { age, table } from "./output.js";
+import { age, table, timestamp } from "./output.js";
 import type { Style } from "./style.js";
 
 /** How many Events a description shows: the most recent. */
@@ -12,11 +12,6 @@ export interface EventView {
   message: string;
   count: number;
   last?: string;
-}
-
-/** An API timestamp (a Date from the client, or a string) as RFC 3339. */
-export function timestamp(value: Date | string | undefined): string | undefined {
-  return value === undefined ? undefined : new Date(value).toISOString();
 }
 
 /** The most recent Events about the objects `involves` picks, oldest first. */

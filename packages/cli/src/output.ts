@@ -69,6 +69,11 @@ export function duration(ms: number): string {
   return `${Math.floor(seconds / 60)}m${String(Math.round(seconds % 60)).padStart(2, "0")}s`;
 }
 
+/** A time (a Date from the client, or a string) as RFC 3339 in UTC, without fractions of a second when there are none. */
+export function timestamp(value: Date | string | number | undefined): string | undefined {
+  return value === undefined ? undefined : new Date(value).toISOString().replace(/\.000Z$/, "Z");
+}
+
 const BYTE_UNITS = ["KiB", "MiB", "GiB", "TiB"];
 
 /** A byte count for people: `512 B`, `3.4 MiB`, `12 GiB` (binary units, three significant digits). */

@@ -1,5 +1,6 @@
-import { API_VERSION, dnsLabel, labels, type Backup } from "@tessera/api";
+import { API_VERSION, labels, type Backup } from "@tessera/api";
 import { ApiError, isAlreadyExists, StopWaiting, WaitTimeoutError, waitFor } from "@tessera/kube";
+import { checkClusterName } from "../cluster/common.js";
 import { UsageError } from "../errors.js";
 import { notInstalled } from "../not-installed.js";
 import type { OutputFormat } from "../options.js";
@@ -34,11 +35,7 @@ export function backupManifest(
   options: Pick<CreateBackupOptions, "name" | "method" | "repo">,
   now: Date,
 ): Backup {
-  if (!dnsLabel.safeParse(cluster).success) {
-    throw new UsageError(
-      `cluster name "${cluster}" must be a DNS label: lower-case letters, digits and '-', starting and ending with a letter or digit`,
-    );
-  }
+  checkClusterName(cluster);
   const name = options.name ?? defaultBackupName(cluster, now);
   if (!SUBDOMAIN.test(name) || name.length > MAX_NAME) {
     throw new UsageError(

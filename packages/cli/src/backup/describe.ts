@@ -1,8 +1,17 @@
 import type { CoreV1Event } from "@kubernetes/client-node";
 import type { Backup } from "@tessera/api";
-import { recentEvents, renderEvents, timestamp, type EventView } from "../events.js";
+import { recentEvents, renderEvents, type EventView } from "../events.js";
 import type { OutputFormat } from "../options.js";
-import { age, bytes, duration, fields, print, serialize, withoutManagedFields } from "../output.js";
+import {
+  age,
+  bytes,
+  duration,
+  fields,
+  print,
+  serialize,
+  timestamp,
+  withoutManagedFields,
+} from "../output.js";
 import type { Session } from "../session.js";
 import type { Style } from "../style.js";
 import { backupHealth, backupState, findBackup } from "./common.js";

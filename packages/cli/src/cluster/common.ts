@@ -1,10 +1,20 @@
 import type { V1PersistentVolumeClaim } from "@kubernetes/client-node";
-import { API_VERSION, annotations, labels, type Cluster, type ClusterPhase } from "@tessera/api";
+import { API_VERSION, annotations, dnsLabel, labels, type Cluster, type ClusterPhase } from "@tessera/api";
 import { ApiError, StopWaiting, WaitTimeoutError, waitFor, type KubeClient } from "@tessera/kube";
+import { UsageError } from "../errors.js";
 import { notInstalled } from "../not-installed.js";
 import { duration } from "../output.js";
 import type { KubeConnection } from "../session.js";
 import type { Spinner } from "../spinner.js";
+
+/** Refuses a cluster name the API would refuse, before asking it. */
+export function checkClusterName(name: string): void {
+  if (!dnsLabel.safeParse(name).success) {
+    throw new UsageError(
+      `cluster name "${name}" must be a DNS label: lower-case letters, digits and '-', starting and ending with a letter or digit`,
+    );
+  }
+}
 
 export function clusterRef(namespace: string, name: string) {
   return { apiVersion: API_VERSION, kind: "Cluster", namespace, name };

@@ -10,9 +10,9 @@ import {
   type HAStatus,
   type InstanceSet,
 } from "@tessera/api";
-import { recentEvents, renderEvents, timestamp, type EventView } from "../events.js";
+import { recentEvents, renderEvents, type EventView } from "../events.js";
 import type { OutputFormat } from "../options.js";
-import { age, fields, print, serialize, table } from "../output.js";
+import { age, fields, print, serialize, table, timestamp } from "../output.js";
 import type { Session } from "../session.js";
 import type { Style } from "../style.js";
 import { backupsView, renderBackups, type BackupsView } from "./backups-section.js";

@@ -1,6 +1,5 @@
 import {
   API_VERSION,
-  dnsLabel,
   type Backup,
   type Cluster,
   type ClusterComponentSpec,
@@ -9,10 +8,10 @@ import {
 import { findBackup } from "../backup/common.js";
 import { UsageError } from "../errors.js";
 import type { OutputFormat } from "../options.js";
-import { print, serialize, withoutManagedFields } from "../output.js";
+import { print, serialize, timestamp, withoutManagedFields } from "../output.js";
 import type { Session } from "../session.js";
 import { Spinner } from "../spinner.js";
-import { clusterRef, waitUntilRunning } from "./common.js";
+import { checkClusterName, clusterRef, waitUntilRunning } from "./common.js";
 import { submit } from "./create.js";
 
 export interface RestoreOptions {
@@ -33,7 +32,7 @@ export function parsePointInTime(text: string): string {
   if (!text.trim() || Number.isNaN(ms)) {
     throw new UsageError(`--to-time ${text}: not a time; write it in RFC 3339, e.g. 2026-01-01T12:00:00Z`);
   }
-  return new Date(ms).toISOString().replace(/\.000Z$/, "Z");
+  return timestamp(ms)!;
 }
 
 /**
@@ -156,11 +155,7 @@ export function restoredCluster(input: RestoreInput): RestorePlan {
 
 /** Creates a cluster from a Completed backup, optionally recovered to a point in time. */
 export async function restoreCluster(session: Session, name: string, options: RestoreOptions): Promise<void> {
-  if (!dnsLabel.safeParse(name).success) {
-    throw new UsageError(
-      `cluster name "${name}" must be a DNS label: lower-case letters, digits and '-', starting and ending with a letter or digit`,
-    );
-  }
+  checkClusterName(name);
   const pointInTime = options.toTime === undefined ? undefined : parsePointInTime(options.toTime);
   const conn = await session.kube();
   const namespace = options.namespace ?? conn.namespace;
