@@ -82,8 +82,10 @@ export function resourceQuota(tenant: Tenant, namespace: string): KubernetesObje
 
 /**
  * No single container may ask for more CPU or memory than the whole tenant,
- * nor a single claim for more than its storage; containers without limits get
- * these maxima as limits, the Kubernetes default for a LimitRange maximum.
+ * nor a single claim for more than its storage. Kubernetes gives a container
+ * without limits the maximum as its limit and, unless told otherwise, as its
+ * request too: a sidecar would then reserve the whole tenant. The default
+ * request is zero instead, as it was without the LimitRange.
  */
 export function limitRange(tenant: Tenant, namespace: string): KubernetesObject | undefined {
   const quota = tenant.spec.quota;
@@ -91,7 +93,10 @@ export function limitRange(tenant: Tenant, namespace: string): KubernetesObject 
   if (quota?.cpu !== undefined) container.cpu = String(quota.cpu);
   if (quota?.memory !== undefined) container.memory = String(quota.memory);
   const limits: Record<string, unknown>[] = [];
-  if (Object.keys(container).length) limits.push({ type: "Container", max: container });
+  if (Object.keys(container).length) {
+    const zero = Object.fromEntries(Object.keys(container).map((name) => [name, "0"]));
+    limits.push({ type: "Container", max: container, default: container, defaultRequest: zero });
+  }
   if (quota?.storage !== undefined)
     limits.push({ type: "PersistentVolumeClaim", max: { storage: String(quota.storage) } });
   if (limits.length === 0) return undefined;

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
-import type { V1ClusterRole } from "@kubernetes/client-node";
+import type { V1ClusterRole, V1Pod } from "@kubernetes/client-node";
 import {
   API_VERSION,
   TENANT_ADMIN_ROLE,
@@ -181,6 +181,23 @@ test("tenant A's user creates a cluster in A, and the tenant's usage counts it",
     200,
     "read her tenant (its quota and usage)",
   );
+  // The LimitRange admits the cluster's pods with their own requests, and reserves nothing for the rest.
+  const pod = await waitFor(
+    () =>
+      env.client.find<V1Pod & KubernetesObject>({
+        apiVersion: "v1",
+        kind: "Pod",
+        namespace: A,
+        name: "a-db-kv-0",
+      }),
+    { description: "the cluster's pod in A", timeoutMs: 30_000 },
+  );
+  const [main, ...others] = pod.spec!.containers;
+  assert.deepEqual(main!.resources?.requests, { cpu: "500m", memory: "256Mi" });
+  for (const container of others) {
+    const memory = container.resources?.requests?.memory;
+    assert.notEqual(memory, "1Gi", `${container.name} does not reserve the tenant's whole memory`);
+  }
   await waitFor(
     async () => {
       const usage = (await tenant(A)).status?.usage;
