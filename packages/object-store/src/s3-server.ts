@@ -107,10 +107,24 @@ export class S3Server {
     });
   }
 
+  /**
+   * Creates a bucket. A busy machine can make Swift answer 503 while its account server catches
+   * up (the first request creates the account): that is retried for up to 30 s.
+   */
   async createBucket(name: string): Promise<void> {
     const client = this.client();
+    const deadline = Date.now() + 30_000;
     try {
-      await client.send(new CreateBucketCommand({ Bucket: name }));
+      for (;;) {
+        try {
+          await client.send(new CreateBucketCommand({ Bucket: name }));
+          return;
+        } catch (error) {
+          const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+          if (status !== 503 || Date.now() > deadline) throw error;
+          await delay(500);
+        }
+      }
     } finally {
       client.destroy();
     }

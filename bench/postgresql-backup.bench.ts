@@ -1,0 +1,217 @@
+// Backup and restore benchmark for PostgreSQL: a database of --size-mb (default 1024 MiB) is backed
+// up by a Backup (pg_basebackup streamed through tessera-repo into a directory repository) and,
+// in the same run, by plain `pg_basebackup -Ft -X fetch` from the same instance into a file in
+// the same directory; then restored into a new one-instance cluster, next to a plain restore of
+// the plain backup (untar, start, accept connections). Also the time of a point-in-time restore.
+// Ratios are plain time over Tessera time: 1 means as fast as the plain tools, more is faster.
+//
+// Usage: npm run bench:postgresql-backup [-- --size-mb 1024]
+import { chownSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import type { V1Secret } from "@kubernetes/client-node";
+import { API_VERSION, type Backup, type Cluster } from "@tessera/api";
+import { freePort, runCommand } from "@tessera/base";
+import { waitFor } from "@tessera/kube";
+import { TestPlatform } from "../test/support/platform.js";
+import { podTarget, query, serviceTarget } from "../test/support/postgresql.js";
+import { printTable } from "./report.js";
+
+const { values } = parseArgs({ options: { "size-mb": { type: "string", default: "1024" } } });
+const sizeMb = Number(values["size-mb"]);
+const ADDON = fileURLToPath(new URL("../addons/postgresql/", import.meta.url));
+const BIN = "/usr/lib/postgresql/15/bin";
+/** Rows of about 1 KiB of incompressible text each. */
+const ROW_BYTES = 1024;
+
+function cluster(namespace: string, name: string, replicas: number, extra = ""): string {
+  const storage = Math.ceil((sizeMb * 3) / 1024) + 1;
+  return `apiVersion: tessera.dev/v1alpha1
+kind: Cluster
+metadata: { name: ${name}, namespace: ${namespace} }
+spec:
+  clusterDef: postgresql
+  topology: replication
+  componentSpecs:
+    - name: postgresql
+      replicas: ${replicas}
+      resources: { requests: { cpu: 50m, memory: 256Mi }, limits: { cpu: "2", memory: 1Gi } }
+      volumeClaimTemplates:
+        - name: data
+          spec: { storageClassName: tessera-local, resources: { requests: { storage: ${storage}Gi } } }
+${extra}`;
+}
+
+async function asPostgres(args: string[], timeoutMs = 1_800_000): Promise<string> {
+  const result = await runCommand("runuser", ["-u", "postgres", "--", ...args], { timeoutMs });
+  if (result.code !== 0) throw new Error(`${args.join(" ")}: ${result.stderr}`);
+  return result.stdout;
+}
+
+async function backupCompleted(platform: TestPlatform, namespace: string, name: string): Promise<Backup> {
+  return waitFor(
+    async () => {
+      const backup = await platform.client.get<Backup>({
+        apiVersion: API_VERSION,
+        kind: "Backup",
+        namespace,
+        name,
+      });
+      if (backup.status?.phase === "Failed") throw new Error(`backup failed: ${backup.status.message}`);
+      return backup.status?.phase === "Completed" ? backup : undefined;
+    },
+    { description: `backup ${name}`, timeoutMs: 3_600_000, intervalMs: 200 },
+  );
+}
+
+async function main(): Promise<void> {
+  const platform = await TestPlatform.start({ addons: [ADDON] });
+  const repoDir = mkdtempSync(join(tmpdir(), "tessera-bench-backups-"));
+  const plainDir = mkdtempSync(join(tmpdir(), "tessera-bench-plain-"));
+  const uid = Number((await runCommand("id", ["-u", "postgres"])).stdout);
+  const gid = Number((await runCommand("id", ["-g", "postgres"])).stdout);
+  chownSync(plainDir, uid, gid);
+  try {
+    const ns = await platform.cluster.createNamespace("bench-backup");
+    await platform.apply(`apiVersion: tessera.dev/v1alpha1
+kind: BackupRepo
+metadata: { name: bench }
+spec: { kind: filesystem, filesystem: { path: ${repoDir} } }
+`);
+    await platform.apply(cluster(ns, "src", 2, "  backup: { repo: bench, pointInTime: true }\n"));
+    await platform.waitForPhase(ns, "src", "Running", 300_000);
+    const rw = await serviceTarget(platform.client, ns, "src", "rw");
+    const rows = Math.round((sizeMb * 1024 * 1024) / ROW_BYTES);
+    console.log(`loading ${rows} rows (about ${sizeMb} MiB)`);
+    await query(rw, "create table big (id bigint primary key, payload text)");
+    for (let from = 1; from <= rows; from += 100_000) {
+      const to = Math.min(rows, from + 99_999);
+      await query(
+        rw,
+        `insert into big select g, (select string_agg(md5(g::text || i::text), '') from generate_series(1, 30) i) from generate_series(${from}, ${to}) g`,
+      );
+    }
+    const [{ size }] = (await query<{ size: string }>(rw, "select pg_database_size('postgres') as size")) as [
+      { size: string },
+    ];
+    await query(rw, "checkpoint");
+
+    const start = Date.now();
+    await platform.apply(`apiVersion: tessera.dev/v1alpha1
+kind: Backup
+metadata: { name: full, namespace: ${ns} }
+spec: { clusterName: src }
+`);
+    const backup = await backupCompleted(platform, ns, "full");
+    const tesseraBackupMs = Date.now() - start;
+
+    const replica = await podTarget(platform.client, ns, "src", backup.status!.targetPod!);
+    const replicationPassword = Buffer.from(
+      (
+        await platform.client.get<V1Secret>({
+          apiVersion: "v1",
+          kind: "Secret",
+          namespace: ns,
+          name: "src-postgresql-account-replicator",
+        })
+      ).data!.password!,
+      "base64",
+    ).toString("utf8");
+    const plainFile = join(plainDir, "base.tar");
+    const plainStart = Date.now();
+    const plain = await runCommand(
+      "sh",
+      [
+        "-c",
+        `${BIN}/pg_basebackup -h ${replica.host} -U replicator -D - -Ft -X fetch --checkpoint=fast --no-manifest > ${plainFile}`,
+      ],
+      { env: { ...process.env, PGPASSWORD: replicationPassword }, timeoutMs: 3_600_000 },
+    );
+    if (plain.code !== 0) throw new Error(`plain pg_basebackup: ${plain.stderr}`);
+    const plainBackupMs = Date.now() - plainStart;
+    chownSync(plainFile, uid, gid);
+
+    const restoreStart = Date.now();
+    await platform.apply(cluster(ns, "restored", 1, "  restore: { backup: full }\n"));
+    await platform.waitForPhase(ns, "restored", "Running", 3_600_000);
+    const tesseraRestoreMs = Date.now() - restoreStart;
+
+    const data = join(plainDir, "data");
+    const port = await freePort();
+    const plainRestoreStart = Date.now();
+    mkdirSync(data, { mode: 0o700 });
+    chownSync(data, uid, gid);
+    await asPostgres(["tar", "-x", "-f", plainFile, "-C", data]);
+    await asPostgres([
+      `${BIN}/pg_ctl`,
+      "-D",
+      data,
+      "-w",
+      "-t",
+      "3600",
+      "-o",
+      `-p ${port} -k ${plainDir} -c listen_addresses=127.0.0.1 -c config_file=${data}/postgresql.conf`,
+      "start",
+      "-l",
+      join(plainDir, "log"),
+    ]);
+    const plainRestoreMs = Date.now() - plainRestoreStart;
+    await asPostgres([`${BIN}/pg_ctl`, "-D", data, "-m", "immediate", "stop"]).catch(() => undefined);
+
+    await query(rw, "insert into big values (0, 'marker')");
+    const [{ t }] = (await query<{ t: string }>(
+      rw,
+      `select to_char(clock_timestamp() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as t`,
+    )) as [{ t: string }];
+    const [{ segment }] = (await query<{ segment: string }>(
+      rw,
+      "select pg_walfile_name(pg_switch_wal()) as segment",
+    )) as [{ segment: string }];
+    await waitFor(
+      async () => {
+        const src = await platform.client.get<Cluster>({
+          apiVersion: API_VERSION,
+          kind: "Cluster",
+          namespace: ns,
+          name: "src",
+        });
+        return (src.status?.backup?.logArchive?.lastArchived ?? "") >= segment;
+      },
+      { description: `segment ${segment} archived`, timeoutMs: 300_000 },
+    );
+    const pitrStart = Date.now();
+    await platform.apply(cluster(ns, "pitr", 1, `  restore: { backup: full, pointInTime: "${t}" }\n`));
+    await platform.waitForPhase(ns, "pitr", "Running", 3_600_000);
+    const pitrMs = Date.now() - pitrStart;
+
+    const mib = Number(size) / (1024 * 1024);
+    const rate = (ms: number) => `${(mib / (ms / 1000)).toFixed(1)} MiB/s`;
+    printTable(
+      `PostgreSQL backup and restore of ${mib.toFixed(0)} MiB (stored ${((backup.status?.sizeBytes ?? 0) / 1048576).toFixed(0)} MiB compressed)`,
+      [
+        ["what", "tessera", "plain", "plain / tessera"],
+        [
+          "backup",
+          `${(tesseraBackupMs / 1000).toFixed(1)} s (${rate(tesseraBackupMs)})`,
+          `${(plainBackupMs / 1000).toFixed(1)} s (${rate(plainBackupMs)})`,
+          (plainBackupMs / tesseraBackupMs).toFixed(2),
+        ],
+        [
+          "restore to Running",
+          `${(tesseraRestoreMs / 1000).toFixed(1)} s`,
+          `${(plainRestoreMs / 1000).toFixed(1)} s`,
+          (plainRestoreMs / tesseraRestoreMs).toFixed(2),
+        ],
+        ["point-in-time restore to Running", `${(pitrMs / 1000).toFixed(1)} s`, "", ""],
+      ],
+    );
+  } finally {
+    await platform.stop();
+    rmSync(repoDir, { recursive: true, force: true });
+    rmSync(plainDir, { recursive: true, force: true });
+  }
+}
+
+await main();
