@@ -352,7 +352,7 @@ export const backup = z
     kind: z.literal("Backup"),
     metadata: objectMeta,
     spec: backupSpec.describe("What to back up and where."),
-    status: backupStatus.optional(),
+    status: backupStatus.optional().describe("What the operator observed; written by the operator only."),
   })
   .describe(
     "One backup of a cluster's component, streamed compressed to a BackupRepo by a pod running the addon's backup method. It is Completed only once all its data is stored and checksummed.",
