@@ -1,7 +1,7 @@
 import { useEffect, useState } from "react";
 import type { Chart, ClusterDetail } from "@tessera/console";
 import { useApi } from "./api.js";
-import { Failure, Phase } from "./common.js";
+import { Failure, OrNone, Phase, Table } from "./common.js";
 import { TimeChart } from "./Chart.js";
 
 const RANGES = ["15m", "1h", "6h", "24h"];
@@ -43,59 +43,48 @@ export function ClusterPage({
             {data.message ? ` — ${data.message}` : ""}
           </p>
           <h2>Components</h2>
-          <table>
-            <thead>
-              <tr>
-                <th>Component</th>
-                <th>Definition</th>
-                <th>Replicas</th>
-                <th>Phase</th>
-                <th>Instances (role)</th>
+          <Table headers={["Component", "Definition", "Replicas", "Phase", "Instances (role)"]}>
+            {data.components.map((c) => (
+              <tr key={c.name}>
+                <td>{c.name}</td>
+                <td>{c.definition ?? ""}</td>
+                <td>{c.replicas}</td>
+                <td>{c.phase && <Phase phase={c.phase} />}</td>
+                <td>
+                  {data.instances
+                    .filter((i) => i.component === `${name}-${c.name}`)
+                    .map((i) => (
+                      <span key={i.name} className={`instance ${i.ready ? "ready" : "unready"}`}>
+                        {i.name}
+                        {i.role ? ` (${i.role})` : ""}
+                      </span>
+                    ))}
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {data.components.map((c) => (
-                <tr key={c.name}>
-                  <td>{c.name}</td>
-                  <td>{c.definition ?? ""}</td>
-                  <td>{c.replicas}</td>
-                  <td>{c.phase && <Phase phase={c.phase} />}</td>
-                  <td>
-                    {data.instances
-                      .filter((i) => i.component === `${name}-${c.name}`)
-                      .map((i) => (
-                        <span key={i.name} className={`instance ${i.ready ? "ready" : "unready"}`}>
-                          {i.name}
-                          {i.role ? ` (${i.role})` : ""}
-                        </span>
-                      ))}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </Table>
           <h2>Endpoints</h2>
-          {data.endpoints.length === 0 ? (
-            <p className="muted">None.</p>
-          ) : (
-            <ul>
-              {data.endpoints.map((e) => (
-                <li key={e.service}>
-                  <b>{e.service}</b>{" "}
-                  {e.addresses.map((a) => (
-                    <code key={a}>{a}</code>
-                  ))}
-                </li>
-              ))}
-            </ul>
-          )}
+          <OrNone
+            items={data.endpoints}
+            render={(items) => (
+              <ul>
+                {items.map((e) => (
+                  <li key={e.service}>
+                    <b>{e.service}</b>{" "}
+                    {e.addresses.map((a) => (
+                      <code key={a}>{a}</code>
+                    ))}
+                  </li>
+                ))}
+              </ul>
+            )}
+          />
           <h2>Conditions</h2>
-          {data.conditions.length === 0 ? (
-            <p className="muted">None.</p>
-          ) : (
-            <table>
-              <tbody>
-                {data.conditions.map((c) => (
+          <OrNone
+            items={data.conditions}
+            render={(items) => (
+              <Table headers={["Type", "Status", "Reason", "Message"]}>
+                {items.map((c) => (
                   <tr key={c.type}>
                     <td>{c.type}</td>
                     <td>{c.status}</td>
@@ -103,21 +92,22 @@ export function ClusterPage({
                     <td>{c.message}</td>
                   </tr>
                 ))}
-              </tbody>
-            </table>
-          )}
+              </Table>
+            )}
+          />
           <h2>Operations</h2>
-          {data.operations.length === 0 ? (
-            <p className="muted">None.</p>
-          ) : (
-            <ul>
-              {data.operations.map((o) => (
-                <li key={o.name}>
-                  {o.name}: {o.type} <Phase phase={o.phase} /> {o.progress ?? ""}
-                </li>
-              ))}
-            </ul>
-          )}
+          <OrNone
+            items={data.operations}
+            render={(items) => (
+              <ul>
+                {items.map((o) => (
+                  <li key={o.name}>
+                    {o.name}: {o.type} <Phase phase={o.phase} /> {o.progress ?? ""}
+                  </li>
+                ))}
+              </ul>
+            )}
+          />
           <h2>
             Performance{" "}
             {RANGES.map((r) => (

@@ -1,7 +1,7 @@
 import { useState } from "react";
 import type { ClusterSummary } from "@tessera/console";
 import { useApi } from "./api.js";
-import { Failure, Phase, clusterHref } from "./common.js";
+import { Failure, Phase, Table, clusterHref } from "./common.js";
 
 export function ClustersPage({ namespace, version }: { namespace: string; version: number }) {
   const query = namespace ? `?namespace=${encodeURIComponent(namespace)}` : "";
@@ -28,34 +28,22 @@ export function ClustersPage({ namespace, version }: { namespace: string; versio
       </div>
       {error && <Failure error={error} />}
       {data && (
-        <table>
-          <thead>
-            <tr>
-              <th>Namespace</th>
-              <th>Name</th>
-              <th>Engine</th>
-              <th>Topology</th>
-              <th>Phase</th>
-              <th>Created</th>
+        <Table headers={["Namespace", "Name", "Engine", "Topology", "Phase", "Created"]}>
+          {shown.map((c) => (
+            <tr key={`${c.namespace}/${c.name}`}>
+              <td>{c.namespace}</td>
+              <td>
+                <a href={clusterHref(c.namespace, c.name)}>{c.name}</a>
+              </td>
+              <td>{c.engine}</td>
+              <td>{c.topology ?? ""}</td>
+              <td>
+                <Phase phase={c.phase} />
+              </td>
+              <td>{c.createdAt ? new Date(c.createdAt).toLocaleString() : ""}</td>
             </tr>
-          </thead>
-          <tbody>
-            {shown.map((c) => (
-              <tr key={`${c.namespace}/${c.name}`}>
-                <td>{c.namespace}</td>
-                <td>
-                  <a href={clusterHref(c.namespace, c.name)}>{c.name}</a>
-                </td>
-                <td>{c.engine}</td>
-                <td>{c.topology ?? ""}</td>
-                <td>
-                  <Phase phase={c.phase} />
-                </td>
-                <td>{c.createdAt ? new Date(c.createdAt).toLocaleString() : ""}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </Table>
       )}
     </>
   );

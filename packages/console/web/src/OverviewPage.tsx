@@ -1,6 +1,6 @@
 import type { Overview } from "@tessera/console";
 import { useApi } from "./api.js";
-import { Failure, Phase, clusterHref } from "./common.js";
+import { Failure, OrNone, Phase, Table, clusterHref } from "./common.js";
 
 export function OverviewPage({ namespace, version }: { namespace: string; version: number }) {
   const query = namespace ? `?namespace=${encodeURIComponent(namespace)}` : "";
@@ -22,21 +22,11 @@ export function OverviewPage({ namespace, version }: { namespace: string; versio
             ))}
           </section>
           <h2>Operations in progress</h2>
-          {data.operationsInProgress.length === 0 ? (
-            <p className="muted">None.</p>
-          ) : (
-            <table>
-              <thead>
-                <tr>
-                  <th>Operation</th>
-                  <th>Type</th>
-                  <th>Cluster</th>
-                  <th>Phase</th>
-                  <th>Progress</th>
-                </tr>
-              </thead>
-              <tbody>
-                {data.operationsInProgress.map((o) => (
+          <OrNone
+            items={data.operationsInProgress}
+            render={(items) => (
+              <Table headers={["Operation", "Type", "Cluster", "Phase", "Progress"]}>
+                {items.map((o) => (
                   <tr key={`${o.namespace}/${o.name}`}>
                     <td>
                       {o.namespace}/{o.name}
@@ -51,24 +41,25 @@ export function OverviewPage({ namespace, version }: { namespace: string; versio
                     <td>{o.progress ?? ""}</td>
                   </tr>
                 ))}
-              </tbody>
-            </table>
-          )}
+              </Table>
+            )}
+          />
           <h2>Clusters in trouble</h2>
-          {data.failing.length === 0 ? (
-            <p className="muted">None.</p>
-          ) : (
-            <ul>
-              {data.failing.map((c) => (
-                <li key={`${c.namespace}/${c.name}`}>
-                  <a href={clusterHref(c.namespace, c.name)}>
-                    {c.namespace}/{c.name}
-                  </a>{" "}
-                  <Phase phase={c.phase} /> {c.message}
-                </li>
-              ))}
-            </ul>
-          )}
+          <OrNone
+            items={data.failing}
+            render={(items) => (
+              <ul>
+                {items.map((c) => (
+                  <li key={`${c.namespace}/${c.name}`}>
+                    <a href={clusterHref(c.namespace, c.name)}>
+                      {c.namespace}/{c.name}
+                    </a>{" "}
+                    <Phase phase={c.phase} /> {c.message}
+                  </li>
+                ))}
+              </ul>
+            )}
+          />
         </>
       )}
     </>

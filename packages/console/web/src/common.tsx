@@ -1,3 +1,4 @@
+import type { ReactNode } from "react";
 import type { ApiError } from "./api.js";
 
 export function Phase({ phase }: { phase: string }) {
@@ -17,4 +18,25 @@ export function Failure({ error }: { error: ApiError | Error }) {
 
 export function clusterHref(namespace: string, name: string): string {
   return `#/clusters/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}`;
+}
+
+/** A table with a header row. */
+export function Table({ headers, children }: { headers: string[]; children: ReactNode }) {
+  return (
+    <table>
+      <thead>
+        <tr>
+          {headers.map((h) => (
+            <th key={h}>{h}</th>
+          ))}
+        </tr>
+      </thead>
+      <tbody>{children}</tbody>
+    </table>
+  );
+}
+
+/** What `render` makes of the items, or "None." when there are none. */
+export function OrNone<T>({ items, render }: { items: T[]; render: (items: T[]) => ReactNode }) {
+  return items.length === 0 ? <p className="muted">None.</p> : <>{render(items)}</>;
 }
