@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import type { V1Container, V1Pod, V1PodStatus, V1Service } from "@kubernetes/client-node";
@@ -431,7 +431,9 @@ export class PodWorker {
     }
     const terminationFile = join(this.podDir, "termination", spec.name);
     mkdirSync(join(this.podDir, "termination"), { recursive: true });
-    writeFileSync(terminationFile, "");
+    // As a kubelet does, the file is writable whatever user the container runs as.
+    writeFileSync(terminationFile, "", { mode: 0o666 });
+    chmodSync(terminationFile, 0o666);
     const user = containerUser(this.pod, spec);
     const sandboxMounts = [...mounts, ...podFileMounts(this.podDir, spec, terminationFile)];
     const args = bwrapArgs({
