@@ -337,9 +337,8 @@ export class BackupController {
       );
     if (pod.status?.phase === "Succeeded") return this.complete(backup, pod);
     if (pod.status?.phase === "Failed") return this.fail(backup, "BackupFailed", this.podFailure(pod), pod);
-    const waiting = pod.status?.containerStatuses
-      ?.map((c) => c.state?.waiting)
-      .find((w) => w?.reason && STUCK.has(w.reason));
+    const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
+    const waiting = statuses.map((c) => c.state?.waiting).find((w) => w?.reason && STUCK.has(w.reason));
     if (waiting)
       return this.fail(
         backup,

@@ -65,6 +65,7 @@ spec: { kind: filesystem, filesystem: { path: ${repoDir} } }
   await platform.apply(
     kvCluster(ns, "kvb", {
       replicas: 2,
+      cpu: "100m",
       extra: `      parameters: { backup_seconds: "6" }\n  backup: { repo: kv-local }\n`,
     }),
   );
@@ -96,7 +97,9 @@ spec: { clusterName: kvb }
   assert.equal(backup.status?.targetPod, "kvb-kv-1", "read from the secondary");
   assert.match(backup.status?.sha256 ?? "", /^[0-9a-f]{64}$/);
 
-  await platform.apply(kvCluster(ns, "kvr", { replicas: 2, extra: "  restore: { backup: resumed }\n" }));
+  await platform.apply(
+    kvCluster(ns, "kvr", { replicas: 2, cpu: "100m", extra: "  restore: { backup: resumed }\n" }),
+  );
   await waitFor(async () => (await platform.instances(ns, "kvr-kv")).length === 2, {
     description: "the restored cluster's pods",
     timeoutMs: 30_000,
@@ -185,6 +188,7 @@ test("a schedule every 10 s with retention 2 keeps the newest 2 scheduled backup
   await platform.apply(
     kvCluster(ns, "kvb", {
       replicas: 2,
+      cpu: "100m",
       extra: `      parameters: { backup_seconds: "0" }\n  backup: { repo: kv-local, schedule: "*/10 * * * * *", retention: { count: 2 } }\n`,
     }),
   );

@@ -82,7 +82,7 @@ test("schedules are cron in UTC; missed runs collapse into the latest one due", 
     dueRun("*/5 * * * *", last, new Date("2026-12-03T10:27:00Z"))?.toISOString(),
     "2026-12-03T10:25:00.000Z",
   );
-  assert.equal(scheduledBackupName("db", new Date("2026-12-03T10:25:00Z")), "db-202612031025");
+  assert.equal(scheduledBackupName("db", new Date("2026-12-03T10:25:00Z")), "db-20261203102500");
 });
 
 test("retention keeps the newest completed backups by count and age, a few failed ones, and never the last completed one", () => {
