@@ -24,11 +24,11 @@ const ARCHIVE_BEHIND_FILES = 8;
 
 const iso = (date: Date) => date.toISOString().replace(/\.\d{3}Z$/, "Z");
 
-/** `<cluster>-<yyyymmddhhmm>` of a scheduled run. */
+/** `<cluster>-<yyyymmddhhmmss>` of a scheduled run (a schedule may have a seconds field). */
 export function scheduledBackupName(cluster: string, at: Date): string {
   return `${cluster}-${iso(at)
     .replace(/[-:TZ]/g, "")
-    .slice(0, 12)}`;
+    .slice(0, 14)}`;
 }
 
 /**
