@@ -94,6 +94,7 @@ ${parametersField(parameters)}      resources: { limits: { memory: 512Mi } }
   },
 
   customOp: { name: "vacuum-analyze", parameters: { database: "postgres" } },
+  backupMethod: "basebackup",
   dynamicParameter: {
     name: "work_mem",
     value: "8MB",
