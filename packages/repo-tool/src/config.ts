@@ -28,6 +28,8 @@ export const ENV = {
   secretAccessKey: "TESSERA_REPO_S3_SECRET_ACCESS_KEY",
   base: "TESSERA_REPO_BASE",
   encryptionKey: "TESSERA_REPO_ENCRYPTION_KEY",
+  /** "true" once a restored component has run: instances created after it start empty. */
+  restoreComplete: "TESSERA_RESTORE_COMPLETE",
 } as const;
 
 export function repoConfigFromEnv(env: NodeJS.ProcessEnv = process.env): RepoConfig {

@@ -158,6 +158,10 @@ program
         console.log(`${options.unlessExists} exists: the data was restored already`);
         return;
       }
+      if (process.env[ENV.restoreComplete] === "true") {
+        console.log("the component's restore is complete: this instance starts like any new one");
+        return;
+      }
       if (options.firstInstanceOnly && !process.env.TESSERA_POD_NAME?.endsWith("-0")) {
         console.log("not the first instance: it copies its data from the restored one");
         return;

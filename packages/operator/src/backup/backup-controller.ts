@@ -1,4 +1,4 @@
-import type { V1ContainerStateTerminated, V1Pod } from "@kubernetes/client-node";
+import type { CoreV1Event, V1ContainerStateTerminated, V1Pod } from "@kubernetes/client-node";
 import {
   API_VERSION,
   backupRepoLocation,
@@ -347,14 +347,14 @@ export class BackupController {
         pod,
       );
     const elapsed = Date.now() - started;
-    if (pod.status?.phase === "Pending" && elapsed > START_TIMEOUT_MS) {
-      const why = pod.status?.conditions?.find((c) => c.status === "False")?.message ?? "pending";
-      return this.fail(
-        backup,
-        "PodCannotStart",
-        `the backup pod did not start within ${START_TIMEOUT_MS / 1000} s: ${why}`,
-        pod,
-      );
+    if (pod.status?.phase === "Pending") {
+      // A node that cannot mount a volume (the repository's directory gone) says so in an Event only.
+      const warning = await this.lastWarning(pod);
+      if (warning?.reason === "FailedMount" || elapsed > START_TIMEOUT_MS) {
+        const why =
+          warning?.message ?? pod.status?.conditions?.find((c) => c.status === "False")?.message ?? "pending";
+        return this.fail(backup, "PodCannotStart", `the backup pod cannot start: ${why}`, pod);
+      }
     }
     if (elapsed > timeout) {
       return this.fail(
@@ -365,6 +365,17 @@ export class BackupController {
       );
     }
     return { requeueAfterMs: Math.min(POLL_MS * 6, Math.max(1000, started + timeout - Date.now())) };
+  }
+
+  private async lastWarning(pod: V1Pod): Promise<CoreV1Event | undefined> {
+    const events = await this.ctx.client.list<CoreV1Event>("v1", "Event", {
+      namespace: pod.metadata!.namespace!,
+      fieldSelector: `involvedObject.uid=${pod.metadata!.uid}`,
+    });
+    return events.items
+      .filter((e) => e.type === "Warning")
+      .sort((a, b) => String(a.lastTimestamp ?? "").localeCompare(String(b.lastTimestamp ?? "")))
+      .at(-1);
   }
 
   /** The uploader's own error when it failed for itself, else the backup command's stderr tail. */

@@ -4,6 +4,7 @@ import {
   Controller,
   isAlreadyExists,
   isNotFound,
+  retryOnConflict,
   updateStatus,
   type Informer,
   type ReconcileResult,
@@ -71,6 +72,7 @@ export class ClusterBackupController {
     if (!cluster || cluster.metadata.deletionTimestamp) return;
     const backups = this.backupsOf(cluster);
     if (!cluster.spec.backup && backups.length === 0 && !cluster.status?.backup) return;
+    await this.followTerminationPolicy(cluster, backups);
     const now = new Date();
     const waits: number[] = [];
     let scheduled: { last?: string; next?: string } = {};
@@ -137,6 +139,44 @@ export class ClusterBackupController {
       }
     }
     return { last: iso(latest), next: iso(nextRun(schedule, latest)) };
+  }
+
+  /**
+   * Backups outlive their cluster, except under WipeOut: then the cluster owns them and the
+   * garbage collector deletes them (and so their data) with it. Kept in step with the policy.
+   */
+  private async followTerminationPolicy(cluster: Cluster, backups: Backup[]): Promise<void> {
+    const wipe = cluster.spec.terminationPolicy === "WipeOut";
+    for (const backup of backups) {
+      if (backup.metadata.deletionTimestamp) continue;
+      const owners = backup.metadata.ownerReferences ?? [];
+      const owned = owners.some((o) => o.uid === cluster.metadata.uid);
+      if (owned === wipe) continue;
+      const next = wipe
+        ? [
+            ...owners,
+            {
+              apiVersion: API_VERSION,
+              kind: "Cluster",
+              name: cluster.metadata.name!,
+              uid: cluster.metadata.uid!,
+            },
+          ]
+        : owners.filter((o) => o.uid !== cluster.metadata.uid);
+      await retryOnConflict(async () => {
+        const current = await this.ctx.client.find<Backup>({
+          apiVersion: API_VERSION,
+          kind: "Backup",
+          namespace: backup.metadata.namespace!,
+          name: backup.metadata.name!,
+        });
+        if (!current) return;
+        await this.ctx.client.replace<Backup>({
+          ...current,
+          metadata: { ...current.metadata, ownerReferences: next },
+        });
+      });
+    }
   }
 
   private async deleteBackup(backup: Backup): Promise<void> {

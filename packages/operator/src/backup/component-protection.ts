@@ -1,7 +1,18 @@
 import type { BackupRepo, Component, ComponentDefinition } from "@tessera/api";
 import type { Informer, KubeClient } from "@tessera/kube";
+import { REPO_ENV } from "@tessera/repo-tool";
 import type { InstanceDataProtection } from "./instance-pods.js";
 import { ensureRepoSecret, repoAccess } from "./repo-access.js";
+
+/**
+ * The restore belongs to the instances the component was created with. Once it has been Running,
+ * an instance created later (a scale-out, a rebuilt volume) starts like any new instance. Said
+ * through the environment ConfigMap, read when a container starts, so the pod template (and the
+ * instances) stay as they are.
+ */
+export function restoreCompleteEnv(component: Component, provisioned: boolean): Record<string, string> {
+  return component.spec.restore && provisioned ? { [REPO_ENV.restoreComplete]: "true" } : {};
+}
 
 /** A restore or log archive names something that is not there: said in the component's status. */
 export class DataProtectionError extends Error {

@@ -1,5 +1,6 @@
 import type { V1Container, V1PodSpec } from "@kubernetes/client-node";
 import type { BackupMethod, ComponentLogArchive, ComponentRestore } from "@tessera/api";
+import { REPO_ENV } from "@tessera/repo-tool";
 import { TOOLS_IMAGE, repoUser, type RepoAccess } from "./repo-access.js";
 
 /** The archiver's status port, named after it; the operator reads the writable instance's. */
@@ -70,7 +71,7 @@ function withRestore(spec: V1PodSpec, restore: NonNullable<InstanceDataProtectio
     command: [
       "sh",
       "-c",
-      `[ -e "${marker}" ] && exit 0; "$@" && touch "${marker}"`,
+      `if [ -e "${marker}" ] || [ "$${REPO_ENV.restoreComplete}" = true ]; then exit 0; fi; "$@" && touch "${marker}"`,
       "tessera-restore",
       ...method.restore.command,
     ],

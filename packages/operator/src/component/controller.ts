@@ -42,7 +42,11 @@ import {
   type WorkloadInput,
 } from "./workload.js";
 import { splitParameters } from "../parameters.js";
-import { DataProtectionError, instanceDataProtection } from "../backup/component-protection.js";
+import {
+  DataProtectionError,
+  instanceDataProtection,
+  restoreCompleteEnv,
+} from "../backup/component-protection.js";
 
 const KIND = "Component";
 const PROVISIONED = "provisioned";
@@ -280,7 +284,10 @@ export class ComponentController {
       );
     }
     configMaps.push(
-      buildConfigMap(component, cluster, names.envConfigMap(component.metadata.name!), vars.plain),
+      buildConfigMap(component, cluster, names.envConfigMap(component.metadata.name!), {
+        ...vars.plain,
+        ...restoreCompleteEnv(component, this.completedActions(component).has(PROVISIONED)),
+      }),
     );
     // Independent of each other: one round trip per reconcile instead of one per object. The
     // InstanceSet comes after them, so pods never start without their configuration.

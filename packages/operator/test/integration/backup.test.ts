@@ -7,7 +7,7 @@ import { waitFor } from "@tessera/kube";
 import { testRoot } from "@tessera/testing";
 import { opsManifest, waitForOps } from "../../../../test/support/ops.js";
 import { TestPlatform } from "../../../../test/support/platform.js";
-import { KV_ADDON, kvCluster } from "../fixtures/env.js";
+import { KV_ADDON, kvCluster, setTerminationPolicy } from "../fixtures/env.js";
 
 // Backups of the kv test engine (its backup is a note naming the instance read) into a directory
 // on the node: scheduled backups with retention, a repository that goes away, the operator
@@ -227,4 +227,50 @@ test("a schedule every 10 s with retention 2 keeps the newest 2 scheduled backup
     description: `the data of ${deletedNames.join(", ")} to be deleted`,
     timeoutMs: 30_000,
   });
+});
+
+test("a WipeOut cluster takes its backups and their data with it; under Delete they stay", async () => {
+  await platform.apply(
+    kvCluster(ns, "kvkeep", { replicas: 1, cpu: "100m", extra: "  backup: { repo: kv-local }\n" }),
+  );
+  await platform.apply(
+    kvCluster(ns, "kvwipe", { replicas: 1, cpu: "100m", extra: "  backup: { repo: kv-local }\n" }),
+  );
+  await Promise.all([
+    platform.waitForPhase(ns, "kvkeep", "Running"),
+    platform.waitForPhase(ns, "kvwipe", "Running"),
+  ]);
+  for (const cluster of ["kvkeep", "kvwipe"]) {
+    await platform.apply(`apiVersion: tessera.dev/v1alpha1
+kind: Backup
+metadata: { name: ${cluster}-once, namespace: ${ns} }
+spec: { clusterName: ${cluster} }
+`);
+  }
+  await Promise.all([waitForBackup("kvkeep-once", "Completed"), waitForBackup("kvwipe-once", "Completed")]);
+  await setTerminationPolicy(platform, ns, "kvwipe", "WipeOut");
+  await waitFor(
+    async () =>
+      (await platform.client.get<Backup>(backupRef("kvwipe-once"))).metadata.ownerReferences?.length === 1,
+    { description: "the WipeOut cluster to own its backup", timeoutMs: 30_000 },
+  );
+  const wiped = await platform.client.get<Cluster>({
+    apiVersion: API_VERSION,
+    kind: "Cluster",
+    namespace: ns,
+    name: "kvwipe",
+  });
+  for (const cluster of ["kvkeep", "kvwipe"]) {
+    await platform.client.delete({ apiVersion: API_VERSION, kind: "Cluster", namespace: ns, name: cluster });
+  }
+  await waitFor(async () => !(await platform.client.find<Backup>(backupRef("kvwipe-once"))), {
+    description: "the WipeOut cluster's backup to be deleted",
+    timeoutMs: 90_000,
+  });
+  assert.deepEqual(
+    readdirSync(join(repoDir, ns, "kvwipe", wiped.metadata.uid!, "backups")),
+    [],
+    "its data is gone",
+  );
+  assert.equal((await platform.client.get<Backup>(backupRef("kvkeep-once"))).status?.phase, "Completed");
 });
