@@ -92,6 +92,7 @@ export function backupPod(input: BackupPodInput): V1Pod {
       { name: "TESSERA_BACKUP_TARGET_POD_NAME", value: input.targetPod },
       { name: "TESSERA_BACKUP_TARGET_POD_FQDN", value: input.targetFQDN },
       { name: "TESSERA_BACKUP_META", value: META },
+      { name: "TESSERA_BACKUP_WORK_DIR", value: WORK_DIR },
     ],
     envFrom: engine.envFrom,
     volumeMounts: [...(engine.volumeMounts ?? []).filter((m) => volumeNames.has(m.name)), work],

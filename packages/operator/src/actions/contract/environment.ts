@@ -135,6 +135,47 @@ export const variables = {
       { name: "TESSERA_OLD_PRIMARY_POD_FQDN", meaning: "its FQDN; empty if none" },
     ],
   },
+  backup: {
+    title: "A backup method's command (in the backup pod)",
+    variables: [
+      { name: "TESSERA_BACKUP_NAME", meaning: "the Backup being taken" },
+      { name: "TESSERA_BACKUP_TARGET_POD_NAME", meaning: "the instance to read" },
+      { name: "TESSERA_BACKUP_TARGET_POD_FQDN", meaning: "its FQDN; the command reads it over the network" },
+      {
+        name: "TESSERA_BACKUP_META",
+        meaning: "a file for `key=value` lines about the backup: startPosition, endPosition, engineVersion",
+      },
+      {
+        name: "TESSERA_BACKUP_WORK_DIR",
+        meaning: "a writable directory on the node for temporary files, emptied with the backup pod",
+      },
+    ],
+  },
+  restore: {
+    title: "A backup method's restore command (an init container of a new instance)",
+    variables: [
+      {
+        name: "TESSERA_RESTORE_DIR",
+        meaning:
+          "where the backup was fetched on the data volume: `backup` (the data), `logs/` (archived logs); absent for instances that copy from a restored one",
+      },
+      { name: "TESSERA_RESTORE_BACKUP", meaning: "the Backup restored" },
+      {
+        name: "TESSERA_RESTORE_TIME",
+        meaning: "the moment to recover to (RFC 3339); unset: the end of the backup",
+      },
+    ],
+  },
+  logArchive: {
+    title: "The engine of a component archiving its logs",
+    variables: [
+      {
+        name: "TESSERA_ARCHIVE_DIR",
+        meaning:
+          "the directory shared with the archiver: put a finished log file into `outbox/`, wait for `done/<name>` or `failed/<name>`; unset when the cluster does not archive",
+      },
+    ],
+  },
 } as const satisfies Record<string, VariableGroup>;
 
 export type VariableGroupName = keyof typeof variables;

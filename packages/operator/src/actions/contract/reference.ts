@@ -80,6 +80,21 @@ export function renderReference(): string {
     "",
     ...Object.entries(lifecycleContract).flatMap(([name, contract]) => action(name, contract)),
     ...action("customOps", customOpsContract),
+    "### Backup, restore and log archiving",
+    "",
+    "A backup method's `command` runs in a backup pod with the engine container's image, environment and " +
+      "non-data volumes and writes the backup to stdout; it also gets:",
+    "",
+    ...table(variables.backup),
+    "",
+    "Its `restore.command` runs before the engine starts, with the instance's volumes, and gets:",
+    "",
+    ...table(variables.restore),
+    "",
+    "With a log archive, the engine's container gets:",
+    "",
+    ...table(variables.logArchive),
+    "",
   ];
   return lines.join("\n");
 }
