@@ -86,8 +86,8 @@ spec: { kind: filesystem, filesystem: { path: ${repoDir} } }
     const rows = Math.round((sizeMb * 1024 * 1024) / ROW_BYTES);
     console.log(`loading ${rows} rows (about ${sizeMb} MiB)`);
     await query(rw, "create table big (id bigint primary key, payload text)");
-    for (let from = 1; from <= rows; from += 100_000) {
-      const to = Math.min(rows, from + 99_999);
+    for (let from = 1; from <= rows; from += 10_000) {
+      const to = Math.min(rows, from + 9_999);
       await query(
         rw,
         `insert into big select g, (select string_agg(md5(g::text || i::text), '') from generate_series(1, 30) i) from generate_series(${from}, ${to}) g`,
@@ -106,6 +106,7 @@ spec: { clusterName: src }
 `);
     const backup = await backupCompleted(platform, ns, "full");
     const tesseraBackupMs = Date.now() - start;
+    console.log(`tessera backup: ${tesseraBackupMs} ms, ${backup.status?.sizeBytes} bytes stored`);
 
     const replica = await podTarget(platform.client, ns, "src", backup.status!.targetPod!);
     const replicationPassword = Buffer.from(
@@ -131,12 +132,14 @@ spec: { clusterName: src }
     );
     if (plain.code !== 0) throw new Error(`plain pg_basebackup: ${plain.stderr}`);
     const plainBackupMs = Date.now() - plainStart;
+    console.log(`plain pg_basebackup: ${plainBackupMs} ms`);
     chownSync(plainFile, uid, gid);
 
     const restoreStart = Date.now();
     await platform.apply(cluster(ns, "restored", 1, "  restore: { backup: full }\n"));
     await platform.waitForPhase(ns, "restored", "Running", 3_600_000);
     const tesseraRestoreMs = Date.now() - restoreStart;
+    console.log(`tessera restore: ${tesseraRestoreMs} ms`);
 
     const data = join(plainDir, "data");
     const port = await freePort();
@@ -144,6 +147,12 @@ spec: { clusterName: src }
     mkdirSync(data, { mode: 0o700 });
     chownSync(data, uid, gid);
     await asPostgres(["tar", "-x", "-f", plainFile, "-C", data]);
+    // The instances keep their configuration outside the data directory; a plain restore needs its own.
+    await asPostgres([
+      "sh",
+      "-c",
+      `echo 'local all all trust' > ${data}/pg_hba.conf && : > ${data}/postgresql.conf`,
+    ]);
     await asPostgres([
       `${BIN}/pg_ctl`,
       "-D",
