@@ -6,7 +6,7 @@
 // Ratios are plain time over Tessera time: 1 means as fast as the plain tools, more is faster.
 //
 // Usage: npm run bench:postgresql-backup [-- --size-mb 1024]
-import { chownSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -153,19 +153,25 @@ spec: { clusterName: src }
       "-c",
       `echo 'local all all trust' > ${data}/pg_hba.conf && : > ${data}/postgresql.conf`,
     ]);
-    await asPostgres([
-      `${BIN}/pg_ctl`,
-      "-D",
-      data,
-      "-w",
-      "-t",
-      "3600",
-      "-o",
-      `-p ${port} -k ${plainDir} -c listen_addresses=127.0.0.1 -c config_file=${data}/postgresql.conf`,
-      "start",
-      "-l",
-      join(plainDir, "log"),
-    ]);
+    try {
+      await asPostgres([
+        `${BIN}/pg_ctl`,
+        "-D",
+        data,
+        "-w",
+        "-t",
+        "3600",
+        "-o",
+        `-p ${port} -k ${plainDir} -c listen_addresses=127.0.0.1 -c config_file=${data}/postgresql.conf`,
+        "start",
+        "-l",
+        join(plainDir, "log"),
+      ]);
+    } catch (error) {
+      throw new Error(
+        `${(error as Error).message}\n${readFileSync(join(plainDir, "log"), "utf8").slice(-2000)}`,
+      );
+    }
     const plainRestoreMs = Date.now() - plainRestoreStart;
     await asPostgres([`${BIN}/pg_ctl`, "-D", data, "-m", "immediate", "stop"]).catch(() => undefined);
 

@@ -1,6 +1,6 @@
 import { createReadStream, createWriteStream } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
-import { PassThrough, type Readable, type Transform, type Writable } from "node:stream";
+import { PassThrough, type Duplex, type Readable, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { decoders, encoders, Tally } from "./codec.js";
 import type { ObjectStore } from "./store.js";
@@ -21,20 +21,14 @@ export async function putStream(
   input: Readable,
   encryptionKey?: string,
 ): Promise<PutResult> {
-  const source = new Tally();
+  const source = new Tally(false);
   const stored = new Tally();
   const body = new PassThrough();
   const upload = store.put(key, body).catch((error: unknown) => {
     body.destroy(error as Error);
     throw error;
   });
-  const streams: (Readable | Transform | Writable)[] = [
-    input,
-    source,
-    ...encoders(encryptionKey),
-    stored,
-    body,
-  ];
+  const streams: (Readable | Duplex | Writable)[] = [input, source, ...encoders(encryptionKey), stored, body];
   await Promise.all([pipeline(streams), upload]);
   return { key, size: stored.bytes, sourceSize: source.bytes, sha256: stored.hash.digest("hex") };
 }
@@ -47,7 +41,7 @@ export async function getStream(
   sha256: string | undefined,
   encryptionKey?: string,
 ): Promise<void> {
-  const streams: (Readable | Transform | Writable)[] = [
+  const streams: (Readable | Duplex | Writable)[] = [
     await store.get(key),
     ...decoders(sha256, encryptionKey),
     output,
