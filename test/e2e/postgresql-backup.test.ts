@@ -8,7 +8,7 @@ import { waitFor } from "@tessera/kube";
 import { S3Server } from "@tessera/object-store";
 import { testRoot } from "@tessera/testing";
 import { TestPlatform } from "../support/platform.js";
-import { podTarget, query, serviceTarget } from "../support/postgresql.js";
+import { podTarget, postgresqlManifest, query, serviceTarget } from "../support/postgresql.js";
 
 // Backup and restore of a real PostgreSQL cluster: a base backup to a directory on the node with
 // WAL archiving, restored to a moment between two batches of writes (point-in-time recovery) as
@@ -23,23 +23,7 @@ let s3: S3Server;
 let ns: string;
 
 function clusterManifest(name: string, replicas: number, extra: string): string {
-  return `apiVersion: tessera.dev/v1alpha1
-kind: Cluster
-metadata: { name: ${name}, namespace: ${ns} }
-spec:
-  clusterDef: postgresql
-  topology: replication
-  terminationPolicy: Delete
-  componentSpecs:
-    - name: postgresql
-      replicas: ${replicas}
-      resources:
-        requests: { cpu: 50m, memory: 128Mi }
-        limits: { cpu: "1", memory: 512Mi }
-      volumeClaimTemplates:
-        - name: data
-          spec: { storageClassName: tessera-local, resources: { requests: { storage: 1Gi } } }
-${extra}`;
+  return postgresqlManifest(ns, name, replicas, extra);
 }
 
 async function getCluster(name: string): Promise<Cluster> {

@@ -7,7 +7,14 @@ import { labels } from "@tessera/api";
 import { waitFor } from "@tessera/kube";
 import { opsManifest, waitForOps } from "../support/ops.js";
 import { TestPlatform } from "../support/platform.js";
-import { Writer, lostWrites, podTarget, query, serviceTarget } from "../support/postgresql.js";
+import {
+  Writer,
+  lostWrites,
+  podTarget,
+  postgresqlManifest,
+  query,
+  serviceTarget,
+} from "../support/postgresql.js";
 
 // OpsRequests on a real PostgreSQL cluster (three instances, synchronous
 // quorum replication) while a client writes through the rw service: each
@@ -80,23 +87,7 @@ async function underWriter(table: string, name: string, type: string, extra = ""
 before(async () => {
   platform = await TestPlatform.start({ addons: [ADDON] });
   ns = await platform.cluster.createNamespace("pgops");
-  await platform.apply(`apiVersion: tessera.dev/v1alpha1
-kind: Cluster
-metadata: { name: ${CLUSTER}, namespace: ${ns} }
-spec:
-  clusterDef: postgresql
-  topology: replication
-  terminationPolicy: Delete
-  componentSpecs:
-    - name: postgresql
-      replicas: 3
-      resources:
-        requests: { cpu: 50m, memory: 128Mi }
-        limits: { cpu: "1", memory: 512Mi }
-      volumeClaimTemplates:
-        - name: data
-          spec: { storageClassName: tessera-local, resources: { requests: { storage: 1Gi } } }
-`);
+  await platform.apply(postgresqlManifest(ns, CLUSTER, 3));
   await settledPrimary();
 });
 

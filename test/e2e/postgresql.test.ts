@@ -5,7 +5,14 @@ import type { V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
 import { labels } from "@tessera/api";
 import { Informer, waitFor } from "@tessera/kube";
 import { TestPlatform } from "../support/platform.js";
-import { Writer, lostWrites, podTarget, query, serviceTarget } from "../support/postgresql.js";
+import {
+  Writer,
+  lostWrites,
+  podTarget,
+  query,
+  serviceTarget,
+  postgresqlManifest,
+} from "../support/postgresql.js";
 
 const ADDON = fileURLToPath(new URL("../../addons/postgresql/", import.meta.url));
 const CLUSTER = "pg";
@@ -24,23 +31,7 @@ function startWriter(table: string): Writer {
 }
 
 function manifest(replicas: number, extra = ""): string {
-  return `apiVersion: tessera.dev/v1alpha1
-kind: Cluster
-metadata: { name: ${CLUSTER}, namespace: ${ns} }
-spec:
-  clusterDef: postgresql
-  topology: replication
-  terminationPolicy: Delete
-  componentSpecs:
-    - name: postgresql
-      replicas: ${replicas}
-      resources:
-        requests: { cpu: 50m, memory: 128Mi }
-        limits: { cpu: "1", memory: 512Mi }
-      volumeClaimTemplates:
-        - name: data
-          spec: { storageClassName: tessera-local, resources: { requests: { storage: 1Gi } } }
-${extra}`;
+  return postgresqlManifest(ns, CLUSTER, replicas, extra);
 }
 
 const component = () => platform.component(ns, COMPONENT);

@@ -153,3 +153,27 @@ export async function lostWrites(target: PgTarget, table: string, acknowledged: 
   const present = new Set(rows.map((r) => Number(r.id)));
   return acknowledged.filter((id) => !present.has(id));
 }
+
+/**
+ * A PostgreSQL replication cluster as the tests create it: small requests, 1Gi volumes. `extra` is
+ * appended to the manifest: component fields indented by 6 spaces, spec fields by 2.
+ */
+export function postgresqlManifest(namespace: string, name: string, replicas: number, extra = ""): string {
+  return `apiVersion: tessera.dev/v1alpha1
+kind: Cluster
+metadata: { name: ${name}, namespace: ${namespace} }
+spec:
+  clusterDef: postgresql
+  topology: replication
+  terminationPolicy: Delete
+  componentSpecs:
+    - name: postgresql
+      replicas: ${replicas}
+      resources:
+        requests: { cpu: 50m, memory: 128Mi }
+        limits: { cpu: "1", memory: 512Mi }
+      volumeClaimTemplates:
+        - name: data
+          spec: { storageClassName: tessera-local, resources: { requests: { storage: 1Gi } } }
+${extra}`;
+}
