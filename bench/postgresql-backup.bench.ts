@@ -120,19 +120,30 @@ spec: { clusterName: src }
       ).data!.password!,
       "base64",
     ).toString("utf8");
-    const plainFile = join(plainDir, "base.tar");
+    // pg_basebackup into a directory syncs what it wrote, as the repository does.
+    const plainFile = join(plainDir, "plain", "base.tar");
     const plainStart = Date.now();
     const plain = await runCommand(
-      "sh",
+      `${BIN}/pg_basebackup`,
       [
-        "-c",
-        `${BIN}/pg_basebackup -h ${replica.host} -U replicator -D - -Ft -X fetch --checkpoint=fast --no-manifest > ${plainFile}`,
+        "-h",
+        replica.host,
+        "-U",
+        "replicator",
+        "-D",
+        join(plainDir, "plain"),
+        "-Ft",
+        "-X",
+        "fetch",
+        "--checkpoint=fast",
+        "--no-manifest",
       ],
       { env: { ...process.env, PGPASSWORD: replicationPassword }, timeoutMs: 3_600_000 },
     );
     if (plain.code !== 0) throw new Error(`plain pg_basebackup: ${plain.stderr}`);
     const plainBackupMs = Date.now() - plainStart;
     console.log(`plain pg_basebackup: ${plainBackupMs} ms`);
+    chownSync(join(plainDir, "plain"), uid, gid);
     chownSync(plainFile, uid, gid);
 
     const restoreStart = Date.now();
@@ -151,7 +162,7 @@ spec: { clusterName: src }
     await asPostgres([
       "sh",
       "-c",
-      `echo 'local all all trust' > ${data}/pg_hba.conf && : > ${data}/postgresql.conf`,
+      `echo 'local all all trust' > ${data}/pg_hba.conf && echo 'max_connections = 200' > ${data}/postgresql.conf && rm -f ${data}/standby.signal`,
     ]);
     try {
       await asPostgres([
