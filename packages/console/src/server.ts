@@ -1,14 +1,25 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { extname, join, normalize } from "node:path";
 import { fileURLToPath } from "node:url";
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import Fastify, {
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type RouteGenericInterface as RouteTypes,
+} from "fastify";
 import type { KubeConfig } from "@kubernetes/client-node";
-import { API_VERSION, type Cluster } from "@tessera/api";
-import { ApiError, errorMessage, type KubeClient } from "@tessera/kube";
+import { API_VERSION, type Backup, type Cluster, type OpsRequest, type Tenant } from "@tessera/api";
+import { ApiError, errorMessage, type KubeClient, type KubernetesObject } from "@tessera/kube";
 import { Sessions, SignInError, type Credentials } from "./sessions.js";
-import { clusterDetail, listClusters, overview } from "./views.js";
+import { clusterDetail, listClusters, overview, summarize, summarizeOps } from "./views.js";
 import { RANGES, clusterCharts } from "./metrics.js";
-import { watchClusters } from "./events.js";
+import { watchKind } from "./events.js";
+import { listEngines } from "./catalog.js";
+import { clusterFromForm, restoreFromForm } from "./create.js";
+import { FormError, refusedField } from "./forms.js";
+import { operationFromForm } from "./operations.js";
+import { backupFromForm, listBackups } from "./backups.js";
+import { listTenants, quotaFromForm, tenantFromForm } from "./tenants.js";
 
 /** The built single-page app (`npm run build -w packages/console`). */
 export const WEB_DIST = fileURLToPath(new URL("../dist/", import.meta.url));
@@ -29,10 +40,17 @@ function sessionId(request: FastifyRequest): string | undefined {
   return cookies.find((c) => c.startsWith(`${COOKIE}=`))?.slice(COOKIE.length + 1);
 }
 
-/** An apiserver refusal keeps its status (401, 403, 404 …) and message; anything else is a 502. */
+/**
+ * An apiserver refusal keeps its status (401, 403, 404, 422 …) and message,
+ * with the field it names for forms; a form the console refuses itself is
+ * a 400 with its field; anything else is a 502.
+ */
 function sendError(reply: FastifyReply, error: unknown): FastifyReply {
+  if (error instanceof FormError) return reply.code(400).send({ error: error.message, field: error.field });
   if (error instanceof ApiError)
-    return reply.code(error.statusCode).send({ error: error.message, reason: error.reason });
+    return reply
+      .code(error.statusCode)
+      .send({ error: error.message, reason: error.reason, field: refusedField(error.message) });
   return reply.code(502).send({ error: errorMessage(error) });
 }
 
@@ -137,6 +155,96 @@ export function consoleServer(options: ConsoleOptions): FastifyInstance {
     },
   );
 
+  /** A route that acts as the signed-in user: `act` gets the user's client; refusals become replies. */
+  const asUser =
+    <R extends RouteTypes>(act: (client: KubeClient, request: FastifyRequest<R>) => Promise<unknown>) =>
+    async (request: FastifyRequest<R>, reply: FastifyReply) => {
+      const client = userClient(request, reply);
+      if (!client) return reply;
+      try {
+        return await act(client, request);
+      } catch (error) {
+        return sendError(reply, error);
+      }
+    };
+
+  app.get(
+    "/api/engines",
+    asUser((client) => listEngines(client)),
+  );
+
+  app.post(
+    "/api/clusters",
+    asUser(async (client, request) =>
+      summarize(await client.create(await clusterFromForm(client, request.body))),
+    ),
+  );
+
+  app.post<{ Params: { namespace: string; name: string } }>(
+    "/api/clusters/:namespace/:name/operations",
+    asUser<{ Params: { namespace: string; name: string } }>(async (client, request) => {
+      const { namespace, name } = request.params;
+      const ops = await client.create(operationFromForm(namespace, name, request.body));
+      return { namespace, name: ops.metadata.name, type: ops.spec.type };
+    }),
+  );
+
+  app.get<{ Querystring: { namespace?: string } }>(
+    "/api/backups",
+    asUser<{ Querystring: { namespace?: string } }>((client, request) =>
+      listBackups(client, request.query.namespace || undefined),
+    ),
+  );
+
+  app.post(
+    "/api/backups",
+    asUser(async (client, request) => {
+      const backup = await client.create(backupFromForm(request.body));
+      return { namespace: backup.metadata.namespace, name: backup.metadata.name };
+    }),
+  );
+
+  app.post<{ Params: { namespace: string; name: string } }>(
+    "/api/backups/:namespace/:name/restore",
+    asUser<{ Params: { namespace: string; name: string } }>(async (client, request) => {
+      const { namespace, name } = request.params;
+      return summarize(await client.create(await restoreFromForm(client, namespace, name, request.body)));
+    }),
+  );
+
+  app.get(
+    "/api/tenants",
+    asUser((client) => listTenants(client)),
+  );
+
+  app.post(
+    "/api/tenants",
+    asUser(async (client, request) => {
+      const tenant = await client.create(tenantFromForm(request.body));
+      return { name: tenant.metadata.name };
+    }),
+  );
+
+  app.patch<{ Params: { name: string }; Body: { quota?: unknown } }>(
+    "/api/tenants/:name",
+    asUser<{ Params: { name: string }; Body: { quota?: unknown } }>(async (client, request) => {
+      const quota = quotaFromForm(request.body?.quota);
+      const ref = { apiVersion: API_VERSION, kind: "Tenant", name: request.params.name };
+      const tenant = await client.patch<Tenant>(ref, { spec: { quota } }, "merge");
+      return { name: tenant.metadata.name };
+    }),
+  );
+
+  app.delete<{ Params: { name: string } }>(
+    "/api/tenants/:name",
+    asUser<{ Params: { name: string } }>(async (client, request) => {
+      const ref = { apiVersion: API_VERSION, kind: "Tenant", name: request.params.name };
+      if (!(await client.delete(ref)))
+        throw new ApiError(404, "NotFound", `tenant ${request.params.name} not found`);
+      return { deleted: true };
+    }),
+  );
+
   app.get<{ Querystring: { namespace?: string } }>("/api/events", async (request, reply) => {
     const client = userClient(request, reply);
     if (!client) return reply;
@@ -150,11 +258,19 @@ export function consoleServer(options: ConsoleOptions): FastifyInstance {
     });
     const send = (event: string, data: unknown) =>
       reply.raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-    await watchClusters(client, request.query.namespace || undefined, abort.signal, {
-      synced: () => send("synced", {}),
-      change: (change) => send("cluster", change),
-      error: (error) => send("problem", { error: errorMessage(error) }),
-    });
+    const namespace = request.query.namespace || undefined;
+    // Operations and backups change without their cluster changing: their pages follow them too.
+    const follow = <T extends KubernetesObject>(kind: string, event: string, data: (object: T) => unknown) =>
+      watchKind<T>(client, kind, namespace, abort.signal, {
+        synced: () => send("synced", { kind }),
+        change: (type, object) => send(event, { type, [event]: data(object) }),
+        error: (error) => send("problem", { kind, error: errorMessage(error) }),
+      });
+    await Promise.all([
+      follow<Cluster>("Cluster", "cluster", summarize),
+      follow<OpsRequest>("OpsRequest", "operation", summarizeOps),
+      follow<Backup>("Backup", "backup", (b) => ({ namespace: b.metadata.namespace, name: b.metadata.name })),
+    ]);
     reply.raw.end();
   });
 

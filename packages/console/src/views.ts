@@ -32,9 +32,12 @@ export interface OperationSummary {
   type: string;
   phase: string;
   progress?: string;
+  message?: string;
+  createdAt?: string;
+  steps: { name: string; phase: string; message?: string }[];
 }
 
-function summarizeOps(ops: OpsRequest): OperationSummary {
+export function summarizeOps(ops: OpsRequest): OperationSummary {
   return {
     namespace: ops.metadata.namespace!,
     name: ops.metadata.name!,
@@ -42,6 +45,9 @@ function summarizeOps(ops: OpsRequest): OperationSummary {
     type: ops.spec.type,
     phase: ops.status?.phase ?? "Pending",
     progress: ops.status?.progress,
+    message: ops.status?.message,
+    createdAt: ops.metadata.creationTimestamp as string | undefined,
+    steps: (ops.status?.steps ?? []).map((s) => ({ name: s.name, phase: s.phase, message: s.message })),
   };
 }
 
@@ -171,6 +177,6 @@ export async function clusterDetail(
     operations: ops.items
       .filter((o) => o.spec.clusterName === name)
       .map(summarizeOps)
-      .sort((a, b) => a.name.localeCompare(b.name)),
+      .sort((a, b) => (b.createdAt ?? "").localeCompare(a.createdAt ?? "") || a.name.localeCompare(b.name)),
   };
 }
