@@ -184,6 +184,7 @@ spec: { clusterName: src }
       );
     }
     const plainRestoreMs = Date.now() - plainRestoreStart;
+    console.log(`plain restore: ${plainRestoreMs} ms`);
     await asPostgres([`${BIN}/pg_ctl`, "-D", data, "-m", "immediate", "stop"]).catch(() => undefined);
 
     await query(rw, "insert into big values (0, 'marker')");
@@ -191,6 +192,8 @@ spec: { clusterName: src }
       rw,
       `select to_char(clock_timestamp() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as t`,
     )) as [{ t: string }];
+    // Recovery to T stops at the first commit after T: a workload keeps writing.
+    await query(rw, "insert into big values (-1, 'after')");
     const [{ segment }] = (await query<{ segment: string }>(
       rw,
       "select pg_walfile_name(pg_switch_wal()) as segment",
