@@ -4,8 +4,11 @@ import { SignIn } from "./SignIn.js";
 import { OverviewPage } from "./OverviewPage.js";
 import { ClustersPage } from "./ClustersPage.js";
 import { ClusterPage } from "./ClusterPage.js";
+import { CreateClusterPage } from "./CreateClusterPage.js";
+import { BackupsPage } from "./BackupsPage.js";
+import { TenantsPage } from "./TenantsPage.js";
 
-/** The page the location hash names: #/, #/clusters or #/clusters/<namespace>/<name>. */
+/** The page the location hash names: #/, #/clusters, #/clusters/<namespace>/<name>, #/create, #/backups or #/tenants. */
 function useRoute(): string[] {
   const read = () =>
     window.location.hash.replace(/^#\/?/, "").split("/").filter(Boolean).map(decodeURIComponent);
@@ -37,6 +40,9 @@ export function App() {
         <strong>Tessera</strong>
         <a href="#/">Overview</a>
         <a href="#/clusters">Clusters</a>
+        <a href="#/create">New cluster</a>
+        <a href="#/backups">Backups</a>
+        <a href="#/tenants">Tenants</a>
         <label>
           Namespace{" "}
           <input
@@ -60,5 +66,8 @@ function Page({ route, namespace }: { route: string[]; namespace: string }) {
   if (route[0] === "clusters" && route[1] && route[2])
     return <ClusterPage namespace={route[1]} name={route[2]} version={version} />;
   if (route[0] === "clusters") return <ClustersPage namespace={namespace} version={version} />;
+  if (route[0] === "create") return <CreateClusterPage namespace={namespace} />;
+  if (route[0] === "backups") return <BackupsPage namespace={namespace} version={version} />;
+  if (route[0] === "tenants") return <TenantsPage version={version} />;
   return <OverviewPage namespace={namespace} version={version} />;
 }

@@ -3,6 +3,7 @@ import type { Chart, ClusterDetail } from "@tessera/console";
 import { useApi } from "./api.js";
 import { Failure, OrNone, Phase, Table } from "./common.js";
 import { TimeChart } from "./Chart.js";
+import { Operations } from "./Operations.js";
 
 const RANGES = ["15m", "1h", "6h", "24h"];
 
@@ -96,18 +97,7 @@ export function ClusterPage({
             )}
           />
           <h2>Operations</h2>
-          <OrNone
-            items={data.operations}
-            render={(items) => (
-              <ul>
-                {items.map((o) => (
-                  <li key={o.name}>
-                    {o.name}: {o.type} <Phase phase={o.phase} /> {o.progress ?? ""}
-                  </li>
-                ))}
-              </ul>
-            )}
-          />
+          <Operations cluster={data} />
           <h2>
             Performance{" "}
             {RANGES.map((r) => (

@@ -1,10 +1,14 @@
 import { useEffect, useState } from "react";
 
-/** A refusal of the console's API, with the apiserver's status (401, 403, 404 …) and message. */
+/**
+ * A refusal of the console's API, with the apiserver's status (401, 403,
+ * 404, 422 …) and message, and the field it names (`spec.componentSpecs[0].replicas`).
+ */
 export class ApiError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    readonly field?: string,
   ) {
     super(message);
   }
@@ -16,9 +20,14 @@ export async function api<T>(path: string, init?: RequestInit): Promise<T> {
     credentials: "same-origin",
     headers: init?.body ? { "content-type": "application/json" } : {},
   });
-  const body = (await response.json().catch(() => ({}))) as { error?: string };
-  if (!response.ok) throw new ApiError(response.status, body.error ?? response.statusText);
+  const body = (await response.json().catch(() => ({}))) as { error?: string; field?: string };
+  if (!response.ok) throw new ApiError(response.status, body.error ?? response.statusText, body.field);
   return body as T;
+}
+
+/** Sends `body` as JSON with `method`; the answer, or an ApiError. */
+export function send<T>(method: string, path: string, body?: unknown): Promise<T> {
+  return api<T>(path, { method, body: body === undefined ? undefined : JSON.stringify(body) });
 }
 
 export interface Loaded<T> {
@@ -43,9 +52,9 @@ export function useApi<T>(path: string, version: number): Loaded<T> {
 }
 
 /**
- * A number that grows with every change to the clusters the user can see,
- * pushed by the console from its watches (server-sent events): pages reload
- * on it instead of polling.
+ * A number that grows with every change to the clusters, operations and
+ * backups the user can see, pushed by the console from its watches
+ * (server-sent events): pages reload on it instead of polling.
  */
 export function useClusterEvents(namespace: string): number {
   const [version, setVersion] = useState(0);
@@ -55,7 +64,7 @@ export function useClusterEvents(namespace: string): number {
     );
     const bump = () => setVersion((v) => v + 1);
     source.addEventListener("synced", bump);
-    source.addEventListener("cluster", bump);
+    for (const event of ["cluster", "operation", "backup"]) source.addEventListener(event, bump);
     return () => source.close();
   }, [namespace]);
   return version;
