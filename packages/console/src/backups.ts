@@ -1,5 +1,6 @@
 import { API_VERSION, type Backup, type Cluster } from "@tessera/api";
 import type { KubeClient } from "@tessera/kube";
+import { restorableRange } from "./create.js";
 import { body, optionalText, text } from "./forms.js";
 
 export interface BackupSummary {
@@ -12,6 +13,8 @@ export interface BackupSummary {
   completionTime?: string;
   message?: string;
   pointInTime?: boolean;
+  /** The moments a restore of this backup can reach besides its end, when it has archived logs. */
+  restorable?: RecoverableRange;
 }
 
 export interface RecoverableRange {
@@ -25,7 +28,7 @@ export interface BackupList {
   ranges: Record<string, RecoverableRange>;
 }
 
-function summarize(backup: Backup): BackupSummary {
+function summarize(backup: Backup, range: RecoverableRange | undefined): BackupSummary {
   return {
     namespace: backup.metadata.namespace!,
     name: backup.metadata.name!,
@@ -36,6 +39,7 @@ function summarize(backup: Backup): BackupSummary {
     completionTime: backup.status?.completionTime,
     message: backup.status?.message,
     pointInTime: backup.status?.pointInTime,
+    restorable: restorableRange(backup, range),
   };
 }
 
@@ -52,7 +56,9 @@ export async function listBackups(client: KubeClient, namespace?: string): Promi
   }
   const created = (b: Backup) => String(b.metadata.creationTimestamp ?? "");
   return {
-    backups: backups.items.sort((a, b) => created(b).localeCompare(created(a))).map(summarize),
+    backups: backups.items
+      .sort((a, b) => created(b).localeCompare(created(a)))
+      .map((b) => summarize(b, ranges[`${b.metadata.namespace}/${b.spec.clusterName}`])),
     ranges,
   };
 }

@@ -85,7 +85,21 @@ export async function clusterFromForm(client: KubeClient, input: unknown): Promi
   } as Cluster;
 }
 
-/** Whether `moment` lies in the range a restore of the source cluster can reach. */
+/**
+ * The moments a restore of `backup` can reach: from the end of the backup
+ * (or the range's start, if later) to the end of the source cluster's
+ * range; only the end of the backup without archived logs.
+ */
+export function restorableRange(
+  backup: Backup,
+  range: { from?: string; to?: string } | undefined,
+): { from?: string; to?: string } | undefined {
+  const end = backup.status?.completionTime;
+  if (!backup.status?.pointInTime || !end || !range?.from || !range.to) return undefined;
+  return { from: Date.parse(range.from) > Date.parse(end) ? range.from : end, to: range.to };
+}
+
+/** Whether `moment` lies in `range`. */
 export function withinRange(moment: string, range: { from?: string; to?: string } | undefined): boolean {
   const at = Date.parse(moment);
   if (Number.isNaN(at) || !range?.from || !range.to) return false;
@@ -93,9 +107,27 @@ export function withinRange(moment: string, range: { from?: string; to?: string 
 }
 
 /**
- * A new cluster restored from a backup: it copies the backed-up cluster's
- * spec (without its backup settings) and recovers to the end of the
- * backup, or to a point in time within the source's recoverable range.
+ * What a component of the source cluster passes on (as `tessera cluster
+ * restore` copies it): size, volumes, version and configuration.
+ */
+function copiedComponent(spec: ClusterComponentSpec): ClusterComponentSpec {
+  return {
+    name: spec.name,
+    ...(spec.componentDef ? { componentDef: spec.componentDef } : {}),
+    ...(spec.serviceVersion ? { serviceVersion: spec.serviceVersion } : {}),
+    replicas: spec.replicas,
+    ...(spec.resources ? { resources: spec.resources } : {}),
+    ...(spec.volumeClaimTemplates ? { volumeClaimTemplates: spec.volumeClaimTemplates } : {}),
+    ...(spec.parameters ? { parameters: spec.parameters } : {}),
+  };
+}
+
+/**
+ * A new cluster restored from a backup: shaped like the backed-up cluster
+ * (engine, topology and each component's size, volumes, version and
+ * parameters; the restored component at the version the backup was taken
+ * at; no backup settings), recovering to the end of the backup or to a
+ * point in time the backup can reach.
  */
 export async function restoreFromForm(
   client: KubeClient,
@@ -112,28 +144,39 @@ export async function restoreFromForm(
     namespace,
     name: backupName,
   });
-  const source = await client.get<Cluster>({
+  const source = await client.find<Cluster>({
     apiVersion: API_VERSION,
     kind: "Cluster",
     namespace,
     name: backup.spec.clusterName,
   });
-  const range = source.status?.backup?.recoverableRange;
+  if (!source)
+    throw new FormError(
+      "spec.restore.backup",
+      `cluster ${backup.spec.clusterName} is gone; restore this backup with \`tessera cluster restore\``,
+    );
+  const range = restorableRange(backup, source.status?.backup?.recoverableRange);
   if (pointInTime && !withinRange(pointInTime, range))
     throw new FormError(
       "spec.restore.pointInTime",
-      `${pointInTime} is outside the recoverable range of ${source.metadata.name} (${range?.from ?? "?"} to ${range?.to ?? "?"})`,
+      range
+        ? `${pointInTime} is outside what backup ${backupName} can reach (${range.from} to ${range.to})`
+        : `backup ${backupName} restores only to its own end`,
     );
   const { clusterDef, topology, terminationPolicy, componentSpecs } = source.spec;
+  const restored = backup.status?.component;
+  const version = backup.status?.serviceVersion;
   return {
     apiVersion: API_VERSION,
     kind: "Cluster",
     metadata: { namespace, name },
     spec: {
-      clusterDef,
-      topology,
+      ...(clusterDef ? { clusterDef } : {}),
+      ...(topology ? { topology } : {}),
       terminationPolicy,
-      componentSpecs: componentSpecs.map((c) => ({ ...c, offlineInstances: undefined })),
+      componentSpecs: componentSpecs
+        .map(copiedComponent)
+        .map((c) => (c.name === restored && version ? { ...c, serviceVersion: version } : c)),
       restore: {
         backup: backupName,
         ...(pointInTime ? { pointInTime: new Date(pointInTime).toISOString() } : {}),

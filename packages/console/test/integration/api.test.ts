@@ -352,16 +352,23 @@ test("a restore copies the backed-up cluster and takes only a point in time with
     "merge",
     "status",
   );
+  await kube.client.patch(
+    { apiVersion: API_VERSION, kind: "Backup", namespace: nsA, name: "orders-1" },
+    { status: { phase: "Completed", pointInTime: true, completionTime: "2026-01-01T10:30:00Z" } },
+    "merge",
+    "status",
+  );
   const listed = await admin.json<BackupList>(`/api/backups?namespace=${nsA}`);
   assert.deepEqual(listed.ranges[`${nsA}/orders`], range);
+  assert.deepEqual(listed.backups[0]?.restorable, { from: "2026-01-01T10:30:00Z", to: range.to });
 
   const path = `/api/backups/${nsA}/orders-1/restore`;
-  const outside = await admin.send("POST", path, {
-    name: "orders-copy",
-    pointInTime: "2026-01-01T13:00:00Z",
-  });
-  assert.equal(outside.status, 400);
-  assert.equal(((await outside.json()) as { field: string }).field, "spec.restore.pointInTime");
+  // Before the backup ended, and after the last archived log.
+  for (const moment of ["2026-01-01T10:15:00Z", "2026-01-01T13:00:00Z"]) {
+    const outside = await admin.send("POST", path, { name: "orders-copy", pointInTime: moment });
+    assert.equal(outside.status, 400, moment);
+    assert.equal(((await outside.json()) as { field: string }).field, "spec.restore.pointInTime");
+  }
 
   const inside = await admin.send("POST", path, {
     name: "orders-copy",

@@ -67,10 +67,12 @@ function BackupForm({ namespace, clusters }: { namespace: string; clusters: Clus
 
 /**
  * Restores a Completed backup into a new cluster, to the end of the backup
- * or to a moment within the source cluster's recoverable range: a moment
- * outside it is refused here before the webhook would.
+ * or to a moment it can reach (after its end, within the source cluster's
+ * recoverable range): a moment outside is refused here before the console
+ * and the webhook would.
  */
-function RestoreForm({ backup, range }: { backup: BackupSummary; range?: RecoverableRange }) {
+function RestoreForm({ backup }: { backup: BackupSummary }) {
+  const range: RecoverableRange | undefined = backup.restorable;
   const [name, setName] = useState(`${backup.cluster}-restored`);
   const [toPoint, setToPoint] = useState(false);
   const [moment, setMoment] = useState(range?.to ? toInput(range.to) : "");
@@ -144,7 +146,7 @@ export function BackupsPage({ namespace, version }: { namespace: string; version
             <Table headers={["Namespace", "Name", "Cluster", "Phase", "Size", "Completed", "Message", ""]}>
               {backups.map((b) => {
                 const key = `${b.namespace}/${b.name}`;
-                const range = data.ranges[`${b.namespace}/${b.cluster}`];
+                const range = b.restorable;
                 return [
                   <tr key={key}>
                     <td>{b.namespace}</td>
@@ -171,10 +173,10 @@ export function BackupsPage({ namespace, version }: { namespace: string; version
                       <td colSpan={8}>
                         <p className="muted">
                           {range?.from && range.to
-                            ? `${b.cluster} can be restored to any moment from ${range.from} to ${range.to}.`
-                            : `${b.cluster} has no recoverable range: the restore goes to the end of the backup.`}
+                            ? `${b.name} can be restored to its end or any moment from ${range.from} to ${range.to}.`
+                            : `${b.name} restores to its end (no archived logs, or no recoverable range of ${b.cluster}).`}
                         </p>
-                        <RestoreForm backup={b} range={range} />
+                        <RestoreForm backup={b} />
                       </td>
                     </tr>
                   ),
