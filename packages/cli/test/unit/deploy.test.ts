@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CRD_DIR } from "@tessera/addons";
@@ -8,10 +8,12 @@ import { deployResources } from "../../src/install/install.js";
 
 const DEPLOY = fileURLToPath(new URL("../../../../deploy/", import.meta.url));
 
+/** Manifests under dir; a directory with a kustomization of its own (deploy/monitoring) is applied on its own. */
 function yamlFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name);
-    if (statSync(path).isDirectory()) return yamlFiles(path);
+    if (statSync(path).isDirectory())
+      return existsSync(join(path, "kustomization.yaml")) ? [] : yamlFiles(path);
     return name.endsWith(".yaml") && name !== "kustomization.yaml" ? [relative(DEPLOY, path)] : [];
   });
 }
