@@ -9,7 +9,7 @@ import type { AddressInfo } from "node:net";
 import type { FastifyInstance } from "fastify";
 import { API_VERSION, type Backup, type Cluster, type OpsRequest, type Tenant } from "@tessera/api";
 import { installAddon, installCrds, loadAddon } from "@tessera/addons";
-import { loadKubeConfig } from "@tessera/kube";
+import { loadKubeConfig, type KubernetesObject } from "@tessera/kube";
 import { TestCluster } from "@tessera/testing";
 import {
   consoleServer,
@@ -231,6 +231,15 @@ test("the console serves the built app at every page address, and its scripts", 
   );
 });
 
+/** A tessera.dev object as the apiserver keeps it. */
+function stored<T extends KubernetesObject>(
+  kind: string,
+  namespace: string | undefined,
+  name: string,
+): Promise<T> {
+  return kube.client.get<T>({ apiVersion: API_VERSION, kind, namespace, name });
+}
+
 /** Signs in with the control plane's administrator kubeconfig. */
 async function adminBrowser(): Promise<Browser> {
   const admin = new Browser();
@@ -267,12 +276,7 @@ test("the creation form offers the installed engines; a refused value comes back
 
   const created = await admin.send("POST", "/api/clusters", form(3));
   assert.equal(created.status, 200, await created.clone().text());
-  const cluster = await kube.client.get<Cluster>({
-    apiVersion: API_VERSION,
-    kind: "Cluster",
-    namespace: ns,
-    name: "made-by-form",
-  });
+  const cluster = await stored<Cluster>("Cluster", ns, "made-by-form");
   assert.equal(cluster.spec.topology, "replication");
   const kvSpec = cluster.spec.componentSpecs.find((c) => c.name === "kv")!;
   assert.equal(kvSpec.replicas, 3);
@@ -297,12 +301,7 @@ test("a user without rights gets 403 for operations, backups and tenants; an adm
   const started = await admin.send("POST", `/api/clusters/${nsA}/orders/operations`, operation);
   assert.equal(started.status, 200, await started.clone().text());
   const { name: opsName } = (await started.json()) as { name: string };
-  const ops = await kube.client.get<OpsRequest>({
-    apiVersion: API_VERSION,
-    kind: "OpsRequest",
-    namespace: nsA,
-    name: opsName,
-  });
+  const ops = await stored<OpsRequest>("OpsRequest", nsA, opsName);
   assert.deepEqual(ops.spec.horizontalScaling, [{ componentName: "kv", replicas: 2 }]);
   const detail = await admin.json<ClusterDetail>(`/api/clusters/${nsA}/orders`);
   assert.deepEqual(
@@ -331,9 +330,9 @@ test("a user without rights gets 403 for operations, backups and tenants; an adm
   assert.equal(tenant.status, 200, await tenant.clone().text());
   const edited = await admin.send("PATCH", "/api/tenants/payments", { quota: { clusters: "5" } });
   assert.equal(edited.status, 200, await edited.clone().text());
-  const stored = await kube.client.get<Tenant>({ apiVersion: API_VERSION, kind: "Tenant", name: "payments" });
-  assert.deepEqual(stored.spec.quota, { clusters: 5 });
-  assert.deepEqual(stored.spec.administrators, { users: ["carol"] });
+  const tenantObject = await stored<Tenant>("Tenant", undefined, "payments");
+  assert.deepEqual(tenantObject.spec.quota, { clusters: 5 });
+  assert.deepEqual(tenantObject.spec.administrators, { users: ["carol"] });
   const tenants = await admin.json<TenantSummary[]>("/api/tenants");
   assert.deepEqual(
     tenants.map((t) => [t.name, t.displayName]),
@@ -375,22 +374,12 @@ test("a restore copies the backed-up cluster and takes only a point in time with
     pointInTime: "2026-01-01T11:30:00+00:00",
   });
   assert.equal(inside.status, 200, await inside.clone().text());
-  const copy = await kube.client.get<Cluster>({
-    apiVersion: API_VERSION,
-    kind: "Cluster",
-    namespace: nsA,
-    name: "orders-copy",
-  });
+  const copy = await stored<Cluster>("Cluster", nsA, "orders-copy");
   assert.deepEqual(copy.spec.restore, { backup: "orders-1", pointInTime: "2026-01-01T11:30:00.000Z" });
   assert.deepEqual(
     copy.spec.componentSpecs.map((c) => [c.name, c.replicas]),
     [["kv", 1]],
   );
-  const backup = await kube.client.get<Backup>({
-    apiVersion: API_VERSION,
-    kind: "Backup",
-    namespace: nsA,
-    name: "orders-1",
-  });
+  const backup = await stored<Backup>("Backup", nsA, "orders-1");
   assert.equal(backup.spec.clusterName, "orders");
 });

@@ -32,7 +32,7 @@ export function Operations({ cluster }: { cluster: ClusterDetail }) {
     () =>
       send<{ name: string }>("POST", path, {
         type,
-        component: type === "Backup" ? undefined : component,
+        component: type === "Backup" || !component ? undefined : component,
         ...(type === "HorizontalScaling" ? { replicas } : {}),
         ...(type === "Switchover" && candidate ? { candidate } : {}),
       }),
@@ -48,7 +48,13 @@ export function Operations({ cluster }: { cluster: ClusterDetail }) {
     <>
       <form className="form inline" onSubmit={submit}>
         <Field label="Operation" path="spec.type" refusal={refusal}>
-          <select value={type} onChange={(e) => setType(e.target.value as OperationType)}>
+          <select
+            value={type}
+            onChange={(e) => {
+              setType(e.target.value as OperationType);
+              if (!component) setComponent(cluster.components[0]?.name ?? "");
+            }}
+          >
             {TYPES.map((t) => (
               <option key={t} value={t}>
                 {LABELS[t]}
@@ -66,6 +72,7 @@ export function Operations({ cluster }: { cluster: ClusterDetail }) {
                 setReplicas(String(cluster.components.find((c) => c.name === e.target.value)?.replicas ?? 1));
               }}
             >
+              {type === "Restart" && <option value="">every component</option>}
               {cluster.components.map((c) => (
                 <option key={c.name}>{c.name}</option>
               ))}
