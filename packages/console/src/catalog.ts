@@ -5,7 +5,6 @@ import {
   type ComponentVersion,
 } from "@tessera/api";
 import type { KubeClient } from "@tessera/kube";
-import { DefinitionCatalog } from "@tessera/operator";
 
 /** What the creation form offers for one component of a topology. */
 export interface CatalogComponent {
@@ -34,15 +33,54 @@ export interface Engine {
   topologies: CatalogTopology[];
 }
 
-function component(catalog: DefinitionCatalog, name: string, reference: string): CatalogComponent {
-  const compDef = catalog.componentDefinition(reference);
+/** Dotted versions compared numerically ("15.10" > "15.9"), other parts as text, as the operator orders them. */
+function compareVersions(a: string, b: string): number {
+  const pa = a.split(/[.\-+]/);
+  const pb = b.split(/[.\-+]/);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const [x = "", y = ""] = [pa[i], pb[i]];
+    const diff =
+      x !== "" && y !== "" && !isNaN(Number(x)) && !isNaN(Number(y))
+        ? Number(x) - Number(y)
+        : x.localeCompare(y);
+    if (diff !== 0) return diff;
+  }
+  return 0;
+}
+
+/** A definition reference is an exact name or a version prefix: `kv-` matches `kv-1`, not `kv-watcher-1`. */
+const matches = (name: string, reference: string) =>
+  name === reference || (name.startsWith(reference) && /^\d/.test(name.slice(reference.length)));
+
+interface Definitions {
+  compDefs: ComponentDefinition[];
+  versions: ComponentVersion[];
+}
+
+/** A topology's component as the operator resolves it: the exact definition, else the newest matching the prefix. */
+function component({ compDefs, versions }: Definitions, name: string, reference: string): CatalogComponent {
+  const compDef =
+    compDefs.find((d) => d.metadata.name === reference) ??
+    compDefs
+      .filter((d) => matches(d.metadata.name!, reference))
+      .sort((a, b) => compareVersions(b.metadata.name!, a.metadata.name!))[0];
+  if (!compDef) throw new Error(`no ComponentDefinition named or prefixed "${reference}"`);
+  const compDefName = compDef.metadata.name!;
+  const offered = versions.flatMap((v) => {
+    const allowed = new Set(
+      v.spec.compatibilityRules
+        .filter((r) => r.compDefs.some((p) => matches(compDefName, p)))
+        .flatMap((r) => r.releases),
+    );
+    return v.spec.releases.filter((r) => allowed.has(r.name)).map((r) => r.serviceVersion);
+  });
   const limit = compDef.spec.replicasLimit;
   return {
     name,
-    compDef: compDef.metadata.name!,
+    compDef: compDefName,
     minReplicas: limit?.minReplicas ?? 0,
     maxReplicas: limit?.maxReplicas,
-    versions: catalog.releases(compDef.metadata.name!).map((r) => r.serviceVersion),
+    versions: [...new Set(offered)].sort((a, b) => compareVersions(b, a)),
     volumes: (compDef.spec.volumes ?? []).map((v) => v.name),
     backupMethods: (compDef.spec.backup?.methods ?? []).map((m) => m.name),
     pointInTime: compDef.spec.backup?.logArchive !== undefined,
@@ -52,8 +90,9 @@ function component(catalog: DefinitionCatalog, name: string, reference: string):
 /**
  * The installed engines as the creation form needs them, read as the user
  * and resolved the way the operator resolves a Cluster (definition
- * prefixes pick the newest), so the form offers what will be accepted.
- * A topology whose definitions are missing is left out.
+ * prefixes pick the newest; versions are those a ComponentVersion offers
+ * for the definition), so the form offers what will be accepted. A
+ * topology whose definitions are missing is left out.
  */
 export async function listEngines(client: KubeClient): Promise<Engine[]> {
   const [clusterDefs, compDefs, versions] = await Promise.all([
@@ -61,17 +100,13 @@ export async function listEngines(client: KubeClient): Promise<Engine[]> {
     client.listAll<ComponentDefinition>(API_VERSION, "ComponentDefinition"),
     client.listAll<ComponentVersion>(API_VERSION, "ComponentVersion"),
   ]);
-  const catalog = new DefinitionCatalog({
-    clusterDefinitions: () => clusterDefs.items,
-    componentDefinitions: () => compDefs.items,
-    componentVersions: () => versions.items,
-  });
+  const definitions = { compDefs: compDefs.items, versions: versions.items };
   return clusterDefs.items
     .map((def) => ({
       name: def.metadata.name!,
       topologies: def.spec.topologies.flatMap((t) => {
         try {
-          const components = t.components.map((c) => component(catalog, c.name, c.compDef));
+          const components = t.components.map((c) => component(definitions, c.name, c.compDef));
           return [{ name: t.name, default: t.default ?? false, components }];
         } catch {
           return [];
