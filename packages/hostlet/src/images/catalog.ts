@@ -11,6 +11,8 @@ export interface CatalogEntry {
   command?: string[];
   args?: string[];
   env?: Record<string, string>;
+  /** Host directories the software lives in, bound read-only into its containers (e.g. a checkout under /tmp). */
+  bind?: string[];
 }
 
 export type ImageResolution =
@@ -34,6 +36,7 @@ export function loadCatalogFile(path: string): CatalogEntry[] {
     ...entry,
     ...(entry.requires ? { requires: entry.requires.map((p) => resolve(here, p)) } : {}),
     ...(entry.path ? { path: entry.path.map((p) => resolve(here, p)) } : {}),
+    ...(entry.bind ? { bind: entry.bind.map((p) => resolve(here, p)) } : {}),
   }));
 }
 

@@ -435,7 +435,11 @@ export class PodWorker {
     writeFileSync(terminationFile, "", { mode: 0o666 });
     chmodSync(terminationFile, 0o666);
     const user = containerUser(this.pod, spec);
-    const sandboxMounts = [...mounts, ...podFileMounts(this.podDir, spec, terminationFile)];
+    const sandboxMounts = [
+      ...(image.entry.bind ?? []).map((dir) => ({ source: dir, target: dir, readOnly: true })),
+      ...mounts,
+      ...podFileMounts(this.podDir, spec, terminationFile),
+    ];
     const args = bwrapArgs({
       hostname: this.hostname,
       mounts: sandboxMounts,

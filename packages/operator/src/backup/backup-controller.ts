@@ -35,6 +35,8 @@ const KIND = "Backup";
 export const DEFAULT_BACKUP_TIMEOUT_SECONDS = 3600;
 /** A pod that cannot start (image, scheduling) for this long fails the backup. */
 const START_TIMEOUT_MS = 120_000;
+/** How long a volume the node cannot mount is retried before the backup fails. */
+const MOUNT_RETRY_MS = 30_000;
 const POLL_MS = 5_000;
 
 const timestamp = () => new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
@@ -348,9 +350,10 @@ export class BackupController {
       );
     const elapsed = Date.now() - started;
     if (pod.status?.phase === "Pending") {
-      // A node that cannot mount a volume (the repository's directory gone) says so in an Event only.
+      // A node that cannot mount a volume (the repository's directory gone) says so in an Event only;
+      // it retries, so a mount that still fails after a while is taken as final.
       const warning = await this.lastWarning(pod);
-      if (warning?.reason === "FailedMount" || elapsed > START_TIMEOUT_MS) {
+      if ((warning?.reason === "FailedMount" && elapsed > MOUNT_RETRY_MS) || elapsed > START_TIMEOUT_MS) {
         const why =
           warning?.message ?? pod.status?.conditions?.find((c) => c.status === "False")?.message ?? "pending";
         return this.fail(backup, "PodCannotStart", `the backup pod cannot start: ${why}`, pod);

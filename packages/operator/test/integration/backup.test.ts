@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readdirSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { API_VERSION, type Backup, type Cluster } from "@tessera/api";
-import { waitFor } from "@tessera/kube";
+import { StopWaiting, waitFor } from "@tessera/kube";
 import { testRoot } from "@tessera/testing";
 import { opsManifest, waitForOps } from "../../../../test/support/ops.js";
 import { TestPlatform } from "../../../../test/support/platform.js";
@@ -32,6 +32,9 @@ async function waitForBackup(
   return waitFor(
     async () => {
       const backup = await platform.client.find<Backup>(backupRef(name));
+      if (phase === "Completed" && backup?.status?.phase === "Failed") {
+        throw new StopWaiting(new Error(`backup ${name} failed: ${backup.status.message}`));
+      }
       return backup?.status?.phase === phase ? backup : undefined;
     },
     { description: `backup ${name} to be ${phase}`, timeoutMs },

@@ -259,6 +259,25 @@ test("tenant A's user is forbidden everything in tenant B's namespace", async ()
     assert.equal(await statusOf(action), 403, `${what} in B is Forbidden`);
 });
 
+test("tenant A's user cannot restore from tenant B's backup: a restore names a backup of its own namespace", async () => {
+  await env.apply(`apiVersion: tessera.dev/v1alpha1
+kind: BackupRepo
+metadata: { name: tenant-test-repo }
+spec: { kind: filesystem, filesystem: { path: /nonexistent-tenant-test-repo } }
+---
+apiVersion: tessera.dev/v1alpha1
+kind: Backup
+metadata: { name: b-nightly, namespace: ${B} }
+spec: { clusterName: b-db, repo: tenant-test-repo }
+`);
+  const refusal = await refusalOf(() =>
+    alice.create(
+      object(kvCluster(A, "from-b", { replicas: 1, extra: "  restore: { backup: b-nightly }\n" })),
+    ),
+  );
+  assert.match(refusal, /spec\.restore\.backup: backup "b-nightly" does not exist in namespace tenant-a/);
+});
+
 test("tenant A's user is forbidden tenants, definitions and cluster-wide objects", async () => {
   const forbidden: [string, () => Promise<unknown>][] = [
     ["create a tenant", () => alice.create(object(tenantManifest("tenant-c", "alice", "{}")))],
