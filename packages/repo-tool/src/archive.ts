@@ -64,6 +64,8 @@ export class Archiver {
   private async archive(name: string): Promise<void> {
     // When the engine handed the file over: all it holds was written before then.
     const handedOver = (await stat(this.path("outbox", name)).catch(() => undefined))?.mtime ?? new Date();
+    // The status, then the outbox, are settled before the answer: whoever sees the answer sees them.
+    let answer: { box: "done" | "failed"; text: string };
     try {
       await putStream(
         this.options.store,
@@ -71,19 +73,20 @@ export class Archiver {
         createReadStream(this.path("outbox", name)),
         this.options.encryptionKey,
       );
-      await writeFile(this.path("done", name), "");
       this.status.lastArchived = name;
       this.status.lastArchivedTime = handedOver.toISOString();
       this.status.archivedCount++;
+      answer = { box: "done", text: "" };
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      await writeFile(this.path("failed", name), message);
       this.status.failedCount++;
       this.status.lastFailedTime = new Date().toISOString();
       this.status.lastError = message;
       console.error(`archiving ${name} failed: ${message}`);
+      answer = { box: "failed", text: message };
     }
     await rm(this.path("outbox", name), { force: true });
+    await writeFile(this.path(answer.box, name), answer.text);
     this.status.pending = Math.max(0, this.status.pending - 1);
   }
 }
