@@ -399,7 +399,8 @@ const cases: BadInputCase[] = [
     kind: "Cluster",
     apply: kv("unknown-parameter", defaultComponent({ extra: "      parameters: { colour: blue }\n" })),
     field: "spec.componentSpecs[0].parameters.colour",
-    message: 'ComponentDefinition "kv-1" has no parameter "colour"; parameters: "backup_seconds", "cache_entries"',
+    message:
+      'ComponentDefinition "kv-1" has no parameter "colour"; parameters: "backup_seconds", "cache_entries"',
   },
   {
     name: "a parameter value outside the addon's range",
