@@ -153,6 +153,22 @@ export const clusterComponentSpec = z.object({
 
 export type ClusterComponentSpec = z.infer<typeof clusterComponentSpec>;
 
+/**
+ * What a component passes on to a cluster restored from its backup: its definition, version,
+ * size, volumes and configuration (not its services, offline instances or stop flag).
+ */
+export function restoredComponentSpec(spec: ClusterComponentSpec): ClusterComponentSpec {
+  return {
+    name: spec.name,
+    ...(spec.componentDef ? { componentDef: spec.componentDef } : {}),
+    ...(spec.serviceVersion ? { serviceVersion: spec.serviceVersion } : {}),
+    replicas: spec.replicas,
+    ...(spec.resources ? { resources: spec.resources } : {}),
+    ...(spec.volumeClaimTemplates ? { volumeClaimTemplates: spec.volumeClaimTemplates } : {}),
+    ...(spec.parameters ? { parameters: spec.parameters } : {}),
+  };
+}
+
 export const clusterSpec = z.object({
   clusterDef: z
     .string()

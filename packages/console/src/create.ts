@@ -1,4 +1,5 @@
 import {
+  restoredComponentSpec,
   API_VERSION,
   type Backup,
   type Cluster,
@@ -107,22 +108,6 @@ export function withinRange(moment: string, range: { from?: string; to?: string 
 }
 
 /**
- * What a component of the source cluster passes on (as `tessera cluster
- * restore` copies it): size, volumes, version and configuration.
- */
-function copiedComponent(spec: ClusterComponentSpec): ClusterComponentSpec {
-  return {
-    name: spec.name,
-    ...(spec.componentDef ? { componentDef: spec.componentDef } : {}),
-    ...(spec.serviceVersion ? { serviceVersion: spec.serviceVersion } : {}),
-    replicas: spec.replicas,
-    ...(spec.resources ? { resources: spec.resources } : {}),
-    ...(spec.volumeClaimTemplates ? { volumeClaimTemplates: spec.volumeClaimTemplates } : {}),
-    ...(spec.parameters ? { parameters: spec.parameters } : {}),
-  };
-}
-
-/**
  * A new cluster restored from a backup: shaped like the backed-up cluster
  * (engine, topology and each component's size, volumes, version and
  * parameters; the restored component at the version the backup was taken
@@ -175,7 +160,7 @@ export async function restoreFromForm(
       ...(topology ? { topology } : {}),
       terminationPolicy,
       componentSpecs: componentSpecs
-        .map(copiedComponent)
+        .map(restoredComponentSpec)
         .map((c) => (c.name === restored && version ? { ...c, serviceVersion: version } : c)),
       restore: {
         backup: backupName,

@@ -1,4 +1,5 @@
 import {
+  restoredComponentSpec,
   API_VERSION,
   type Backup,
   type Cluster,
@@ -61,19 +62,6 @@ export interface RestorePlan {
   summary: string;
 }
 
-/** What a component of the source cluster passes on: its size, volumes, version and configuration. */
-function copiedComponent(spec: ClusterComponentSpec): ClusterComponentSpec {
-  return {
-    name: spec.name,
-    ...(spec.componentDef ? { componentDef: spec.componentDef } : {}),
-    ...(spec.serviceVersion ? { serviceVersion: spec.serviceVersion } : {}),
-    replicas: spec.replicas,
-    ...(spec.resources ? { resources: spec.resources } : {}),
-    ...(spec.volumeClaimTemplates ? { volumeClaimTemplates: spec.volumeClaimTemplates } : {}),
-    ...(spec.parameters ? { parameters: spec.parameters } : {}),
-  };
-}
-
 /**
  * The Cluster that restores a backup. With the source cluster still there, its engine, topology
  * and every component's replicas, resources, volumes, version and parameters are copied; the
@@ -93,7 +81,7 @@ export function restoredCluster(input: RestoreInput): RestorePlan {
   };
   const metadata = { name: input.name, namespace: input.namespace };
   if (source) {
-    const specs = source.spec.componentSpecs.map(copiedComponent);
+    const specs = source.spec.componentSpecs.map(restoredComponentSpec);
     const restored = specs.find((c) => c.name === component);
     if (!restored)
       throw new Error(
