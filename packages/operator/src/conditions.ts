@@ -1,4 +1,5 @@
 import type { Condition } from "@tessera/api";
+import { rfc3339 } from "./time.js";
 
 export interface ConditionInput {
   type: string;
@@ -24,10 +25,7 @@ export function setCondition(
     status,
     reason: input.reason,
     message: input.message,
-    lastTransitionTime:
-      existing && existing.status === status
-        ? existing.lastTransitionTime
-        : new Date().toISOString().replace(/\.\d{3}Z$/, "Z"),
+    lastTransitionTime: existing && existing.status === status ? existing.lastTransitionTime : rfc3339(),
     ...(observedGeneration !== undefined ? { observedGeneration } : {}),
   };
   return [...list.filter((c) => c.type !== input.type), next].sort((a, b) => a.type.localeCompare(b.type));

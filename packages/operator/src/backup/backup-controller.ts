@@ -24,12 +24,14 @@ import {
   type Informer,
   type ReconcileResult,
 } from "@tessera/kube";
+import { podIsReady } from "../actions/runner.js";
 import type { OperatorContext } from "../context.js";
 import { resolveCluster, type DefinitionCatalog } from "../definitions.js";
 import { finalizers } from "../naming.js";
 import { backupsCompleted, backupsFailed, lastBackupCompletion, lastBackupStatus } from "./metrics.js";
 import { BACKUP_ANNOTATION, backupPod, backupPodName, deletePod, type PodPurpose } from "./pods.js";
 import { ensureRepoSecret, repoAccess } from "./repo-access.js";
+import { rfc3339 } from "../time.js";
 
 const KIND = "Backup";
 export const DEFAULT_BACKUP_TIMEOUT_SECONDS = 3600;
@@ -38,8 +40,6 @@ const START_TIMEOUT_MS = 120_000;
 /** How long a volume the node cannot mount is retried before the backup fails. */
 const MOUNT_RETRY_MS = 30_000;
 const POLL_MS = 5_000;
-
-const timestamp = () => new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
 
 /** Where a cluster's data lives in a repository: its backups and archived logs, by cluster UID. */
 export function clusterRepoPath(cluster: Cluster): string {
@@ -99,10 +99,6 @@ export function backupTarget(
   };
 }
 
-function isReady(pod: V1Pod): boolean {
-  return pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
-}
-
 /** The instance a method reads: per its target, among ready instances. */
 export function chooseTarget(
   pods: V1Pod[],
@@ -110,7 +106,7 @@ export function chooseTarget(
   writableRole: string | undefined,
 ): V1Pod | undefined {
   const ready = pods
-    .filter((p) => isReady(p) && !p.metadata?.deletionTimestamp)
+    .filter((p) => podIsReady(p) && !p.metadata?.deletionTimestamp)
     .sort((a, b) => a.metadata!.name!.localeCompare(b.metadata!.name!));
   const isWritable = (pod: V1Pod) =>
     writableRole !== undefined && pod.metadata?.labels?.[labels.role] === writableRole;
@@ -313,7 +309,7 @@ export class BackupController {
       ...(encryptionKeySecret ? { encryptionKeySecret } : {}),
       targetPod: chosen.metadata!.name!,
       backupPod: pod.metadata!.name!,
-      startTime: timestamp(),
+      startTime: rfc3339(),
       compDef: target.compDef.metadata.name!,
       ...(component?.serviceVersion ? { serviceVersion: component.serviceVersion } : {}),
       sourceClusterUID: cluster.metadata.uid!,
@@ -416,7 +412,7 @@ export class BackupController {
       sizeBytes: summary.size,
       sourceBytes: summary.sourceSize,
       sha256: summary.sha256,
-      completionTime: end.toISOString().replace(/\.\d{3}Z$/, "Z"),
+      completionTime: rfc3339(end),
       durationSeconds: Number.isFinite(started)
         ? Math.round((end.getTime() - started) / 100) / 10
         : undefined,
@@ -443,7 +439,7 @@ export class BackupController {
       phase: "Failed",
       reason,
       message,
-      completionTime: timestamp(),
+      completionTime: rfc3339(),
     }));
     const labelsOf = { namespace: backup.metadata.namespace!, cluster: backup.spec.clusterName };
     backupsFailed.inc(labelsOf);

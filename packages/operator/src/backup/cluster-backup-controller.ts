@@ -15,6 +15,7 @@ import type { OperatorContext } from "../context.js";
 import { ARCHIVER_PORT } from "./instance-pods.js";
 import { logArchiveFailing, logArchiveLast, logArchivePending } from "./metrics.js";
 import { dueRun, nextRun, pastRetention } from "./schedule.js";
+import { rfc3339 } from "../time.js";
 
 /** On a Backup the schedule created. */
 export const SCHEDULED_LABEL = "tessera.dev/scheduled";
@@ -23,11 +24,9 @@ const ARCHIVE_POLL_MS = 15_000;
 /** Files waiting in the outbox beyond this count as falling behind. */
 const ARCHIVE_BEHIND_FILES = 8;
 
-const iso = (date: Date) => date.toISOString().replace(/\.\d{3}Z$/, "Z");
-
 /** `<cluster>-<yyyymmddhhmmss>` of a scheduled run (a schedule may have a seconds field). */
 export function scheduledBackupName(cluster: string, at: Date): string {
-  return `${cluster}-${iso(at)
+  return `${cluster}-${rfc3339(at)
     .replace(/[-:TZ]/g, "")
     .slice(0, 14)}`;
 }
@@ -132,13 +131,13 @@ export class ClusterBackupController {
           cluster,
           "Normal",
           "ScheduledBackup",
-          `created backup ${backup.metadata.name} for the run of ${iso(due)}`,
+          `created backup ${backup.metadata.name} for the run of ${rfc3339(due)}`,
         );
       } catch (error) {
         if (!isAlreadyExists(error)) throw error;
       }
     }
-    return { last: iso(latest), next: iso(nextRun(schedule, latest)) };
+    return { last: rfc3339(latest), next: rfc3339(nextRun(schedule, latest)) };
   }
 
   /**

@@ -21,6 +21,7 @@ import type { OperatorContext } from "../context.js";
 import { GENERATION_ANNOTATION, REPO_ANNOTATION, checkPod, checkPodName, checkPodOutcome } from "./check.js";
 import type { RepoCheckResult } from "./check.js";
 import { checkS3Repo, type S3Credentials } from "./s3-check.js";
+import { rfc3339 } from "../time.js";
 
 const KIND = "BackupRepo";
 /** A Ready repository is checked again this often: a bucket or directory can go away. */
@@ -28,8 +29,6 @@ export const RECHECK_MS = 5 * 60_000;
 /** A failed check is retried after 5 s, doubling up to this. */
 const MAX_RETRY_MS = 60_000;
 const FIRST_RETRY_MS = 5_000;
-
-const timestamp = () => new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
 
 /** When the next check of the repository is due (epoch ms); now when its spec changed since the last. */
 export function nextCheckAt(repo: BackupRepo): number {
@@ -189,7 +188,7 @@ export class BackupRepoController {
         ...previous,
         phase: result.ok ? "Ready" : "Failed",
         observedGeneration: repo.metadata.generation,
-        lastCheckTime: timestamp(),
+        lastCheckTime: rfc3339(),
         checkedLocation: location,
         ...(node ? { checkedNode: node } : {}),
         failedChecks: result.ok ? 0 : (previous.failedChecks ?? 0) + 1,

@@ -1,5 +1,6 @@
 import type { HAStatus, Role } from "@tessera/api";
 import type { EventType } from "@tessera/kube";
+import { rfc3339 } from "../time.js";
 
 export interface ProbeReport {
   pod: string;
@@ -71,7 +72,7 @@ export interface Decision {
   blocked?: string;
 }
 
-const now = () => new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+const now = () => rfc3339();
 
 /** Most advanced first; ties go to the lowest ordinal so choices are deterministic. */
 function byAdvancement(a: ProbeReport, b: ProbeReport): number {

@@ -39,12 +39,11 @@ import {
   waitingFor,
 } from "./queue.js";
 import { validateOpsRequest } from "./validate.js";
+import { rfc3339 } from "../time.js";
 
 const KIND = "OpsRequest";
 /** How often a running operation looks at its cluster even when no event arrives. */
 const POLL_MS = 2_000;
-
-const timestamp = () => new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
 
 function ref(op: OpsRequest) {
   return { apiVersion: API_VERSION, kind: KIND, namespace: op.metadata.namespace, name: op.metadata.name! };
@@ -278,7 +277,7 @@ export class OpsController {
     const unmet = handler.precondition(op, view);
     if (unmet) return this.waitForPrecondition(op, unmet);
     const plan = handler.plan(op, view);
-    const now = timestamp();
+    const now = rfc3339();
     let started = false;
     await this.writeStatus(op, "Pending", (status) => {
       started = true;
@@ -377,7 +376,7 @@ export class OpsController {
             phase: "Cancelling",
             reason: "Cancelling",
             message: "cancelled: putting back what it changed",
-            lastProgressTime: timestamp(),
+            lastProgressTime: rfc3339(),
           });
         });
         await this.ctx.recorder.record(op, "Normal", "Cancelling", "cancelled: putting back what it changed");
@@ -452,7 +451,7 @@ export class OpsController {
     outcome: StepOutcome,
     current?: { index: number; step: OpsStep },
   ): Promise<number | undefined> {
-    const now = timestamp();
+    const now = rfc3339();
     const components = new Set(outcome.instances.map((i) => i.component));
     if (current?.step.component) components.add(current.step.component);
     const previous = op.status?.instances ?? [];
@@ -547,7 +546,7 @@ export class OpsController {
         phase,
         reason,
         message,
-        completionTimestamp: timestamp(),
+        completionTimestamp: rfc3339(),
         conditions: setCondition(status.conditions, {
           type: "Completed",
           status: phase === "Succeed",
