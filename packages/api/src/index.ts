@@ -8,3 +8,4 @@ export * from "./tenant.js";
 export * from "./crds.js";
 export * from "./names.js";
 export * from "./field-path.js";
+export * from "./connection.js";

@@ -1,3 +1,4 @@
+import { shellQuote } from "@tessera/api";
 import type { ConnectFacts } from "./addons.js";
 
 export interface Endpoint {
@@ -34,11 +35,6 @@ export function renderInvocation(
     env: Object.fromEntries(Object.entries(facts.env ?? {}).map(([k, v]) => [k, fill(v, values)])),
     url: facts.url ? fill(facts.url, values) : undefined,
   };
-}
-
-/** Quotes a word for POSIX shells only when it needs it. */
-export function shellQuote(word: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
 /** `NAME=value … command args`, ready to paste into a shell. */

@@ -9,3 +9,4 @@ export * from "./create.js";
 export * from "./operations.js";
 export * from "./backups.js";
 export * from "./tenants.js";
+export * from "./logs.js";

@@ -20,6 +20,7 @@ import { FormError, refusedField } from "./forms.js";
 import { operationFromForm } from "./operations.js";
 import { backupFromForm, listBackups } from "./backups.js";
 import { listTenants, quotaFromForm, tenantFromForm } from "./tenants.js";
+import { instanceLog } from "./logs.js";
 
 /** The built single-page app (`npm run build -w packages/console`). */
 export const WEB_DIST = fileURLToPath(new URL("../dist/", import.meta.url));
@@ -186,6 +187,18 @@ export function consoleServer(options: ConsoleOptions): FastifyInstance {
       const { namespace, name } = request.params;
       const ops = await client.create(operationFromForm(namespace, name, request.body));
       return { namespace, name: ops.metadata.name, type: ops.spec.type };
+    }),
+  );
+
+  type LogRoute = {
+    Params: { namespace: string; name: string; instance: string };
+    Querystring: Record<string, unknown>;
+  };
+  app.get<LogRoute>(
+    "/api/clusters/:namespace/:name/instances/:instance/log",
+    asUser<LogRoute>((client, request) => {
+      const { namespace, name, instance } = request.params;
+      return instanceLog(client, namespace, name, instance, request.query);
     }),
   );
 

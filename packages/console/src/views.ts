@@ -1,6 +1,16 @@
 import type { V1Pod, V1Service } from "@kubernetes/client-node";
-import { API_VERSION, isTerminalOpsPhase, labels, type Cluster, type OpsRequest } from "@tessera/api";
-import type { KubeClient } from "@tessera/kube";
+import {
+  API_VERSION,
+  componentAccounts,
+  isTerminalOpsPhase,
+  labels,
+  names,
+  passwordCommand,
+  type Cluster,
+  type ComponentDefinition,
+  type OpsRequest,
+} from "@tessera/api";
+import { ApiError, type KubeClient } from "@tessera/kube";
 
 /** What the clusters list and the overview show of a cluster. */
 export interface ClusterSummary {
@@ -88,6 +98,8 @@ export interface Instance {
   ready: boolean;
   phase?: string;
   ip?: string;
+  /** Its containers, whose logs the page shows. */
+  containers: string[];
 }
 
 export interface Endpoint {
@@ -95,6 +107,16 @@ export interface Endpoint {
   component?: string;
   /** The in-cluster DNS name and port, and the ClusterIP and port. */
   addresses: string[];
+  /** What a client connects to: `account@host:port` for each account of the component, else `host:port`. */
+  connections: string[];
+}
+
+/** A system account of a component; its password stays in its Secret, and the command reads it from there. */
+export interface Account {
+  component: string;
+  username: string;
+  secret: string;
+  passwordCommand: string;
 }
 
 export interface ClusterDetail extends ClusterSummary {
@@ -108,6 +130,8 @@ export interface ClusterDetail extends ClusterSummary {
     lastTransitionTime?: string;
   }[];
   endpoints: Endpoint[];
+  /** The accounts of each component, unknown when the user may not read the definitions. */
+  accounts: Account[];
   operations: OperationSummary[];
 }
 
@@ -119,21 +143,52 @@ function instance(pod: V1Pod): Instance {
     ready: pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false,
     phase: pod.status?.phase,
     ip: pod.status?.podIP,
+    containers: (pod.spec?.containers ?? []).map((c) => c.name),
   };
 }
 
-function endpoint(service: V1Service): Endpoint {
+function endpoint(service: V1Service, accounts: Account[]): Endpoint {
   const { name, namespace } = service.metadata!;
+  const component = service.metadata?.labels?.[labels.component];
   const ports = service.spec?.ports ?? [];
   const ip = service.spec?.clusterIP;
+  const hosts = ports.map((p) => `${name}.${namespace}.svc.cluster.local:${p.port}`);
+  const users = accounts.filter((a) => a.component === component).map((a) => `${a.username}@`);
   return {
     service: name!,
-    component: service.metadata?.labels?.[labels.component],
-    addresses: [
-      ...ports.map((p) => `${name}.${namespace}.svc.cluster.local:${p.port}`),
-      ...(ip && ip !== "None" ? ports.map((p) => `${ip}:${p.port}`) : []),
-    ],
+    component,
+    addresses: [...hosts, ...(ip && ip !== "None" ? ports.map((p) => `${ip}:${p.port}`) : [])],
+    connections: hosts.flatMap((host) => (users.length ? users.map((user) => user + host) : [host])),
   };
+}
+
+/**
+ * The system accounts of the cluster's components, from the definitions the
+ * operator resolved them to; none for a user who may not read definitions.
+ */
+async function accountsOf(client: KubeClient, cluster: Cluster): Promise<Account[]> {
+  const namespace = cluster.metadata.namespace!;
+  const components = Object.entries(cluster.status?.components ?? {}).filter(([, s]) => s.compDef);
+  try {
+    const lists = await Promise.all(
+      components.map(async ([short, status]) => {
+        const ref = { apiVersion: API_VERSION, kind: "ComponentDefinition", name: status.compDef! };
+        const definition = await client.find<ComponentDefinition>(ref);
+        const component = names.component(cluster.metadata.name!, short);
+        return definition
+          ? componentAccounts(component, definition).map((a) => ({
+              component,
+              ...a,
+              passwordCommand: passwordCommand(namespace, a.secret),
+            }))
+          : [];
+      }),
+    );
+    return lists.flat();
+  } catch (error) {
+    if (error instanceof ApiError && error.statusCode === 403) return [];
+    throw error;
+  }
 }
 
 /** A cluster with its components, instances and roles, conditions, endpoints and operations, all read as the user. */
@@ -144,10 +199,11 @@ export async function clusterDetail(
 ): Promise<ClusterDetail> {
   const cluster = await client.get<Cluster>({ apiVersion: API_VERSION, kind: "Cluster", namespace, name });
   const selector = { namespace, labelSelector: `${labels.cluster}=${name}` };
-  const [pods, services, ops] = await Promise.all([
+  const [pods, services, ops, accounts] = await Promise.all([
     client.listAll<V1Pod>("v1", "Pod", selector),
     client.listAll<V1Service>("v1", "Service", selector),
     client.listAll<OpsRequest>(API_VERSION, "OpsRequest", { namespace }),
+    accountsOf(client, cluster),
   ]);
   const statuses = cluster.status?.components ?? {};
   return {
@@ -172,8 +228,9 @@ export async function clusterDetail(
     })),
     endpoints: services.items
       .filter((s) => s.spec?.clusterIP !== "None")
-      .map(endpoint)
+      .map((s) => endpoint(s, accounts))
       .sort((a, b) => a.service.localeCompare(b.service)),
+    accounts,
     operations: ops.items
       .filter((o) => o.spec.clusterName === name)
       .map(summarizeOps)

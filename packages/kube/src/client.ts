@@ -319,10 +319,15 @@ export class KubeClient {
   }
 
   async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+    const text = await this.requestText(method, path, options);
+    return (text ? JSON.parse(text) : {}) as T;
+  }
+
+  /** A request whose answer is plain text, such as a pod's log. */
+  async requestText(method: string, path: string, options: RequestOptions = {}): Promise<string> {
     const response = await this.send(method, path, options);
     if ((response.statusCode ?? 500) >= 300) throw await readError(response);
-    const text = await readBody(response);
-    return (text ? JSON.parse(text) : {}) as T;
+    return readBody(response);
   }
 
   private async send(

@@ -1,6 +1,6 @@
 import { createConnection } from "node:net";
 import { join } from "node:path";
-import type { Cluster } from "@tessera/api";
+import { passwordCommand, type Cluster } from "@tessera/api";
 import { waitFor } from "@tessera/kube";
 import { kubeBinDir } from "@tessera/control-plane/paths";
 import { AddonCatalog } from "../addons.js";
@@ -8,13 +8,7 @@ import { planCluster } from "../cluster-spec.js";
 import { clusterRef, waitUntilRunning } from "../cluster/common.js";
 import { connectionTarget, type ConnectionTarget } from "../cluster/connect.js";
 import { submit } from "../cluster/create.js";
-import {
-  renderInvocation,
-  shellLine,
-  shellLineReadingPassword,
-  shellQuote,
-  type Endpoint,
-} from "../connection.js";
+import { renderInvocation, shellLine, shellLineReadingPassword, type Endpoint } from "../connection.js";
 import { tesseraCommand } from "../invocation.js";
 import { print } from "../output.js";
 import type { Session } from "../session.js";
@@ -67,25 +61,12 @@ export async function ensureDemo(session: Session, kubeconfig: string, timeoutMs
 /** The client command to paste into a shell; the password, if any, is read from its Secret when it runs. */
 function directCommand(kubeconfig: string, namespace: string, target: ConnectionTarget): string {
   if (!target.account) return shellLine(renderInvocation(target.facts, target.endpoint));
-  const kubectl = [
-    join(kubeBinDir(), "kubectl"),
-    "--kubeconfig",
-    kubeconfig,
-    "-n",
-    namespace,
-    "get",
-    "secret",
-    target.account.secret,
-    "-o",
-    "jsonpath={.data.password}",
-  ]
-    .map(shellQuote)
-    .join(" ");
+  const kubectl = [join(kubeBinDir(), "kubectl"), "--kubeconfig", kubeconfig];
   return shellLineReadingPassword(
     target.facts,
     target.endpoint,
     target.account.username,
-    `${kubectl} | base64 -d`,
+    passwordCommand(namespace, target.account.secret, kubectl),
   );
 }
 

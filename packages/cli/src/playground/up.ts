@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { defaultPlaygroundDir, playgroundUp } from "@tessera/playground/lifecycle";
 import { kubeBinDir, KUBE_VERSION } from "@tessera/control-plane/paths";
-import { shellQuote } from "../connection.js";
+import { shellQuote } from "@tessera/api";
 import { duration, print } from "../output.js";
 import type { Session } from "../session.js";
 import { Spinner } from "../spinner.js";

@@ -2,7 +2,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { runCommand } from "@tessera/base";
 import type { ConnectFacts } from "../../src/addons.js";
-import { renderInvocation, shellLine, shellLineReadingPassword, shellQuote } from "../../src/connection.js";
+import { shellQuote } from "@tessera/api";
+import { renderInvocation, shellLine, shellLineReadingPassword } from "../../src/connection.js";
 
 const facts: ConnectFacts = {
   service: "rw",

@@ -17,6 +17,7 @@ import {
   type ClusterDetail,
   type ClusterSummary,
   type Engine,
+  type InstanceLog,
   type Overview,
   type TenantSummary,
 } from "@tessera/console";
@@ -382,4 +383,85 @@ test("a restore copies the backed-up cluster and takes only a point in time with
   );
   const backup = await stored<Backup>("Backup", nsA, "orders-1");
   assert.equal(backup.spec.clusterName, "orders");
+});
+
+test("the cluster page's connections name each account's Secret, never a password; instance logs are read as the user", async () => {
+  const ref = { apiVersion: API_VERSION, kind: "Cluster", namespace: nsA, name: "orders" };
+  await kube.client.patch(ref, { status: { components: { kv: { compDef: "kv-1" } } } }, "merge", "status");
+  const clusterLabels = { "tessera.dev/cluster": "orders", "tessera.dev/component": "orders-kv" };
+  await kube.client.create({
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: { namespace: nsA, name: "orders-kv-rw", labels: clusterLabels },
+    spec: { ports: [{ name: "kv", port: 7000 }] },
+  });
+  const pod = (name: string, cluster: string) => ({
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { namespace: nsA, name, labels: { ...clusterLabels, "tessera.dev/cluster": cluster } },
+    spec: {
+      automountServiceAccountToken: false,
+      containers: [
+        { name: "kv", image: "kv" },
+        { name: "agent", image: "agent" },
+      ],
+    },
+  });
+  // No controller manager here makes the namespace's default ServiceAccount, which pods name.
+  await kube.client.create({
+    apiVersion: "v1",
+    kind: "ServiceAccount",
+    metadata: { namespace: nsA, name: "default" },
+  });
+  await kube.client.create(pod("orders-kv-0", "orders"));
+  await kube.client.create(pod("other-kv-0", "other"));
+
+  const admin = await adminBrowser();
+  const detail = await admin.json<ClusterDetail>(`/api/clusters/${nsA}/orders`);
+  const host = `orders-kv-rw.${nsA}.svc.cluster.local:7000`;
+  assert.deepEqual(detail.endpoints.find((e) => e.service === "orders-kv-rw")?.connections, [
+    `admin@${host}`,
+    `app@${host}`,
+  ]);
+  assert.deepEqual(
+    detail.accounts.map((a) => [a.username, a.secret, a.passwordCommand]),
+    ["admin", "app"].map((account) => [
+      account,
+      `orders-kv-account-${account}`,
+      `kubectl -n ${nsA} get secret orders-kv-account-${account} -o 'jsonpath={.data.password}' | base64 -d`,
+    ]),
+  );
+  assert.deepEqual(
+    detail.instances.map((i) => [i.name, i.containers]),
+    [["orders-kv-0", ["kv", "agent"]]],
+  );
+  // A reader who may not read definitions still gets the addresses, without accounts.
+  const alice = await userBrowser("alice");
+  const seen = await alice.json<ClusterDetail>(`/api/clusters/${nsA}/orders`);
+  assert.deepEqual(seen.accounts, []);
+  assert.deepEqual(seen.endpoints.find((e) => e.service === "orders-kv-rw")?.connections, [host]);
+
+  const log = `/api/clusters/${nsA}/orders/instances`;
+  const refusals: [Browser, string, number, string?][] = [
+    [alice, `${log}/orders-kv-0/log`, 403],
+    [admin, `${log}/other-kv-0/log`, 404],
+    [admin, `${log}/orders-kv-9/log`, 404],
+    [admin, `${log}/orders-kv-0/log?tailLines=0`, 400, "tailLines"],
+    [admin, `${log}/orders-kv-0/log?tailLines=100000`, 400, "tailLines"],
+    [admin, `${log}/orders-kv-0/log?container=nope`, 400, "container"],
+  ];
+  for (const [browser, path, status, field] of refusals) {
+    const response = await browser.get(path);
+    const refusal = (await response.json()) as { error: string; field?: string };
+    assert.equal(response.status, status, `${path}: ${refusal.error}`);
+    assert.equal(refusal.field, field, path);
+  }
+  // Pods here never get a node, so there is no log yet; the container and tail asked for are kept.
+  assert.deepEqual(await admin.json<InstanceLog>(`${log}/orders-kv-0/log?container=agent&tailLines=5`), {
+    instance: "orders-kv-0",
+    container: "agent",
+    containers: ["kv", "agent"],
+    tailLines: 5,
+    text: "",
+  });
 });

@@ -4,6 +4,8 @@ import { useApi } from "./api.js";
 import { Failure, OrNone, Phase, Table } from "./common.js";
 import { TimeChart } from "./Chart.js";
 import { Operations } from "./Operations.js";
+import { Connect } from "./Connect.js";
+import { InstanceLogs } from "./InstanceLogs.js";
 
 const RANGES = ["15m", "1h", "6h", "24h"];
 
@@ -80,6 +82,8 @@ export function ClusterPage({
               </ul>
             )}
           />
+          <h2>Connect</h2>
+          <Connect cluster={data} />
           <h2>Conditions</h2>
           <OrNone
             items={data.conditions}
@@ -98,6 +102,8 @@ export function ClusterPage({
           />
           <h2>Operations</h2>
           <Operations cluster={data} />
+          <h2>Logs</h2>
+          <InstanceLogs cluster={data} />
           <h2>
             Performance{" "}
             {RANGES.map((r) => (
