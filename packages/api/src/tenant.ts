@@ -7,6 +7,8 @@ export const TENANT_LABEL = "tessera.dev/tenant";
 /** The ClusterRoles a tenant's administrators and members are bound to in its namespaces. */
 export const TENANT_ADMIN_ROLE = "tessera-tenant-admin";
 export const TENANT_VIEWER_ROLE = "tessera-tenant-viewer";
+/** The ClusterRole granting `pods/exec`, bound in a tenant's namespaces to whom its `spec.access.podExec` names. */
+export const TENANT_EXEC_ROLE = "tessera-tenant-exec";
 
 /**
  * Groups that carry a tenant's roles whatever the user's name: identities in
@@ -55,6 +57,18 @@ export type TenantQuota = z.infer<typeof tenantQuota>;
 export type QuotaName = keyof TenantQuota;
 export const QUOTA_NAMES: QuotaName[] = ["cpu", "memory", "storage", "clusters", "instances"];
 
+export const tenantPodExec = z.enum(["Administrators", "Members", "None"]);
+export type TenantPodExec = z.infer<typeof tenantPodExec>;
+
+export const tenantAccess = z.object({
+  podExec: tenantPodExec
+    .default("Administrators")
+    .describe(
+      "Who may exec into the tenant's pods (a shell or psql in a database container): Administrators (the default), Members (administrators and members) or None.",
+    ),
+});
+export type TenantAccess = z.infer<typeof tenantAccess>;
+
 export const tenantDeletionPolicy = z.enum(["Refuse", "DeleteClusters"]);
 export type TenantDeletionPolicy = z.infer<typeof tenantDeletionPolicy>;
 
@@ -63,13 +77,14 @@ export const tenantSpec = z.object({
   administrators: tenantSubjects
     .optional()
     .describe(
-      "Who manages the tenant's databases: create, change and delete Clusters, OpsRequests and backups, read account Secrets, exec into and read logs of instances.",
+      "Who manages the tenant's databases: create, change and delete Clusters, OpsRequests and backups, read account Secrets and logs of instances, and exec into them (see spec.access.podExec).",
     ),
   members: tenantSubjects
     .optional()
     .describe(
       "Who may look at the tenant's databases: read Clusters, OpsRequests, pods and logs, no Secrets.",
     ),
+  access: tenantAccess.optional().describe("What the tenant's users may do beyond their roles' defaults."),
   quota: tenantQuota
     .optional()
     .describe(

@@ -25,6 +25,7 @@ import type { OperatorContext } from "../context.js";
 import {
   TENANT_OBJECT_NAMES,
   catalogBinding,
+  execBinding,
   isolationPolicy,
   limitRange,
   resourceQuota,
@@ -144,6 +145,7 @@ export class TenantController {
         TENANT_OBJECT_NAMES.isolation,
         tenant.spec.networkIsolation === false ? undefined : isolationPolicy(tenant, namespace),
       ],
+      ["RoleBinding", TENANT_OBJECT_NAMES.exec, execBinding(tenant, namespace)],
     ];
     for (const [kind, objectName, desired] of wanted) {
       if (desired) await this.apply(desired);

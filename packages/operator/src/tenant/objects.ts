@@ -2,6 +2,7 @@ import {
   GROUP,
   MANAGED_BY,
   TENANT_ADMIN_ROLE,
+  TENANT_EXEC_ROLE,
   TENANT_LABEL,
   TENANT_VIEWER_ROLE,
   labels,
@@ -25,6 +26,7 @@ export const TENANT_OBJECT_NAMES = {
   limits: "tessera-tenant",
   admins: "tessera-tenant-admins",
   members: "tessera-tenant-members",
+  exec: "tessera-tenant-exec",
   isolation: "tessera-tenant-isolation",
   catalog: (tenant: string) => `tessera-tenant-${tenant}-catalog`,
   reader: (tenant: string) => `tessera-tenant-${tenant}`,
@@ -137,6 +139,20 @@ export function roleBindings(tenant: Tenant, namespace: string): KubernetesObjec
       subjects(tenant.spec.members, groups.members),
     ),
   ];
+}
+
+/**
+ * Who may exec into the tenant's pods, per `spec.access.podExec`: its administrators (the
+ * default), administrators and members, or nobody (no binding).
+ */
+export function execBinding(tenant: Tenant, namespace: string): KubernetesObject | undefined {
+  const who = tenant.spec.access?.podExec ?? "Administrators";
+  if (who === "None") return undefined;
+  const groups = tenantGroups(tenant.metadata.name!);
+  return roleBinding(tenant, namespace, TENANT_OBJECT_NAMES.exec, TENANT_EXEC_ROLE, [
+    ...subjects(tenant.spec.administrators, groups.admins),
+    ...(who === "Members" ? subjects(tenant.spec.members, groups.members) : []),
+  ]);
 }
 
 function clusterRoleBinding(tenant: Tenant, name: string, role: string): KubernetesObject {
