@@ -214,7 +214,13 @@ export const retention = z.object({
 });
 
 export const clusterBackup = z.object({
-  repo: z.string().min(1).describe("The BackupRepo backups go to."),
+  repo: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      "The BackupRepo backups go to. Required, unless the namespace's Tenant has a defaultBackupRepo: then that one is written here when the Cluster is.",
+    ),
   method: z
     .string()
     .optional()

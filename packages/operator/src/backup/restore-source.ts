@@ -63,7 +63,8 @@ export function logArchiveTarget(
   component: ResolvedComponent,
 ): ComponentLogArchive | undefined {
   const backup = cluster.spec.backup;
-  if (!backup?.pointInTime || !component.compDef.spec.backup?.logArchive) return undefined;
+  // Admission names the repository (the tenant's default when unset); without one nothing is archived.
+  if (!backup?.pointInTime || !backup.repo || !component.compDef.spec.backup?.logArchive) return undefined;
   return {
     repo: backup.repo,
     path: `${clusterRepoPath(cluster)}/logs/${component.name}`,

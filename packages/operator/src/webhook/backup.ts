@@ -29,7 +29,11 @@ export async function clusterBackupErrors(
   const errors: string[] = [];
   const backup = cluster.spec.backup;
   if (backup) {
-    if (!(await find<BackupRepo>(client, "BackupRepo", backup.repo))) {
+    if (!backup.repo) {
+      errors.push(
+        "spec.backup.repo: required: name a BackupRepo (tessera backuprepo list), or give the namespace's Tenant a spec.defaultBackupRepo",
+      );
+    } else if (!(await find<BackupRepo>(client, "BackupRepo", backup.repo))) {
       errors.push(
         `spec.backup.repo: backup repository "${backup.repo}" does not exist (tessera backuprepo list)`,
       );

@@ -26,6 +26,7 @@ import {
 } from "./certificates.js";
 import { backupRefusal, clusterBackupErrors } from "./backup.js";
 import { backupRepoRefusal } from "./backup-repo.js";
+import { backupRepoDefaults, defaultsWebhookConfiguration, DEFAULTS_PATH } from "./defaults.js";
 import { opsRequestRefusal } from "./ops.js";
 import type { ClusterPlacement } from "./placement.js";
 import { SCALED_KINDS, scaleRefusal } from "./scale.js";
@@ -217,13 +218,15 @@ export class AdmissionWebhook {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (req.method !== "POST" || req.url?.split("?")[0] !== PATH) {
+    const path = req.url?.split("?")[0];
+    if (req.method !== "POST" || (path !== PATH && path !== DEFAULTS_PATH)) {
       res.writeHead(404).end();
       return;
     }
     try {
       const body = (await readJson(req)) as { request: AdmissionRequest };
-      const verdict = await this.review(body.request);
+      const patch = path === DEFAULTS_PATH ? await backupRepoDefaults(this.client, body.request) : [];
+      const verdict = path === DEFAULTS_PATH ? { allowed: true } : await this.review(body.request);
       const response = {
         apiVersion: "admission.k8s.io/v1",
         kind: "AdmissionReview",
@@ -231,6 +234,9 @@ export class AdmissionWebhook {
           uid: body.request.uid,
           allowed: verdict.allowed,
           ...(verdict.allowed ? {} : { status: { code: 403, message: verdict.message } }),
+          ...(patch.length
+            ? { patchType: "JSONPatch", patch: Buffer.from(JSON.stringify(patch)).toString("base64") }
+            : {}),
         },
       };
       res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(response));
@@ -292,23 +298,25 @@ export class AdmissionWebhook {
    * when it returns. OpsRequests are checked fail-closed as well: one that
    * names what does not exist would only fail later. Tenants are checked
    * fail-closed, deletes included: a tenant deleted unchecked would take its
-   * clusters' namespace with it.
+   * clusters' namespace with it. Beside them, the mutating webhook filling
+   * tenants' defaults (defaults.ts).
    */
   private async register(caBundle: string): Promise<void> {
     const port = this.port!;
-    const clientConfig = {
+    const clientConfigFor = (path: string) => ({
       ...("host" in this.options.endpoint
-        ? { url: `https://${this.options.endpoint.host}:${port}${PATH}` }
+        ? { url: `https://${this.options.endpoint.host}:${port}${path}` }
         : {
             service: {
               namespace: this.options.namespace,
               name: this.options.endpoint.service,
-              path: PATH,
+              path,
               port,
             },
           }),
       caBundle: Buffer.from(caBundle).toString("base64"),
-    };
+    });
+    const clientConfig = clientConfigFor(PATH);
     const webhook = (
       name: string,
       operations: string[],
@@ -349,6 +357,7 @@ export class AdmissionWebhook {
       } as { apiVersion: string; kind: string; metadata: { name: string } },
       FIELD_MANAGER,
     );
+    await this.client.apply(defaultsWebhookConfiguration(clientConfigFor(DEFAULTS_PATH)), FIELD_MANAGER);
   }
 
   get port(): number | undefined {

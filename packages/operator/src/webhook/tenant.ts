@@ -74,7 +74,11 @@ function parsedCluster(object: unknown): Cluster | undefined {
   return cluster && spec.success ? { ...cluster, spec: spec.data } : undefined;
 }
 
-async function tenantOf(client: KubeClient, namespace: string | undefined): Promise<Tenant | undefined> {
+/** The Tenant a namespace belongs to (by its label), if any. */
+export async function tenantOf(
+  client: KubeClient,
+  namespace: string | undefined,
+): Promise<Tenant | undefined> {
   if (!namespace) return undefined;
   const ns = await client.find<V1Namespace>({ apiVersion: "v1", kind: "Namespace", name: namespace });
   const name = ns?.metadata?.labels?.[TENANT_LABEL];

@@ -10,6 +10,9 @@ import {
   TENANT_LABEL,
   TENANT_VIEWER_ROLE,
   tenantGroups,
+  type Backup,
+  type Cluster,
+  type OpsRequest,
   type Tenant,
 } from "@tessera/api";
 import { runCommand } from "@tessera/base";
@@ -276,6 +279,91 @@ spec: { clusterName: b-db, repo: tenant-test-repo }
     ),
   );
   assert.match(refusal, /spec\.restore\.backup: backup "b-nightly" does not exist in namespace tenant-a/);
+});
+
+test("a tenant's default backup repository is written into what names none; without one, a repository is required", async () => {
+  await env.apply(`apiVersion: tessera.dev/v1alpha1
+kind: BackupRepo
+metadata: { name: tenant-default-repo }
+spec: { kind: filesystem, filesystem: { path: /nonexistent-tenant-default-repo } }
+`);
+  await env.client.patch(
+    { apiVersion: API_VERSION, kind: "Tenant", name: B },
+    { spec: { defaultBackupRepo: "tenant-default-repo" } },
+    "merge",
+  );
+  const inB = (kind: string, name: string) => ({ apiVersion: API_VERSION, kind, namespace: B, name });
+  // Through kubectl, which checks the manifest against the CRD's schema first.
+  await env.apply(kvCluster(B, "b-backed", { replicas: 1, extra: '  backup: { schedule: "0 3 * * *" }\n' }));
+  assert.equal(
+    (await env.client.get<Cluster>(inB("Cluster", "b-backed"))).spec.backup?.repo,
+    "tenant-default-repo",
+  );
+  await env.apply(kvCluster(B, "b-named", { replicas: 1, extra: "  backup: { repo: tenant-test-repo }\n" }));
+  assert.equal(
+    (await env.client.get<Cluster>(inB("Cluster", "b-named"))).spec.backup?.repo,
+    "tenant-test-repo",
+    "a repository named is kept",
+  );
+  // b-db has no spec.backup: a Backup of it, or a Backup operation, gets the tenant's.
+  await env.apply(`apiVersion: tessera.dev/v1alpha1
+kind: Backup
+metadata: { name: b-on-demand, namespace: ${B} }
+spec: { clusterName: b-db }
+`);
+  assert.equal((await env.client.get<Backup>(inB("Backup", "b-on-demand"))).spec.repo, "tenant-default-repo");
+  await env.apply(opsManifest(B, "b-backup-op", "b-db", "Backup"));
+  assert.equal(
+    (await env.client.get<OpsRequest>(inB("OpsRequest", "b-backup-op"))).spec.backup?.repo,
+    "tenant-default-repo",
+  );
+  for (const name of ["b-backed", "b-named"]) await env.client.delete(inB("Cluster", name));
+  // Tenant A names no default.
+  const refusal = await refusalOf(() =>
+    alice.create(object(kvCluster(A, "a-backed", { replicas: 1, extra: "  backup: {}\n" }))),
+  );
+  assert.match(
+    refusal,
+    /spec\.backup\.repo: required: name a BackupRepo \(tessera backuprepo list\), or give the namespace's Tenant a spec\.defaultBackupRepo/,
+  );
+});
+
+/** Whether the apiserver lets `user` (in `groups`) exec into pods of tenant A's namespace. */
+async function mayExec(user: string, groups: string[]): Promise<boolean> {
+  const review = await env.client.create<KubernetesObject & { status?: { allowed?: boolean } }>({
+    apiVersion: "authorization.k8s.io/v1",
+    kind: "SubjectAccessReview",
+    spec: {
+      user,
+      groups,
+      resourceAttributes: { namespace: A, verb: "create", resource: "pods", subresource: "exec" },
+    },
+  } as KubernetesObject);
+  return review.status?.allowed === true;
+}
+
+test("who may exec into a tenant's pods follows its spec.access.podExec", async () => {
+  const groups = tenantGroups(A);
+  // alice is an administrator by name, mia a member through the tenant's group.
+  const exec = async () => [await mayExec("alice", [groups.members]), await mayExec("mia", [groups.members])];
+  const waitExec = (expected: boolean[], podExec: string) =>
+    waitFor(async () => (await exec()).join() === expected.join(), {
+      description: `exec rights [alice, mia] to be [${expected.join()}] with podExec ${podExec}`,
+      timeoutMs: 15_000,
+    });
+  assert.deepEqual(await exec(), [true, false], "by default administrators exec, members do not");
+  for (const [podExec, expected] of [
+    ["Members", [true, true]],
+    ["None", [false, false]],
+    ["Administrators", [true, false]],
+  ] as const) {
+    await env.client.patch(
+      { apiVersion: API_VERSION, kind: "Tenant", name: A },
+      { spec: { access: { podExec } } },
+      "merge",
+    );
+    await waitExec([...expected], podExec);
+  }
 });
 
 test("tenant A's user is forbidden tenants, definitions and cluster-wide objects", async () => {
