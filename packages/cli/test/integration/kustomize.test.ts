@@ -77,6 +77,9 @@ test("the operator's ServiceAccount may do what the operator does and no more", 
     ["update", "secrets/tessera-webhook-tls", "-n", "tessera-system"],
     ["update", "leases/tessera-operator", "-n", "tessera-system"],
     ["patch", "validatingwebhookconfigurations/tessera-validating-webhook"],
+    ["patch", "mutatingwebhookconfigurations/tessera-mutating-webhook"],
+    ["delete", "rolebindings", "-n", "db"],
+    ["bind", "clusterroles/tessera-tenant-exec"],
   ];
   const refused: string[][] = [
     // The garbage collector removes what the operator owns.
@@ -89,6 +92,8 @@ test("the operator's ServiceAccount may do what the operator does and no more", 
     ["list", "secrets", "-n", "db"],
     ["update", "leases/other", "-n", "tessera-system"],
     ["patch", "validatingwebhookconfigurations/other"],
+    ["patch", "mutatingwebhookconfigurations/other"],
+    ["bind", "clusterroles/cluster-admin"],
     ["create", "clusterdefinitions.tessera.dev"],
     ["delete", "nodes"],
   ];
