@@ -84,7 +84,13 @@ class Verify extends Transform {
   }
 }
 
-/** Splits off the IV header and deciphers the rest. */
+/** What every stored stream starts with once deciphered: a zstd frame. */
+const ZSTD_MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);
+
+/**
+ * Splits off the IV header and deciphers the rest. CTR mode deciphers with any key: the zstd frame
+ * the data must start with tells a wrong key, before anything is written.
+ */
 class Decrypt extends Transform {
   private header = Buffer.alloc(0);
   private decipher: ReturnType<typeof createDecipheriv> | undefined;
@@ -96,16 +102,25 @@ class Decrypt extends Transform {
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
     if (!this.decipher) {
       this.header = Buffer.concat([this.header, chunk]);
-      if (this.header.length < IV_BYTES) return done();
+      if (this.header.length < IV_BYTES + ZSTD_MAGIC.length) return done();
       this.decipher = createDecipheriv("aes-256-ctr", this.key, this.header.subarray(0, IV_BYTES));
-      chunk = this.header.subarray(IV_BYTES);
+      const first = this.decipher.update(this.header.subarray(IV_BYTES));
+      if (!first.subarray(0, ZSTD_MAGIC.length).equals(ZSTD_MAGIC)) return done(wrongKey());
+      return done(null, first);
     }
     done(null, this.decipher.update(chunk));
   }
 
   override _flush(done: TransformCallback): void {
-    done(null, this.decipher?.final());
+    if (!this.decipher) return done(this.header.length ? wrongKey() : null);
+    done(null, this.decipher.final());
   }
+}
+
+function wrongKey(): Error {
+  return new Error(
+    "the encryption key does not decrypt the stored data: it was stored with another key, or unencrypted",
+  );
 }
 
 /** The transforms that turn stored bytes back into the original stream, in order. */

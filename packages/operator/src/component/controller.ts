@@ -179,7 +179,7 @@ export class ComponentController {
         await this.fail(
           component,
           "DataProtectionResolved",
-          "BackupRepoMissing",
+          error.reason,
           error.message,
           component.status?.phase ?? "Creating",
         );
@@ -317,7 +317,13 @@ export class ComponentController {
       secretEnv: vars.secretEnv,
       configTemplates,
       restartingConfigs,
-      dataProtection: await instanceDataProtection(client, this.repos, component, compDef),
+      dataProtection: await instanceDataProtection(
+        client,
+        this.repos,
+        component,
+        compDef,
+        !this.completedActions(component).has(PROVISIONED),
+      ),
     });
     return applyUnlessCurrent(client, this.sets, set);
   }
@@ -423,6 +429,15 @@ export class ComponentController {
         reason: "Resolved",
         message: "all vars resolved",
       });
+      // Said only once it failed: most components neither restore nor archive.
+      if (getCondition(conditions, "DataProtectionResolved")) {
+        conditions = setCondition(conditions, {
+          type: "DataProtectionResolved",
+          status: true,
+          reason: "Resolved",
+          message: "what the restore and the log archive use is there",
+        });
+      }
       conditions = setCondition(conditions, {
         type: "Ready",
         status: phase === "Running",

@@ -1,6 +1,6 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, renameSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { API_VERSION, type Backup, type Cluster } from "@tessera/api";
 import { StopWaiting, waitFor } from "@tessera/kube";
@@ -11,7 +11,8 @@ import { KV_ADDON, kvCluster, setTerminationPolicy } from "../fixtures/env.js";
 
 // Backups of the kv test engine (its backup is a note naming the instance read) into a directory
 // on the node: scheduled backups with retention, a repository that goes away, the operator
-// killed in the middle of a backup and of a restore.
+// killed in the middle of a backup and of a restore, an encrypted backup restored with its key,
+// another key and none.
 
 let platform: TestPlatform;
 let ns: string;
@@ -49,6 +50,16 @@ async function clusterCondition(name: string, type: string) {
     name,
   });
   return cluster.status?.conditions?.find((c) => c.type === type);
+}
+
+async function clusterMessage(name: string): Promise<string> {
+  const cluster = await platform.client.find<Cluster>({
+    apiVersion: API_VERSION,
+    kind: "Cluster",
+    namespace: ns,
+    name,
+  });
+  return cluster?.status?.message ?? "";
 }
 
 async function readFile(pod: string, path: string): Promise<string> {
@@ -276,4 +287,70 @@ spec: { clusterName: ${cluster} }
     "its data is gone",
   );
   assert.equal((await platform.client.get<Backup>(backupRef("kvkeep-once"))).status?.phase, "Completed");
+});
+
+test("an encrypted backup is stored unreadable, restores with its key, and says why it does not with another key or none", async () => {
+  const keySecret = (key: string) => `apiVersion: v1
+kind: Secret
+metadata: { name: kv-key, namespace: ${ns} }
+stringData: { key: ${key} }
+`;
+  await platform.apply(keySecret("first-key"));
+  await platform.apply(
+    kvCluster(ns, "kvenc", {
+      replicas: 1,
+      cpu: "100m",
+      extra: "  backup: { repo: kv-local, encryptionKeySecret: kv-key }\n",
+    }),
+  );
+  await platform.waitForPhase(ns, "kvenc", "Running");
+  await platform.apply(`apiVersion: tessera.dev/v1alpha1
+kind: Backup
+metadata: { name: sealed, namespace: ${ns} }
+spec: { clusterName: kvenc }
+`);
+  const backup = await waitForBackup("sealed", "Completed");
+  assert.equal(backup.status?.encrypted, true);
+  const stored = readFileSync(join(repoDir, backup.status!.path!));
+  assert.ok(stored.length > 16, "the IV and the data");
+  const zstdMagic = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);
+  for (const at of [0, 16]) {
+    assert.ok(!stored.subarray(at, at + 4).equals(zstdMagic), `no zstd frame at byte ${at}`);
+  }
+  assert.ok(!stored.includes("kv backup of"), "the note is not stored in the clear");
+
+  const restoreTo = (name: string) =>
+    platform.apply(
+      kvCluster(ns, name, { replicas: 1, cpu: "100m", extra: "  restore: { backup: sealed }\n" }),
+    );
+  await restoreTo("kvdec");
+  await platform.waitForPhase(ns, "kvdec", "Running");
+  assert.match(await readFile("kvdec-kv-0", "/data/restored"), /^kv backup of kvenc-kv-0 at /);
+
+  await platform.apply(keySecret("another-key"));
+  await restoreTo("kvwrongkey");
+  await waitFor(
+    async () =>
+      /the encryption key does not decrypt the stored data/.test(await clusterMessage("kvwrongkey")),
+    { description: "the restore with another key to say so", timeoutMs: 60_000 },
+  );
+
+  await platform.cluster.kubectl(["delete", "secret", "kv-key", "-n", ns]);
+  await restoreTo("kvnokey");
+  await waitFor(
+    async () =>
+      /backup sealed is encrypted with the key in Secret kv-key, which does not exist/.test(
+        await clusterMessage("kvnokey"),
+      ),
+    { description: "the restore without its key to say so", timeoutMs: 60_000 },
+  );
+  await platform.apply(keySecret("first-key"));
+  await platform.waitForPhase(ns, "kvnokey", "Running");
+  assert.match(await readFile("kvnokey-kv-0", "/data/restored"), /^kv backup of kvenc-kv-0 at /);
+  await platform.client.delete({
+    apiVersion: API_VERSION,
+    kind: "Cluster",
+    namespace: ns,
+    name: "kvwrongkey",
+  });
 });

@@ -117,6 +117,7 @@ for (const [kind, envOf] of [
       join(work, "x"),
     ]);
     assert.notEqual(wrongKey.code, 0, "another key cannot read it");
+    assert.match(wrongKey.stderr, /the encryption key does not decrypt the stored data/);
     const tampered = await repo(env, [
       "get",
       "ns/db/uid/backups/b1/db",
