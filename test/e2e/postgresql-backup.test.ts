@@ -12,8 +12,8 @@ import { podTarget, postgresqlManifest, query, serviceTarget } from "../support/
 
 // Backup and restore of a real PostgreSQL cluster: a base backup to a directory on the node with
 // WAL archiving, restored to a moment between two batches of writes (point-in-time recovery) as
-// a new three-instance cluster; and a base backup to a real S3-compatible server (Swift),
-// restored as a new cluster.
+// a new three-instance cluster, and to a moment after the last transaction archived; and a base
+// backup to a real S3-compatible server (Swift), restored as a new cluster.
 
 const ADDON = fileURLToPath(new URL("../../addons/postgresql/", import.meta.url));
 const SOURCE = "pgsrc";
@@ -55,6 +55,35 @@ spec: { clusterName: ${SOURCE}, repo: ${repo} }
 async function primaryTarget(cluster: string) {
   const component = await platform.component(ns, `${cluster}-postgresql`);
   return podTarget(platform.client, ns, cluster, component.status!.ha!.primary!);
+}
+
+/** The source's current time, RFC 3339 in UTC with microseconds, as a restore names a moment. */
+async function now(): Promise<string> {
+  const [{ t }] = (await query<{ t: string }>(
+    await serviceTarget(platform.client, ns, SOURCE, "rw"),
+    `select to_char(clock_timestamp() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as t`,
+  )) as [{ t: string }];
+  return t;
+}
+
+/**
+ * Switches the source's WAL segment (as a user wanting the last writes archived now, not after
+ * archive_timeout, does) and waits until it is archived and the recoverable range passes t.
+ */
+async function archivedPast(t: string): Promise<Cluster> {
+  const [{ segment }] = (await query<{ segment: string }>(
+    await serviceTarget(platform.client, ns, SOURCE, "rw"),
+    "select pg_walfile_name(pg_switch_wal()) as segment",
+  )) as [{ segment: string }];
+  return waitFor(
+    async () => {
+      const cluster = await getCluster(SOURCE);
+      const archived = cluster.status?.backup?.logArchive?.lastArchived ?? "";
+      const to = cluster.status?.backup?.recoverableRange?.to;
+      return archived >= segment && to && Date.parse(to) > Date.parse(t) ? cluster : undefined;
+    },
+    { description: `segment ${segment} to be archived`, timeoutMs: 120_000 },
+  );
 }
 
 async function ids(cluster: string, table: string): Promise<number[]> {
@@ -123,26 +152,10 @@ test("point-in-time recovery: a new three-instance cluster restored to T holds e
   assert.match(backup.status?.startPosition ?? "", /^[0-9A-F]+\/[0-9A-F]+$/);
 
   await query(await rw(), "insert into events (id) select generate_series(101, 200)");
-  const [{ t }] = (await query<{ t: string }>(
-    await rw(),
-    `select to_char(clock_timestamp() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as t`,
-  )) as [{ t: string }];
+  const t = await now();
   await query(await rw(), "insert into events (id) select generate_series(201, 300)");
   await query(await rw(), "drop table events");
-  // A user wanting the drop archived now, not after archive_timeout, switches the WAL segment.
-  const [{ segment }] = (await query<{ segment: string }>(
-    await rw(),
-    "select pg_walfile_name(pg_switch_wal()) as segment",
-  )) as [{ segment: string }];
-  const source = await waitFor(
-    async () => {
-      const cluster = await getCluster(SOURCE);
-      const archived = cluster.status?.backup?.logArchive?.lastArchived ?? "";
-      const to = cluster.status?.backup?.recoverableRange?.to;
-      return archived >= segment && to && Date.parse(to) > Date.parse(t) ? cluster : undefined;
-    },
-    { description: `segment ${segment} to be archived`, timeoutMs: 120_000 },
-  );
+  const source = await archivedPast(t);
   assert.equal(source.status?.conditions?.find((c) => c.type === "LogArchiving")?.status, "True");
   assert.equal(source.status?.conditions?.find((c) => c.type === "LastBackupSucceeded")?.status, "True");
 
@@ -161,6 +174,28 @@ test("point-in-time recovery: a new three-instance cluster restored to T holds e
     "select count(*) as standbys from pg_stat_replication",
   )) as [{ standbys: string }];
   assert.equal(Number(standbys), 2, "both other instances stream from the restored primary");
+});
+
+test("a point in time after the last transaction in the archived WAL restores everything committed before it", async () => {
+  const rw = () => serviceTarget(platform.client, ns, SOURCE, "rw");
+  await query(await rw(), "create table late (id bigint primary key)");
+  await query(await rw(), "insert into late select generate_series(1, 50)");
+  // No transaction ends after t: PostgreSQL alone would reach the end of the WAL before it knew
+  // it had reached t.
+  const t = await now();
+  await archivedPast(t);
+  await platform.apply(clusterManifest("pgafter", 1, `  restore: { backup: full, pointInTime: "${t}" }\n`));
+  await platform.waitForPhase(ns, "pgafter", "Running", 300_000);
+  assert.deepEqual(
+    await ids("pgafter", "late"),
+    Array.from({ length: 50 }, (_, i) => i + 1),
+    "every row committed before t",
+  );
+  const [{ events }] = (await query<{ events: string | null }>(
+    await primaryTarget("pgafter"),
+    "select to_regclass('events')::text as events",
+  )) as [{ events: string | null }];
+  assert.equal(events, null, "the table dropped before t is gone");
 });
 
 test("a backup to an S3-compatible server restores into a new cluster, and deleting the Backup removes its data", async () => {
