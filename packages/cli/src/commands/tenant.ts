@@ -30,6 +30,12 @@ function specOptions(command: Command): Command {
     .option("--backup-repo <name>", "BackupRepo the tenant's backups go to by default")
     .addOption(
       new Option(
+        "--pod-exec <who>",
+        "who may exec into the tenant's pods: Administrators (the default), Members (and administrators) or None",
+      ).choices(["Administrators", "Members", "None"]),
+    )
+    .addOption(
+      new Option(
         "--deletion-policy <policy>",
         "Refuse: deleting the tenant is refused while it has clusters; DeleteClusters: they are deleted with it",
       ).choices(["Refuse", "DeleteClusters"]),

@@ -4,6 +4,7 @@ import {
   tenantNamespace,
   type Tenant,
   type TenantDeletionPolicy,
+  type TenantPodExec,
   type TenantQuota,
   type TenantSpec,
   type TenantSubjects,
@@ -28,6 +29,7 @@ export interface TenantOptions {
   addons?: string;
   networkIsolation: boolean;
   backupRepo?: string;
+  podExec?: TenantPodExec;
   deletionPolicy?: TenantDeletionPolicy;
   wait?: boolean;
   timeout: number;
@@ -75,6 +77,7 @@ export function tenantSpecOf(options: TenantOptions): Partial<TenantSpec> {
     ...(addons ? { allowedAddons: addons } : {}),
     ...(options.networkIsolation === false ? { networkIsolation: false } : {}),
     ...(options.backupRepo ? { defaultBackupRepo: options.backupRepo } : {}),
+    ...(options.podExec ? { access: { podExec: options.podExec } } : {}),
     ...(options.deletionPolicy ? { deletionPolicy: options.deletionPolicy } : {}),
   };
 }
@@ -260,6 +263,7 @@ export async function describeTenant(
       ["Addons", tenant.spec.allowedAddons?.join(", ") ?? "all"],
       ["Network isolation", tenant.spec.networkIsolation === false ? "off" : "on"],
       ["Backup repo", tenant.spec.defaultBackupRepo ?? "-"],
+      ["Pod exec", tenant.spec.access?.podExec ?? "Administrators"],
       ["Deletion policy", tenant.spec.deletionPolicy ?? "Refuse"],
       ["Age", age(tenant.metadata.creationTimestamp)],
     ]),

@@ -357,11 +357,7 @@ test("who may exec into a tenant's pods follows its spec.access.podExec", async 
     ["None", [false, false]],
     ["Administrators", [true, false]],
   ] as const) {
-    await env.client.patch(
-      { apiVersion: API_VERSION, kind: "Tenant", name: A },
-      { spec: { access: { podExec } } },
-      "merge",
-    );
+    await cli(["tenant", "edit", A, "--pod-exec", podExec]);
     await waitExec([...expected], podExec);
   }
 });
@@ -562,6 +558,7 @@ test("the CLI lists, describes and edits tenants and adds users", async () => {
   assert.match(described, /Display name:\s+Team A/);
   assert.match(described, /Administrators:\s+alice, group dbas/);
   assert.match(described, /Members:\s+carol/);
+  assert.match(described, /Pod exec:\s+Administrators/);
   assert.match(described, /cpu\s+1\s+4/);
   const result = await runCommand(
     process.execPath,
