@@ -173,6 +173,7 @@ const noDefaultProbe = () =>
 const QUOTA_TENANT = "bad-input-quota";
 const QUOTA = "quota: { memory: 512Mi, clusters: 1 }";
 const ADDONS_TENANT = "bad-input-addons";
+const BACKUP_TENANT = "bad-input-backup";
 
 const cases: BadInputCase[] = [
   // The five holes this table was started for.
@@ -989,6 +990,25 @@ const cases: BadInputCase[] = [
     apply: tenant("bad-input-repo", "defaultBackupRepo: nowhere"),
     field: "spec.defaultBackupRepo",
     message: 'BackupRepo "nowhere" not found',
+  },
+  {
+    name: "a backup section without a repository, its tenant naming no default",
+    kind: "Cluster",
+    setup: withTenant(BACKUP_TENANT, "quota: {}"),
+    apply: inTenant(
+      BACKUP_TENANT,
+      kv("tb-backup", "", "  clusterDef: kv\n  topology: standalone\n  backup: {}\n"),
+    ),
+    field: "spec.backup.repo",
+    message:
+      "name a BackupRepo (tessera backuprepo list), or give the namespace's Tenant a spec.defaultBackupRepo",
+  },
+  {
+    name: "an unknown choice of who may exec into its pods",
+    kind: "Tenant",
+    apply: tenant("bad-input-exec", "access: { podExec: Everyone }"),
+    field: "spec.access.podExec",
+    message: 'Unsupported value: "Everyone"',
   },
   {
     name: "the name of a namespace that is not a tenant's",
