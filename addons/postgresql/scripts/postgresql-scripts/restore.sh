@@ -46,14 +46,15 @@ if [ -n "${TESSERA_RESTORE_TIME:-}" ]; then
   wanted=$(date -u -d "$TESSERA_RESTORE_TIME" '+%Y-%m-%d %H:%M:%S.%6N')
   if last=$(last_transaction_end "$dir/logs"); then
     if [ -z "$last" ] || [ "$(printf '%s\n%s\n' "$last" "$wanted" | sort | tail -n 1)" = "$wanted" ]; then
-      log restore "the last transaction in the archived WAL ended at ${last:-no time (there is none)}, not after $TESSERA_RESTORE_TIME: recovering to the end of the archive"
+      log restore "the last transaction in the archived WAL ended at ${last:-no time (there is none)}, not after $TESSERA_RESTORE_TIME: the data then is the data at the end of the archive"
       target=""
     fi
   else
-    log restore "pg_waldump could not read the archived WAL through; recovery stops where it ends"
+    log restore "pg_waldump could not read the archived WAL through: recovering to $TESSERA_RESTORE_TIME as asked"
   fi
   rm -f "$dir/transactions"
-  log restore "recovering to $TESSERA_RESTORE_TIME with $(ls "$dir/logs" | wc -l) archived WAL file(s)"
+  goal=${target:+$TESSERA_RESTORE_TIME}
+  log restore "recovering to ${goal:-the end of the archive} with $(ls "$dir/logs" | wc -l) archived WAL file(s)"
   cat >"$RECOVERY_CONF" <<CONF
 restore_command = 'cp "$dir/logs/%f" "%p"'
 $target
