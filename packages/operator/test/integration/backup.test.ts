@@ -147,6 +147,14 @@ test("Backup and Restore OpsRequests: a backup of the cluster, then a new cluste
   );
   await waitForOps(platform.client, ns, "restore-op", "Succeed", 180_000);
   assert.match(await readFile("kvfromop-kv-0", "/data/restored"), /^kv backup of kvb-kv-1/);
+  const restored = await platform.client.get<Cluster>({
+    apiVersion: API_VERSION,
+    kind: "Cluster",
+    namespace: ns,
+    name: "kvfromop",
+  });
+  assert.equal(restored.spec.backup, undefined, "the source's backup settings stay with it");
+  assert.deepEqual(restored.spec.componentSpecs[0]?.parameters, { backup_seconds: "6" });
   await platform.apply(
     opsManifest(
       ns,

@@ -1,4 +1,11 @@
-import { API_VERSION, labels, type Backup, type Cluster } from "@tessera/api";
+import {
+  API_VERSION,
+  labels,
+  restoredComponentSpec,
+  type Backup,
+  type Cluster,
+  type ClusterRestore,
+} from "@tessera/api";
 import { ApiError, isAlreadyExists } from "@tessera/kube";
 import type { OpsHandler, StepContext, StepOutcome } from "../handler.js";
 
@@ -105,9 +112,35 @@ export const backup: OpsHandler = {
 };
 
 /**
- * Restore: makes a new cluster from a Completed backup of this one, with this cluster's spec (its
- * components, resources, volumes and backup settings) and `spec.restore`, and follows it to
- * Running. This cluster is not touched. Not cancellable: delete the new cluster instead.
+ * The spec of a cluster restored from a backup of `source`, as `tessera cluster restore` makes it:
+ * the engine and topology, and of each component what restoredComponentSpec passes on, the
+ * restored one at the version the backup was taken at. Backup settings (a schedule, log archiving,
+ * a key), services and the termination policy stay the source's: the new cluster is backed up
+ * only when asked.
+ */
+export function restoredClusterSpec(
+  source: Cluster,
+  backup: Backup,
+  restore: ClusterRestore,
+): Cluster["spec"] {
+  const { clusterDef, topology, componentSpecs } = source.spec;
+  const component = backup.status?.component;
+  const version = backup.status?.serviceVersion;
+  return {
+    ...(clusterDef ? { clusterDef } : {}),
+    ...(topology ? { topology } : {}),
+    terminationPolicy: "Delete",
+    componentSpecs: componentSpecs
+      .map(restoredComponentSpec)
+      .map((c) => (c.name === component && version ? { ...c, serviceVersion: version } : c)),
+    restore,
+  };
+}
+
+/**
+ * Restore: makes a new cluster from a Completed backup of this one, shaped like it
+ * (restoredClusterSpec) with `spec.restore`, and follows it to Running. This cluster is not
+ * touched. Not cancellable: delete the new cluster instead.
  */
 export const restore: OpsHandler = {
   type: "Restore",
@@ -175,13 +208,10 @@ export const restore: OpsHandler = {
         apiVersion: API_VERSION,
         kind: "Cluster",
         metadata: { name: spec.clusterName, namespace, labels: { [OPS_LABEL]: op.metadata.name! } },
-        spec: {
-          ...structuredClone(source.spec),
-          restore: {
-            backup: spec.backupName,
-            ...(spec.pointInTime ? { pointInTime: spec.pointInTime } : {}),
-          },
-        },
+        spec: restoredClusterSpec(source, backup, {
+          backup: spec.backupName,
+          ...(spec.pointInTime ? { pointInTime: spec.pointInTime } : {}),
+        }),
       });
     } catch (error) {
       // The webhook's refusal (backup not Completed, moment out of range) is the operation's failure.
