@@ -1,6 +1,6 @@
 import { API_VERSION, GROUP, TENANT_LABEL, VERSION, type Cluster } from "@tessera/api";
 import type { KubeClient } from "@tessera/kube";
-import { tenantOf } from "./tenant.js";
+import { tenantOf, type TenantAdmission } from "./tenant.js";
 
 /** Where the apiserver sends writes for defaults to be filled in. */
 export const DEFAULTS_PATH = "/mutate/defaults";
@@ -10,15 +10,6 @@ export interface PatchOperation {
   op: "add";
   path: string;
   value: unknown;
-}
-
-/** The parts of an admission request defaults are filled from. */
-export interface DefaultsAdmission {
-  operation: "CREATE" | "UPDATE" | "DELETE" | "CONNECT";
-  resource?: { resource: string };
-  subResource?: string;
-  namespace?: string;
-  object?: unknown;
 }
 
 /**
@@ -53,7 +44,7 @@ interface RepoSpecs {
  */
 export async function backupRepoDefaults(
   client: KubeClient,
-  request: DefaultsAdmission,
+  request: TenantAdmission,
 ): Promise<PatchOperation[]> {
   if (request.subResource || (request.operation !== "CREATE" && request.operation !== "UPDATE")) return [];
   const object = request.object as (RepoSpecs & { metadata?: { deletionTimestamp?: string } }) | undefined;
