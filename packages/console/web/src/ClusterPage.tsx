@@ -103,7 +103,7 @@ export function ClusterPage({
           <h2>Operations</h2>
           <Operations cluster={data} />
           <h2>Logs</h2>
-          <InstanceLogs cluster={data} />
+          <InstanceLogs cluster={data} version={version} />
           <h2>
             Performance{" "}
             {RANGES.map((r) => (

@@ -5,9 +5,16 @@ import { Failure } from "./common.js";
 
 const LINES = [100, 200, 500, 2000];
 
-/** The tail of an instance's container log, read when asked (a log is not a Kubernetes event). */
-export function InstanceLogs({ cluster }: { cluster: ClusterDetail }) {
-  const [instance, setInstance] = useState(cluster.instances[0]?.name ?? "");
+/**
+ * The tail of an instance's container log, read again whenever the cluster
+ * changes (`version`) or when asked: lines written are not Kubernetes events.
+ */
+export function InstanceLogs({ cluster, version }: { cluster: ClusterDetail; version: number }) {
+  const [chosen, setInstance] = useState("");
+  // The first instance until one is chosen, and again when the chosen one is gone.
+  const instance = cluster.instances.some((i) => i.name === chosen)
+    ? chosen
+    : (cluster.instances[0]?.name ?? "");
   const [container, setContainer] = useState("");
   const [lines, setLines] = useState(200);
   const [reads, setReads] = useState(0);
@@ -30,7 +37,7 @@ export function InstanceLogs({ cluster }: { cluster: ClusterDetail }) {
     return () => {
       current = false;
     };
-  }, [path, instance, container, lines, reads]);
+  }, [path, instance, container, lines, reads, version]);
   if (cluster.instances.length === 0) return <p className="muted">No instances.</p>;
   return (
     <div className="logs">
