@@ -301,7 +301,16 @@ export const backupSpec = z.object({
       "The component to back up; the first component whose addon declares backup methods when unset.",
     ),
   method: z.string().optional().describe("The addon's backup method; its default when unset."),
-  repo: z.string().optional().describe("The BackupRepo; the cluster's spec.backup.repo when unset."),
+  policy: z
+    .string()
+    .optional()
+    .describe(
+      "A BackupPolicy of the same cluster, whose component, method, repository and encryption key apply where this Backup sets none. Immutable.",
+    ),
+  repo: z
+    .string()
+    .optional()
+    .describe("The BackupRepo; when unset, the policy's, else the cluster's spec.backup.repo."),
   deletionPolicy: z
     .enum(["Delete", "Retain"])
     .default("Delete")
@@ -364,6 +373,99 @@ export const backup = z
     "One backup of a cluster's component, streamed compressed to a BackupRepo by a pod running the addon's backup method. It is Completed only once all its data is stored and checksummed.",
   );
 export type Backup = z.infer<typeof backup>;
+
+// ---------------------------------------------------------------------------
+// BackupPolicy: where and how a cluster's backups are made and how long they are kept;
+// BackupSchedule: when.
+
+export const backupPolicySpec = z.object({
+  clusterName: dnsLabel.describe(
+    "The Cluster whose backups the policy governs, in its namespace. Immutable.",
+  ),
+  componentName: z
+    .string()
+    .optional()
+    .describe("The component backed up; the first component whose addon declares backup methods when unset."),
+  repo: z.string().min(1).describe("The BackupRepo backups go to."),
+  method: z
+    .string()
+    .optional()
+    .describe(
+      "The addon's backup method, where a Backup or schedule names none; the addon's default when unset.",
+    ),
+  encryptionKeySecret: z
+    .string()
+    .optional()
+    .describe(
+      "Secret in the namespace whose key `key` encrypts the backups (AES-256); restores need the same Secret.",
+    ),
+  retention: retention
+    .optional()
+    .describe(
+      "Which of the backups its schedules took are kept; backups taken on demand are kept until deleted.",
+    ),
+});
+export type BackupPolicySpec = z.infer<typeof backupPolicySpec>;
+
+export const backupPolicy = z
+  .object({
+    apiVersion: z.string(),
+    kind: z.literal("BackupPolicy"),
+    metadata: objectMeta,
+    spec: backupPolicySpec.describe(
+      "Where and how the cluster's backups are made, and how long they are kept.",
+    ),
+  })
+  .describe(
+    "Where and how a cluster's backups are made and how long scheduled ones are kept. A Cluster's spec.backup keeps one named after the cluster; more can be made by hand, e.g. one per repository.",
+  );
+export type BackupPolicy = z.infer<typeof backupPolicy>;
+
+export const backupScheduleSpec = z.object({
+  policy: dnsLabel.describe("The BackupPolicy, in the same namespace, whose backups this schedule takes."),
+  schedule: z
+    .string()
+    .min(1)
+    .describe(
+      "A cron expression in UTC (`minute hour day month weekday`, optionally with a leading seconds field). A run missed while the operator was down is taken once when it returns.",
+    ),
+  method: z.string().optional().describe("The backup method; the policy's when unset."),
+  suspend: z
+    .boolean()
+    .optional()
+    .describe("true: no run is started until it is false again; runs missed meanwhile are not taken."),
+});
+export type BackupScheduleSpec = z.infer<typeof backupScheduleSpec>;
+
+export const backupSchedule = z
+  .object({
+    apiVersion: z.string(),
+    kind: z.literal("BackupSchedule"),
+    metadata: objectMeta,
+    spec: backupScheduleSpec.describe("Which policy's backups are taken, and when."),
+    status: z
+      .object({
+        clusterName: z.string().optional().describe("The cluster its policy backs up."),
+        lastScheduleTime: z
+          .string()
+          .optional()
+          .describe(
+            "The scheduled time of the last run taken (or when the schedule was resumed): runs are counted from it.",
+          ),
+        nextScheduleTime: z.string().optional().describe("When the next run starts."),
+        lastBackup: z.string().optional().describe("The Backup its last run created."),
+        conditions: z
+          .array(condition)
+          .optional()
+          .describe("`Ready`: runs are taken; False with the reason (policy or cluster missing, suspended)."),
+      })
+      .optional()
+      .describe("What the operator last did with the schedule; written by the operator only."),
+  })
+  .describe(
+    "Takes a policy's backups on a cron schedule in UTC, run by the operator, and deletes those past the policy's retention. A Cluster's spec.backup.schedule keeps one named after the cluster.",
+  );
+export type BackupSchedule = z.infer<typeof backupSchedule>;
 
 // ---------------------------------------------------------------------------
 // What the Cluster controller resolves for a Component.

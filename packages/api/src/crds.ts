@@ -5,7 +5,7 @@ import { cluster, component } from "./cluster.js";
 import { clusterDefinition, componentDefinition, componentVersion } from "./definitions.js";
 import { instanceSet } from "./instanceset.js";
 import { opsRequest } from "./opsrequest.js";
-import { backup, backupRepo } from "./backup.js";
+import { backup, backupPolicy, backupRepo, backupSchedule } from "./backup.js";
 import { tenant } from "./tenant.js";
 
 interface PrinterColumn {
@@ -173,6 +173,38 @@ export const resources: ResourceDescription[] = [
       phase,
       { name: "Size", type: "integer", jsonPath: ".status.sizeBytes" },
       { name: "Completed", type: "date", jsonPath: ".status.completionTime" },
+      age,
+    ],
+  },
+  {
+    kind: "BackupPolicy",
+    plural: "backuppolicies",
+    singular: "backuppolicy",
+    shortNames: ["bp"],
+    scope: "Namespaced",
+    schema: backupPolicy,
+    categories: ["tessera"],
+    columns: [
+      { name: "Cluster", type: "string", jsonPath: ".spec.clusterName" },
+      { name: "Repo", type: "string", jsonPath: ".spec.repo" },
+      { name: "Method", type: "string", jsonPath: ".spec.method" },
+      age,
+    ],
+  },
+  {
+    kind: "BackupSchedule",
+    plural: "backupschedules",
+    singular: "backupschedule",
+    shortNames: ["bs"],
+    scope: "Namespaced",
+    schema: backupSchedule,
+    categories: ["tessera"],
+    columns: [
+      { name: "Policy", type: "string", jsonPath: ".spec.policy" },
+      { name: "Schedule", type: "string", jsonPath: ".spec.schedule" },
+      { name: "Last", type: "date", jsonPath: ".status.lastScheduleTime" },
+      { name: "Next", type: "string", jsonPath: ".status.nextScheduleTime" },
+      { name: "Ready", type: "string", jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
       age,
     ],
   },

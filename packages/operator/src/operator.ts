@@ -23,6 +23,7 @@ import { ActionRunner } from "./actions/runner.js";
 import { BackupController } from "./backup/backup-controller.js";
 import { ClusterBackupController } from "./backup/cluster-backup-controller.js";
 import { BackupRepoController } from "./backup/repo-controller.js";
+import { BackupScheduleController } from "./backup/schedule-controller.js";
 import { ClusterController } from "./cluster/controller.js";
 import { ComponentController } from "./component/controller.js";
 import type { OperatorContext } from "./context.js";
@@ -109,6 +110,7 @@ export class Operator {
       new BackupRepoController(ctx, options.namespace).controller,
       new BackupController(ctx, catalog).controller,
       new ClusterBackupController(ctx).controller,
+      new BackupScheduleController(ctx).controller,
       new TenantController(ctx).controller,
     ];
     if (options.leaderElection) {

@@ -6,6 +6,7 @@ import {
   names,
   type Backup,
   type BackupMethod,
+  type BackupPolicy,
   type BackupRepo,
   type BackupStatus,
   type Cluster,
@@ -31,6 +32,7 @@ import { finalizers } from "../naming.js";
 import { backupsCompleted, backupsFailed, lastBackupCompletion, lastBackupStatus } from "./metrics.js";
 import { BACKUP_ANNOTATION, backupPod, backupPodName, deletePod, type PodPurpose } from "./pods.js";
 import { ensureRepoSecret, repoAccess } from "./repo-access.js";
+import { backupSettings } from "./settings.js";
 import { rfc3339 } from "../time.js";
 
 const KIND = "Backup";
@@ -146,6 +148,7 @@ export class BackupController {
   private readonly pods: Informer<V1Pod>;
   private readonly clusters: Informer<Cluster>;
   private readonly repos: Informer<BackupRepo>;
+  private readonly policies: Informer<BackupPolicy>;
   private readonly sets: Informer<InstanceSet>;
 
   constructor(
@@ -156,6 +159,7 @@ export class BackupController {
     this.pods = ctx.informers.get<V1Pod>("v1", "Pod", { labelSelector: `${labels.managedBy}=tessera` });
     this.clusters = ctx.informers.get<Cluster>(API_VERSION, "Cluster");
     this.repos = ctx.informers.get<BackupRepo>(API_VERSION, "BackupRepo");
+    this.policies = ctx.informers.get<BackupPolicy>(API_VERSION, "BackupPolicy");
     this.sets = ctx.informers.get<InstanceSet>(API_VERSION, "InstanceSet");
     this.controller = new Controller({
       name: "backup",
@@ -213,19 +217,22 @@ export class BackupController {
         "ClusterNotFound",
         `cluster ${backup.spec.clusterName} does not exist in ${namespace}`,
       );
+    const policy = backup.spec.policy ? this.policies.get(`${namespace}/${backup.spec.policy}`) : undefined;
+    if (backup.spec.policy && !policy)
+      return this.fail(
+        backup,
+        "PolicyNotFound",
+        `backup policy ${backup.spec.policy} does not exist in ${namespace}`,
+      );
+    const settings = backupSettings(backup, policy, cluster);
     let target: BackupTarget;
     try {
-      target = backupTarget(
-        this.catalog,
-        cluster,
-        backup.spec.componentName,
-        backup.spec.method ?? cluster.spec.backup?.method,
-      );
+      target = backupTarget(this.catalog, cluster, settings.componentName, settings.method);
     } catch (error) {
       if (error instanceof BackupSetupError) return this.fail(backup, error.reason, error.message);
       throw error;
     }
-    const repoName = backup.spec.repo ?? cluster.spec.backup?.repo;
+    const repoName = settings.repo;
     if (!repoName)
       return this.fail(
         backup,
@@ -264,7 +271,7 @@ export class BackupController {
       );
       return { requeueAfterMs: POLL_MS };
     }
-    const encryptionKeySecret = cluster.spec.backup?.encryptionKeySecret;
+    const encryptionKeySecret = settings.encryptionKeySecret;
     const access = repoAccess(repo, encryptionKeySecret);
     await ensureRepoSecret(this.ctx.client, repo, namespace);
     const base = clusterRepoPath(cluster);
@@ -302,7 +309,10 @@ export class BackupController {
       repo: repoName,
       location: backupRepoLocation(repo.spec),
       path: key,
-      ...(cluster.spec.backup?.pointInTime && target.compDef.spec.backup?.logArchive
+      // Logs are archived to the cluster's own repository: only backups stored next to them can use them.
+      ...(cluster.spec.backup?.pointInTime &&
+      cluster.spec.backup.repo === repoName &&
+      target.compDef.spec.backup?.logArchive
         ? { logsPath: `${base}/logs/${target.component}`, pointInTime: true }
         : {}),
       encrypted: Boolean(encryptionKeySecret),

@@ -1,9 +1,14 @@
 import type { V1Pod } from "@kubernetes/client-node";
-import { API_VERSION, labels, type Backup, type Cluster } from "@tessera/api";
+import {
+  API_VERSION,
+  labels,
+  type Backup,
+  type BackupPolicy,
+  type BackupSchedule,
+  type Cluster,
+} from "@tessera/api";
 import {
   Controller,
-  isAlreadyExists,
-  isNotFound,
   retryOnConflict,
   updateStatus,
   type Informer,
@@ -14,37 +19,31 @@ import { setCondition } from "../conditions.js";
 import type { OperatorContext } from "../context.js";
 import { ARCHIVER_PORT } from "./instance-pods.js";
 import { logArchiveFailing, logArchiveLast, logArchivePending } from "./metrics.js";
-import { dueRun, nextRun, pastRetention } from "./schedule.js";
-import { rfc3339 } from "../time.js";
+import { keepShortForm } from "./short-form.js";
 
-/** On a Backup the schedule created. */
-export const SCHEDULED_LABEL = "tessera.dev/scheduled";
 /** How often the log archivers are asked how they are doing. */
 const ARCHIVE_POLL_MS = 15_000;
 /** Files waiting in the outbox beyond this count as falling behind. */
 const ARCHIVE_BEHIND_FILES = 8;
 
-/** `<cluster>-<yyyymmddhhmmss>` of a scheduled run (a schedule may have a seconds field). */
-export function scheduledBackupName(cluster: string, at: Date): string {
-  return `${cluster}-${rfc3339(at)
-    .replace(/[-:TZ]/g, "")
-    .slice(0, 14)}`;
-}
-
 /**
- * Per cluster: takes scheduled backups (cron, UTC) and applies retention, asks the log archivers
- * how they are doing, and reports the cluster's backups, recoverable range and the
- * LastBackupSucceeded and LogArchiving conditions.
+ * Per cluster: keeps the BackupPolicy and BackupSchedule its spec.backup stands for, asks the log
+ * archivers how they are doing, and reports the cluster's backups, scheduled runs, recoverable
+ * range and the LastBackupSucceeded and LogArchiving conditions.
  */
 export class ClusterBackupController {
   readonly controller: Controller;
   private readonly clusters: Informer<Cluster>;
   private readonly backups: Informer<Backup>;
+  private readonly policies: Informer<BackupPolicy>;
+  private readonly schedules: Informer<BackupSchedule>;
   private readonly pods: Informer<V1Pod>;
 
   constructor(private readonly ctx: OperatorContext) {
     this.clusters = ctx.informers.get<Cluster>(API_VERSION, "Cluster");
     this.backups = ctx.informers.get<Backup>(API_VERSION, "Backup");
+    this.policies = ctx.informers.get<BackupPolicy>(API_VERSION, "BackupPolicy");
+    this.schedules = ctx.informers.get<BackupSchedule>(API_VERSION, "BackupSchedule");
     this.pods = ctx.informers.get<V1Pod>("v1", "Pod", { labelSelector: `${labels.managedBy}=tessera` });
     this.controller = new Controller({
       name: "cluster-backup",
@@ -53,7 +52,11 @@ export class ClusterBackupController {
       logger: ctx.logger,
     })
       .watches(this.clusters)
-      .watchesMapped(this.backups, (b) => [`${b.metadata.namespace}/${b.spec.clusterName}`]);
+      .watchesMapped(this.backups, (b) => [`${b.metadata.namespace}/${b.spec.clusterName}`])
+      .watchesMapped(this.policies, (p) => [`${p.metadata.namespace}/${p.spec.clusterName}`])
+      .watchesMapped(this.schedules, (s) =>
+        s.status?.clusterName ? [`${s.metadata.namespace}/${s.status.clusterName}`] : [],
+      );
   }
 
   private backupsOf(cluster: Cluster): Backup[] {
@@ -69,75 +72,28 @@ export class ClusterBackupController {
   private async reconcile(key: string): Promise<ReconcileResult | void> {
     const cluster = this.clusters.get(key);
     if (!cluster || cluster.metadata.deletionTimestamp) return;
+    await keepShortForm(this.ctx, cluster, this.policies, this.schedules);
     const backups = this.backupsOf(cluster);
     if (!cluster.spec.backup && backups.length === 0 && !cluster.status?.backup) return;
     await this.followTerminationPolicy(cluster, backups);
-    const now = new Date();
-    const waits: number[] = [];
-    let scheduled: { last?: string; next?: string } = {};
-    const schedule = cluster.spec.backup?.schedule;
-    if (schedule) {
-      scheduled = await this.runSchedule(cluster, schedule, now);
-      if (scheduled.next) waits.push(Date.parse(scheduled.next) - now.getTime());
-      for (const expired of pastRetention(
-        backups.filter((b) => b.metadata.labels?.[SCHEDULED_LABEL] === "true"),
-        cluster.spec.backup?.retention,
-        now,
-      )) {
-        await this.deleteBackup(expired);
-      }
-    }
-    const archive = cluster.spec.backup?.pointInTime ? await this.archiveStatus(cluster) : undefined;
-    if (cluster.spec.backup?.pointInTime) waits.push(ARCHIVE_POLL_MS);
-    await this.writeStatus(cluster, backups, scheduled, archive);
-    const wait = Math.min(...waits.filter((w) => w > 0));
-    return Number.isFinite(wait) ? { requeueAfterMs: Math.max(1000, wait) } : undefined;
+    const pitr = Boolean(cluster.spec.backup?.pointInTime);
+    const archive = pitr ? await this.archiveStatus(cluster) : undefined;
+    await this.writeStatus(cluster, backups, this.scheduledRuns(cluster), archive);
+    return pitr ? { requeueAfterMs: ARCHIVE_POLL_MS } : undefined;
   }
 
-  /** Creates the Backup of the run due now, if any; returns the last and next scheduled times. */
-  private async runSchedule(
-    cluster: Cluster,
-    schedule: string,
-    now: Date,
-  ): Promise<{ last?: string; next?: string }> {
-    const recorded = cluster.status?.backup?.lastScheduleTime ?? cluster.metadata.creationTimestamp;
-    const last = new Date(Date.parse(String(recorded)) || now.getTime());
-    let due: Date | undefined;
-    try {
-      due = dueRun(schedule, last, now);
-    } catch {
-      return {};
-    }
-    const latest = due ?? last;
-    if (due) {
-      const backup: Backup = {
-        apiVersion: API_VERSION,
-        kind: "Backup",
-        metadata: {
-          name: scheduledBackupName(cluster.metadata.name!, due),
-          namespace: cluster.metadata.namespace,
-          labels: { [labels.cluster]: cluster.metadata.name!, [SCHEDULED_LABEL]: "true" },
-        },
-        spec: {
-          clusterName: cluster.metadata.name!,
-          repo: cluster.spec.backup!.repo,
-          ...(cluster.spec.backup?.method ? { method: cluster.spec.backup.method } : {}),
-          deletionPolicy: "Delete",
-        },
-      };
-      try {
-        await this.ctx.client.create(backup);
-        await this.ctx.recorder.record(
-          cluster,
-          "Normal",
-          "ScheduledBackup",
-          `created backup ${backup.metadata.name} for the run of ${rfc3339(due)}`,
-        );
-      } catch (error) {
-        if (!isAlreadyExists(error)) throw error;
-      }
-    }
-    return { last: rfc3339(latest), next: rfc3339(nextRun(schedule, latest)) };
+  /** The last run and the next one among the schedules of the cluster's policies. */
+  private scheduledRuns(cluster: Cluster): { last?: string; next?: string } {
+    const namespace = cluster.metadata.namespace;
+    const statuses = this.schedules
+      .list(namespace)
+      .filter(
+        (s) => this.policies.get(`${namespace}/${s.spec.policy}`)?.spec.clusterName === cluster.metadata.name,
+      )
+      .map((s) => s.status ?? {});
+    const last = statuses.map((s) => s.lastScheduleTime).filter((t): t is string => Boolean(t));
+    const next = statuses.map((s) => s.nextScheduleTime).filter((t): t is string => Boolean(t));
+    return { last: last.sort().at(-1), next: next.sort()[0] };
   }
 
   /**
@@ -175,24 +131,6 @@ export class ClusterBackupController {
           metadata: { ...current.metadata, ownerReferences: next },
         });
       });
-    }
-  }
-
-  private async deleteBackup(backup: Backup): Promise<void> {
-    if (backup.metadata.deletionTimestamp) return;
-    try {
-      await this.ctx.client.delete({
-        apiVersion: API_VERSION,
-        kind: "Backup",
-        namespace: backup.metadata.namespace!,
-        name: backup.metadata.name!,
-      });
-      this.ctx.logger.info(
-        { backup: backup.metadata.name, namespace: backup.metadata.namespace },
-        "backup past retention deleted",
-      );
-    } catch (error) {
-      if (!isNotFound(error)) throw error;
     }
   }
 
@@ -283,7 +221,7 @@ export class ClusterBackupController {
               lastBackup: byCreation[0]?.metadata.name,
               lastBackupPhase: byCreation[0]?.status?.phase,
               lastCompletedTime: newest,
-              ...(scheduled.last ? { lastScheduleTime: scheduled.last } : {}),
+              lastScheduleTime: scheduled.last,
               nextScheduleTime: scheduled.next,
               recoverableRange: completed.length
                 ? { from: completed[0]!.status!.completionTime, to }

@@ -1,9 +1,21 @@
 import { isDeepStrictEqual } from "node:util";
 import type { z } from "zod";
-import { API_VERSION, backupSpec, fieldPath, type Backup, type BackupRepo, type Cluster } from "@tessera/api";
+import {
+  API_VERSION,
+  backupPolicySpec,
+  backupScheduleSpec,
+  backupSpec,
+  fieldPath,
+  type Backup,
+  type BackupPolicy,
+  type BackupRepo,
+  type BackupSchedule,
+  type Cluster,
+} from "@tessera/api";
 import type { KubeClient } from "@tessera/kube";
 import { backupTarget, BackupSetupError } from "../backup/backup-controller.js";
 import { cronError } from "../backup/schedule.js";
+import { backupSettings, type BackupSettings } from "../backup/settings.js";
 import { DefinitionError, resolveCluster, type DefinitionCatalog } from "../definitions.js";
 
 const find = <T>(client: KubeClient, kind: string, name: string, namespace?: string) =>
@@ -106,48 +118,149 @@ async function pointInTimeErrors(client: KubeClient, source: Backup, pointInTime
   return [];
 }
 
-/** A Backup: its cluster, method and repository exist; what it backs up never changes once made. */
+/** The spec's shape, as field errors. */
+function shapeErrors(schema: z.ZodType, spec: unknown): string[] {
+  const parsed = schema.safeParse(spec);
+  return parsed.success
+    ? []
+    : parsed.error.issues.map(
+        (issue: z.core.$ZodIssue) => `${fieldPath("spec", issue.path)}: ${issue.message}`,
+      );
+}
+
+/** Fields that say what a backup or policy is about, which never change once made. */
+function immutableErrors<T extends object>(
+  old: T | undefined,
+  spec: T,
+  fields: (keyof T & string)[],
+): string[] {
+  if (!old) return [];
+  return fields
+    .filter((field) => !isDeepStrictEqual(old[field], spec[field]))
+    .map((field) => `spec.${field}: immutable once created`);
+}
+
+/** The component and method exist in the cluster's addon; the repository exists. */
+async function settingsErrors(
+  client: KubeClient,
+  catalog: DefinitionCatalog,
+  cluster: Cluster,
+  settings: BackupSettings,
+  field: { method: string; repo: string },
+): Promise<string[]> {
+  const errors: string[] = [];
+  try {
+    backupTarget(catalog, cluster, settings.componentName, settings.method);
+  } catch (error) {
+    if (error instanceof BackupSetupError) errors.push(`${field.method}: ${error.message}`);
+    else if (!(error instanceof DefinitionError)) throw error;
+  }
+  if (!settings.repo) {
+    errors.push(`${field.repo}: required, since cluster ${cluster.metadata.name} has no spec.backup.repo`);
+  } else if (!(await find<BackupRepo>(client, "BackupRepo", settings.repo))) {
+    errors.push(
+      `${field.repo}: backup repository "${settings.repo}" does not exist (tessera backuprepo list)`,
+    );
+  }
+  return errors;
+}
+
+const joined = (errors: string[]) => (errors.length ? errors.join("; ") : undefined);
+
+/** A Backup: its cluster, policy, method and repository exist; what it backs up never changes once made. */
 export async function backupRefusal(
   client: KubeClient,
   catalog: DefinitionCatalog,
   backup: Backup,
   old: Backup | undefined,
 ): Promise<string | undefined> {
-  const parsed = backupSpec.safeParse(backup.spec);
-  if (!parsed.success) {
-    return parsed.error.issues
-      .map((issue: z.core.$ZodIssue) => `${fieldPath("spec", issue.path)}: ${issue.message}`)
-      .join("; ");
-  }
+  const shape = shapeErrors(backupSpec, backup.spec);
+  if (shape.length) return joined(shape);
   if (old) {
-    const fixed = ["clusterName", "componentName", "method", "repo"] as const;
-    const changed = fixed.filter((field) => old.spec[field] !== backup.spec[field]);
-    return changed.length
-      ? changed.map((f) => `spec.${f}: immutable once the backup is created`).join("; ")
-      : undefined;
+    return joined(
+      immutableErrors(old.spec, backup.spec, ["clusterName", "componentName", "method", "repo", "policy"]),
+    );
   }
   const namespace = backup.metadata.namespace!;
   const cluster = await find<Cluster>(client, "Cluster", backup.spec.clusterName, namespace);
   if (!cluster)
     return `spec.clusterName: cluster "${backup.spec.clusterName}" does not exist in namespace ${namespace}`;
+  let policy: BackupPolicy | undefined;
+  if (backup.spec.policy) {
+    policy = await find<BackupPolicy>(client, "BackupPolicy", backup.spec.policy, namespace);
+    if (!policy)
+      return `spec.policy: backup policy "${backup.spec.policy}" does not exist in namespace ${namespace}`;
+    if (policy.spec.clusterName !== backup.spec.clusterName) {
+      return `spec.policy: backup policy "${backup.spec.policy}" is of cluster ${policy.spec.clusterName}, not ${backup.spec.clusterName}`;
+    }
+  }
+  const settings = backupSettings(backup, policy, cluster);
+  return joined(
+    await settingsErrors(client, catalog, cluster, settings, {
+      method: `spec.${backup.spec.method ? "method" : policy ? "policy" : "clusterName"}`,
+      repo: "spec.repo",
+    }),
+  );
+}
+
+/** A BackupPolicy: its cluster exists, and the component, method and repository it names. */
+export async function backupPolicyRefusal(
+  client: KubeClient,
+  catalog: DefinitionCatalog,
+  policy: BackupPolicy,
+  old: BackupPolicy | undefined,
+): Promise<string | undefined> {
+  const shape = shapeErrors(backupPolicySpec, policy.spec);
+  if (shape.length) return joined(shape);
+  const errors = immutableErrors(old?.spec, policy.spec, ["clusterName"]);
+  const namespace = policy.metadata.namespace!;
+  const cluster = await find<Cluster>(client, "Cluster", policy.spec.clusterName, namespace);
+  if (!cluster) {
+    // A policy may outlive its cluster; it can only be made for one that exists.
+    if (!old)
+      errors.push(
+        `spec.clusterName: cluster "${policy.spec.clusterName}" does not exist in namespace ${namespace}`,
+      );
+    return joined(errors);
+  }
+  errors.push(
+    ...(await settingsErrors(client, catalog, cluster, policy.spec, {
+      method: "spec.method",
+      repo: "spec.repo",
+    })),
+  );
+  return joined(errors);
+}
+
+/** A BackupSchedule: the cron expression parses; its policy exists and has the method it names. */
+export async function backupScheduleRefusal(
+  client: KubeClient,
+  catalog: DefinitionCatalog,
+  schedule: BackupSchedule,
+  old: BackupSchedule | undefined,
+): Promise<string | undefined> {
+  const shape = shapeErrors(backupScheduleSpec, schedule.spec);
+  if (shape.length) return joined(shape);
   const errors: string[] = [];
-  try {
-    backupTarget(
-      catalog,
-      cluster,
-      backup.spec.componentName,
-      backup.spec.method ?? cluster.spec.backup?.method,
-    );
-  } catch (error) {
-    if (error instanceof BackupSetupError)
-      errors.push(`spec.${backup.spec.method ? "method" : "clusterName"}: ${error.message}`);
-    else if (!(error instanceof DefinitionError)) throw error;
+  const invalid = cronError(schedule.spec.schedule);
+  if (invalid) errors.push(`spec.schedule: "${schedule.spec.schedule}" is not a cron expression: ${invalid}`);
+  const namespace = schedule.metadata.namespace!;
+  const policy = await find<BackupPolicy>(client, "BackupPolicy", schedule.spec.policy, namespace);
+  if (!policy) {
+    if (!old)
+      errors.push(
+        `spec.policy: backup policy "${schedule.spec.policy}" does not exist in namespace ${namespace}`,
+      );
+    return joined(errors);
   }
-  const repo = backup.spec.repo ?? cluster.spec.backup?.repo;
-  if (!repo)
-    errors.push(`spec.repo: required, since cluster ${cluster.metadata.name} has no spec.backup.repo`);
-  else if (!(await find<BackupRepo>(client, "BackupRepo", repo))) {
-    errors.push(`spec.repo: backup repository "${repo}" does not exist (tessera backuprepo list)`);
+  const cluster = await find<Cluster>(client, "Cluster", policy.spec.clusterName, namespace);
+  if (cluster && schedule.spec.method) {
+    try {
+      backupTarget(catalog, cluster, policy.spec.componentName, schedule.spec.method);
+    } catch (error) {
+      if (error instanceof BackupSetupError) errors.push(`spec.method: ${error.message}`);
+      else if (!(error instanceof DefinitionError)) throw error;
+    }
   }
-  return errors.length ? errors.join("; ") : undefined;
+  return joined(errors);
 }

@@ -9,7 +9,9 @@ import {
   GROUP,
   VERSION,
   type Backup,
+  type BackupPolicy,
   type BackupRepo,
+  type BackupSchedule,
   type Cluster,
   type OpsRequest,
 } from "@tessera/api";
@@ -24,7 +26,7 @@ import {
   servingNames,
   type WebhookTls,
 } from "./certificates.js";
-import { backupRefusal, clusterBackupErrors } from "./backup.js";
+import { backupPolicyRefusal, backupRefusal, backupScheduleRefusal, clusterBackupErrors } from "./backup.js";
 import { backupRepoRefusal } from "./backup-repo.js";
 import { backupRepoDefaults, defaultsWebhookConfiguration, DEFAULTS_PATH } from "./defaults.js";
 import { opsRequestRefusal } from "./ops.js";
@@ -160,6 +162,8 @@ export class AdmissionWebhook {
     if (request.resource?.resource === "opsrequests") return this.reviewOps(request);
     if (request.resource?.resource === "backuprepos") return this.reviewBackupRepo(request);
     if (request.resource?.resource === "backups") return this.reviewBackup(request);
+    if (request.resource?.resource === "backuppolicies") return this.reviewBackupPolicy(request);
+    if (request.resource?.resource === "backupschedules") return this.reviewBackupSchedule(request);
     if (request.operation === "DELETE") {
       const message = request.oldObject ? validateClusterDelete(request.oldObject) : undefined;
       return message ? { allowed: false, message } : { allowed: true };
@@ -204,6 +208,30 @@ export class AdmissionWebhook {
     }
     const old = request.operation === "UPDATE" ? (request.oldObject as unknown as Backup) : undefined;
     const message = await backupRefusal(this.client, this.catalog, request.object as unknown as Backup, old);
+    return message ? { allowed: false, message } : { allowed: true };
+  }
+
+  /** BackupPolicies: the cluster, method and repository they name. */
+  private async reviewBackupPolicy(
+    request: AdmissionRequest,
+  ): Promise<{ allowed: boolean; message?: string }> {
+    if (!request.object || request.object.metadata.deletionTimestamp) return { allowed: true };
+    const old = request.operation === "UPDATE" ? (request.oldObject as unknown as BackupPolicy) : undefined;
+    if (old && isDeepStrictEqual(old.spec, request.object.spec)) return { allowed: true };
+    const policy = request.object as unknown as BackupPolicy;
+    const message = await backupPolicyRefusal(this.client, this.catalog, policy, old);
+    return message ? { allowed: false, message } : { allowed: true };
+  }
+
+  /** BackupSchedules: the cron expression, the policy and the method they name. */
+  private async reviewBackupSchedule(
+    request: AdmissionRequest,
+  ): Promise<{ allowed: boolean; message?: string }> {
+    if (!request.object || request.object.metadata.deletionTimestamp) return { allowed: true };
+    const old = request.operation === "UPDATE" ? (request.oldObject as unknown as BackupSchedule) : undefined;
+    if (old && isDeepStrictEqual(old.spec, request.object.spec)) return { allowed: true };
+    const schedule = request.object as unknown as BackupSchedule;
+    const message = await backupScheduleRefusal(this.client, this.catalog, schedule, old);
     return message ? { allowed: false, message } : { allowed: true };
   }
 
@@ -352,6 +380,8 @@ export class AdmissionWebhook {
           webhook(`opsrequests.${GROUP}`, ["CREATE", "UPDATE"], "Fail", ["opsrequests"]),
           webhook(`backuprepos.${GROUP}`, ["CREATE", "UPDATE"], "Fail", ["backuprepos"], "Cluster"),
           webhook(`backups.${GROUP}`, ["CREATE", "UPDATE"], "Fail", ["backups"]),
+          webhook(`backuppolicies.${GROUP}`, ["CREATE", "UPDATE"], "Fail", ["backuppolicies"]),
+          webhook(`backupschedules.${GROUP}`, ["CREATE", "UPDATE"], "Fail", ["backupschedules"]),
           webhook(`tenants.${GROUP}`, ["CREATE", "UPDATE", "DELETE"], "Fail", ["tenants"], "Cluster"),
         ],
       } as { apiVersion: string; kind: string; metadata: { name: string } },

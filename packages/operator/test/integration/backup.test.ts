@@ -2,7 +2,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, readdirSync, renameSync } from "node:fs";
 import { join } from "node:path";
-import { API_VERSION, type Backup, type Cluster } from "@tessera/api";
+import { API_VERSION, type Backup, type BackupPolicy, type BackupSchedule, type Cluster } from "@tessera/api";
 import { StopWaiting, waitFor } from "@tessera/kube";
 import { testRoot } from "@tessera/testing";
 import { opsManifest, waitForOps } from "../../../../test/support/ops.js";
@@ -19,6 +19,12 @@ let ns: string;
 let repoDir: string;
 
 const backupRef = (name: string) => ({ apiVersion: API_VERSION, kind: "Backup", namespace: ns, name });
+const shortFormRef = (kind: "BackupPolicy" | "BackupSchedule", name: string) => ({
+  apiVersion: API_VERSION,
+  kind,
+  namespace: ns,
+  name,
+});
 
 async function backupsOf(cluster: string): Promise<Backup[]> {
   const list = await platform.client.list<Backup>(API_VERSION, "Backup", { namespace: ns });
@@ -249,6 +255,125 @@ test("a schedule every 10 s with retention 2 keeps the newest 2 scheduled backup
     description: `the data of ${deletedNames.join(", ")} to be deleted`,
     timeoutMs: 30_000,
   });
+
+  const policy = await platform.client.get<BackupPolicy>(shortFormRef("BackupPolicy", "kvb"));
+  assert.deepEqual(policy.spec, { clusterName: "kvb", repo: "kv-local", retention: { count: 2 } });
+  assert.equal(
+    policy.metadata.ownerReferences?.[0]?.uid,
+    cluster.metadata.uid,
+    "the cluster owns its policy",
+  );
+  const schedule = await platform.client.get<BackupSchedule>(shortFormRef("BackupSchedule", "kvb"));
+  assert.deepEqual(schedule.spec, { policy: "kvb", schedule: "*/10 * * * * *" });
+  assert.equal(schedule.status?.conditions?.find((c) => c.type === "Ready")?.status, "True");
+
+  await platform.apply(
+    kvCluster(ns, "kvb", {
+      replicas: 2,
+      cpu: "100m",
+      extra: `      parameters: { backup_seconds: "0" }\n  backup: { repo: kv-local }\n`,
+    }),
+  );
+  await waitFor(async () => !(await platform.client.find(shortFormRef("BackupSchedule", "kvb"))), {
+    description: "the schedule to go with spec.backup.schedule",
+    timeoutMs: 30_000,
+  });
+  const followed = await platform.client.get<BackupPolicy>(shortFormRef("BackupPolicy", "kvb"));
+  assert.equal(followed.spec.retention, undefined, "the policy follows the short form");
+});
+
+test("a BackupPolicy and BackupSchedule made by hand: scheduled backups under the policy's retention, suspend, a missing policy said in status, bad ones refused naming the field", async () => {
+  const refusal = async (manifest: string) => {
+    const result = await platform.cluster.kubectl(["apply", "-f", "-"], { input: manifest });
+    assert.notEqual(result.code, 0, `refused: ${manifest}`);
+    return result.stderr;
+  };
+  assert.match(
+    await refusal(`apiVersion: tessera.dev/v1alpha1
+kind: BackupPolicy
+metadata: { name: nowhere, namespace: ${ns} }
+spec: { clusterName: kvb, repo: no-such-repo }
+`),
+    /spec\.repo: backup repository "no-such-repo" does not exist/,
+  );
+  assert.match(
+    await refusal(`apiVersion: tessera.dev/v1alpha1
+kind: BackupPolicy
+metadata: { name: ghost, namespace: ${ns} }
+spec: { clusterName: ghost, repo: kv-local }
+`),
+    /spec\.clusterName: cluster "ghost" does not exist/,
+  );
+  await platform.apply(`apiVersion: tessera.dev/v1alpha1
+kind: BackupPolicy
+metadata: { name: kvb-often, namespace: ${ns} }
+spec: { clusterName: kvb, repo: kv-local, retention: { count: 1 } }
+`);
+  assert.match(
+    await refusal(`apiVersion: tessera.dev/v1alpha1
+kind: BackupSchedule
+metadata: { name: kvb-bad, namespace: ${ns} }
+spec: { policy: kvb-often, schedule: "every five seconds" }
+`),
+    /spec\.schedule: "every five seconds" is not a cron expression/,
+  );
+  assert.match(
+    await refusal(`apiVersion: tessera.dev/v1alpha1
+kind: BackupSchedule
+metadata: { name: kvb-bad, namespace: ${ns} }
+spec: { policy: kvb-often, schedule: "* * * * *", method: dump }
+`),
+    /spec\.method: component kv has no backup method dump/,
+  );
+  await platform.apply(`apiVersion: tessera.dev/v1alpha1
+kind: BackupSchedule
+metadata: { name: kvb-often, namespace: ${ns} }
+spec: { policy: kvb-often, schedule: "*/5 * * * * *" }
+`);
+  const byHand = async () =>
+    (await backupsOf("kvb")).filter(
+      (b) => b.metadata.labels?.["tessera.dev/backup-schedule"] === "kvb-often",
+    );
+  const seen = new Set<string>();
+  await waitFor(
+    async () => {
+      for (const b of await byHand()) if (b.status?.phase === "Completed") seen.add(b.metadata.name!);
+      return seen.size >= 2;
+    },
+    { description: "two backups of the schedule to complete", timeoutMs: 90_000, intervalMs: 500 },
+  );
+  for (const name of seen) {
+    const backup = await platform.client.get<Backup>(backupRef(name));
+    assert.equal(backup.spec.policy, "kvb-often");
+    assert.equal(backup.status?.repo, "kv-local", "the policy's repository");
+  }
+  await waitFor(async () => (await byHand()).filter((b) => b.status?.phase === "Completed").length === 1, {
+    description: "the policy's retention to keep one",
+    timeoutMs: 30_000,
+  });
+  await platform.client.patch(
+    shortFormRef("BackupSchedule", "kvb-often"),
+    { spec: { suspend: true } },
+    "merge",
+  );
+  const suspended = await waitFor(
+    async () => {
+      const s = await platform.client.get<BackupSchedule>(shortFormRef("BackupSchedule", "kvb-often"));
+      return s.status?.conditions?.find((c) => c.type === "Ready")?.reason === "Suspended" ? s : undefined;
+    },
+    { description: "the schedule to say it is suspended", timeoutMs: 30_000 },
+  );
+  assert.equal(suspended.status?.nextScheduleTime, undefined, "no next run while suspended");
+  await platform.client.delete(shortFormRef("BackupPolicy", "kvb-often"));
+  await waitFor(
+    async () => {
+      const s = await platform.client.get<BackupSchedule>(shortFormRef("BackupSchedule", "kvb-often"));
+      const ready = s.status?.conditions?.find((c) => c.type === "Ready");
+      return ready?.reason === "PolicyNotFound" && /kvb-often does not exist/.test(ready.message);
+    },
+    { description: "the schedule to say its policy is gone", timeoutMs: 30_000 },
+  );
+  await platform.client.delete(shortFormRef("BackupSchedule", "kvb-often"));
 });
 
 test("a WipeOut cluster takes its backups and their data with it; under Delete they stay", async () => {

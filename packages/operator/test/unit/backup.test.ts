@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import type { V1Pod, V1PodSpec } from "@kubernetes/client-node";
 import type { Backup, BackupMethod, BackupRepo } from "@tessera/api";
 import { chooseTarget } from "../../src/backup/backup-controller.js";
-import { scheduledBackupName } from "../../src/backup/cluster-backup-controller.js";
+import { scheduledBackupName } from "../../src/backup/schedule-controller.js";
 import { withDataProtection } from "../../src/backup/instance-pods.js";
 import { backupPod } from "../../src/backup/pods.js";
 import { repoAccess } from "../../src/backup/repo-access.js";
