@@ -100,3 +100,29 @@ test("the operator's ServiceAccount may do what the operator does and no more", 
   for (const args of allowed) assert.ok(await can(args), `may ${args.join(" ")}`);
   for (const args of refused) assert.equal(await can(args), false, `may not ${args.join(" ")}`);
 });
+
+test("kubectl apply -k deploy/console runs the console with a ServiceAccount that may do nothing itself", async () => {
+  const consoleDir = `${DEPLOY}console/`;
+  succeeded(await cluster.kubectl(["apply", "-f", `${DEPLOY}namespace.yaml`]));
+  const rendered = parseAllDocuments(succeeded(await cluster.kubectl(["kustomize", consoleDir])).stdout)
+    .map((doc) => doc.toJS() as KubernetesObject)
+    .filter(Boolean);
+  assert.deepEqual(rendered.map(key).sort(), [
+    "Deployment/tessera-system/tessera-console",
+    "Service/tessera-system/tessera-console",
+    "ServiceAccount/tessera-system/tessera-console",
+  ]);
+  succeeded(await cluster.kubectl(["apply", "-k", consoleDir]));
+  // Users' own credentials make every request; the console's account has only what every account has.
+  const account = "system:serviceaccount:tessera-system:tessera-console";
+  for (const args of [
+    ["list", "clusters.tessera.dev", "--all-namespaces"],
+    ["get", "pods/log", "-n", "db"],
+    ["get", "secrets", "-n", "tessera-system"],
+    ["impersonate", "users"],
+    ["create", "tokenreviews.authentication.k8s.io"],
+  ]) {
+    const result = await cluster.kubectl(["auth", "can-i", "--as", account, ...args]);
+    assert.equal(result.stdout.trim(), "no", `may not ${args.join(" ")}`);
+  }
+});
