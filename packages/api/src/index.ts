@@ -9,3 +9,4 @@ export * from "./crds.js";
 export * from "./names.js";
 export * from "./field-path.js";
 export * from "./connection.js";
+export * from "./definition-refs.js";

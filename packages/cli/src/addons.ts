@@ -5,6 +5,7 @@ import { z } from "zod";
 import {
   API_VERSION,
   labels,
+  matchesDefinition,
   type Cluster,
   type ClusterDefinition,
   type ComponentDefinition,
@@ -12,7 +13,7 @@ import {
   type Topology,
 } from "@tessera/api";
 import { ApiError, type KubeClient } from "@tessera/kube";
-import { DefinitionCatalog, matchesDefinition } from "@tessera/operator";
+import { DefinitionCatalog } from "@tessera/operator";
 import { findAddons } from "@tessera/addons";
 import { BUNDLED_ADDONS } from "@tessera/addons";
 import { UsageError, quoteList } from "./errors.js";

@@ -1,12 +1,13 @@
 import {
   API_VERSION,
+  definitionsFor,
   quantity,
   terminationPolicy,
   type Cluster,
   type ClusterComponentSpec,
   type ComponentDefinition,
 } from "@tessera/api";
-import { compareVersions, matchesDefinition, validateCluster } from "@tessera/operator";
+import { validateCluster } from "@tessera/operator";
 import { primaryComponent, type AddonCatalog } from "./addons.js";
 import { checkClusterName } from "./cluster/common.js";
 import { UsageError, quoteList } from "./errors.js";
@@ -148,9 +149,7 @@ function chooseDefinition(
   engineName: string,
 ): ComponentDefinition {
   if (!version) return addons.catalog.componentDefinition(reference);
-  const candidates = addons.componentDefinitions
-    .filter((d) => matchesDefinition(d.metadata.name!, reference))
-    .sort((a, b) => compareVersions(b.metadata.name!, a.metadata.name!));
+  const candidates = definitionsFor(addons.componentDefinitions, reference);
   const offering = candidates.find((d) =>
     addons.catalog.releases(d.metadata.name!).some((r) => r.serviceVersion === version),
   );

@@ -1,5 +1,8 @@
 import {
   API_VERSION,
+  compareVersions,
+  definitionsFor,
+  matchesDefinition,
   type ClusterDefinition,
   type ComponentDefinition,
   type ComponentVersion,
@@ -33,25 +36,6 @@ export interface Engine {
   topologies: CatalogTopology[];
 }
 
-/** Dotted versions compared numerically ("15.10" > "15.9"), other parts as text, as the operator orders them. */
-function compareVersions(a: string, b: string): number {
-  const pa = a.split(/[.\-+]/);
-  const pb = b.split(/[.\-+]/);
-  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
-    const [x = "", y = ""] = [pa[i], pb[i]];
-    const diff =
-      x !== "" && y !== "" && !isNaN(Number(x)) && !isNaN(Number(y))
-        ? Number(x) - Number(y)
-        : x.localeCompare(y);
-    if (diff !== 0) return diff;
-  }
-  return 0;
-}
-
-/** A definition reference is an exact name or a version prefix: `kv-` matches `kv-1`, not `kv-watcher-1`. */
-const matches = (name: string, reference: string) =>
-  name === reference || (name.startsWith(reference) && /^\d/.test(name.slice(reference.length)));
-
 interface Definitions {
   compDefs: ComponentDefinition[];
   versions: ComponentVersion[];
@@ -59,17 +43,13 @@ interface Definitions {
 
 /** A topology's component as the operator resolves it: the exact definition, else the newest matching the prefix. */
 function component({ compDefs, versions }: Definitions, name: string, reference: string): CatalogComponent {
-  const compDef =
-    compDefs.find((d) => d.metadata.name === reference) ??
-    compDefs
-      .filter((d) => matches(d.metadata.name!, reference))
-      .sort((a, b) => compareVersions(b.metadata.name!, a.metadata.name!))[0];
+  const compDef = definitionsFor(compDefs, reference)[0];
   if (!compDef) throw new Error(`no ComponentDefinition named or prefixed "${reference}"`);
   const compDefName = compDef.metadata.name!;
   const offered = versions.flatMap((v) => {
     const allowed = new Set(
       v.spec.compatibilityRules
-        .filter((r) => r.compDefs.some((p) => matches(compDefName, p)))
+        .filter((r) => r.compDefs.some((p) => matchesDefinition(compDefName, p)))
         .flatMap((r) => r.releases),
     );
     return v.spec.releases.filter((r) => allowed.has(r.name)).map((r) => r.serviceVersion);

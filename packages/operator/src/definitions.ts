@@ -1,34 +1,14 @@
-import type {
-  ClusterDefinition,
-  ComponentDefinition,
-  ComponentVersion,
-  Release,
-  Topology,
-  Cluster,
+import {
+  compareVersions,
+  definitionsFor,
+  matchesDefinition,
+  type ClusterDefinition,
+  type ComponentDefinition,
+  type ComponentVersion,
+  type Release,
+  type Topology,
+  type Cluster,
 } from "@tessera/api";
-
-/** Compares dotted versions numerically ("15.10" > "15.9"); non-numeric parts compare as text. */
-export function compareVersions(a: string, b: string): number {
-  const pa = a.split(/[.\-+]/);
-  const pb = b.split(/[.\-+]/);
-  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
-    const x = pa[i] ?? "";
-    const y = pb[i] ?? "";
-    const nx = Number(x);
-    const ny = Number(y);
-    const diff = x !== "" && y !== "" && !isNaN(nx) && !isNaN(ny) ? nx - ny : x.localeCompare(y);
-    if (diff !== 0) return diff;
-  }
-  return 0;
-}
-
-/**
- * A definition reference is an exact name or a version prefix: `mydb-`
- * matches `mydb-15` and `mydb-16.1`, but not `mydb-exporter`.
- */
-export function matchesDefinition(name: string, reference: string): boolean {
-  return name === reference || (name.startsWith(reference) && /^\d/.test(name.slice(reference.length)));
-}
 
 /** A definition lookup failure that users can act on; its message names the field and the choices. */
 export class DefinitionError extends Error {
@@ -87,12 +67,8 @@ export class DefinitionCatalog {
   /** Resolves a ComponentDefinition by exact name, else the newest whose name starts with the prefix. */
   componentDefinition(nameOrPrefix: string, field = "componentDef"): ComponentDefinition {
     const all = this.source.componentDefinitions();
-    const exact = all.find((d) => d.metadata.name === nameOrPrefix);
-    if (exact) return exact;
-    const matching = all
-      .filter((d) => matchesDefinition(d.metadata.name ?? "", nameOrPrefix))
-      .sort((a, b) => compareVersions(b.metadata.name!, a.metadata.name!));
-    if (matching[0]) return matching[0];
+    const chosen = definitionsFor(all, nameOrPrefix)[0];
+    if (chosen) return chosen;
     throw new DefinitionError(
       "ComponentDefinitionNotFound",
       `${field}: no ComponentDefinition named or prefixed "${nameOrPrefix}"; installed: ${quotedList(all.map((d) => d.metadata.name))}`,

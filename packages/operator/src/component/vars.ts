@@ -1,8 +1,7 @@
 import type { V1EnvVar } from "@kubernetes/client-node";
-import type { Component, ComponentDefinition, ComponentVar } from "@tessera/api";
+import { matchesDefinition, type Component, type ComponentDefinition, type ComponentVar } from "@tessera/api";
 import { componentFacts } from "../actions/contract/index.js";
 import { desiredInstances } from "../instanceset/plan.js";
-import { matchesDefinition } from "../definitions.js";
 import { names } from "../naming.js";
 
 /** A component of the same cluster, as seen by var resolution. */

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { compareVersions, orderStages, resolveCluster } from "../../src/definitions.js";
+import { compareVersions } from "@tessera/api";
+import { orderStages, resolveCluster } from "../../src/definitions.js";
 import { catalog } from "../fixtures/definitions.js";
 
 test("versions compare numerically", () => {
