@@ -1010,6 +1010,35 @@ const cases: BadInputCase[] = [
     field: "spec.access.podExec",
     message: 'Unsupported value: "Everyone"',
   },
+  // Backup policies and schedules.
+  {
+    name: "a cluster that does not exist",
+    kind: "BackupPolicy",
+    apply: backupPolicy("ghost-policy", "clusterName: ghost, repo: local"),
+    field: "spec.clusterName",
+    message: 'cluster "ghost" does not exist',
+  },
+  {
+    name: "a retention age that is no duration",
+    kind: "BackupPolicy",
+    apply: backupPolicy("week-policy", 'clusterName: ghost, repo: local, retention: { maxAge: "a week" }'),
+    field: "spec.retention.maxAge",
+    message: "should match",
+  },
+  {
+    name: "a schedule that is no cron expression",
+    kind: "BackupSchedule",
+    apply: backupSchedule("bad-cron", 'policy: nowhere, schedule: "every night"'),
+    field: "spec.schedule",
+    message: '"every night" is not a cron expression',
+  },
+  {
+    name: "a policy that does not exist",
+    kind: "BackupSchedule",
+    apply: backupSchedule("no-policy", 'policy: nowhere, schedule: "0 3 * * *"'),
+    field: "spec.policy",
+    message: 'backup policy "nowhere" does not exist',
+  },
   {
     name: "the name of a namespace that is not a tenant's",
     kind: "Tenant",
@@ -1045,6 +1074,22 @@ function withTenant(name: string, spec: string, ...manifests: string[]) {
     );
     for (const manifest of manifests) await ctx.env.apply(manifest);
   };
+}
+
+function backupPolicy(name: string, spec: string): string {
+  return `apiVersion: tessera.dev/v1alpha1
+kind: BackupPolicy
+metadata: { name: ${name}, namespace: ${NS} }
+spec: { ${spec} }
+`;
+}
+
+function backupSchedule(name: string, spec: string): string {
+  return `apiVersion: tessera.dev/v1alpha1
+kind: BackupSchedule
+metadata: { name: ${name}, namespace: ${NS} }
+spec: { ${spec} }
+`;
 }
 
 function backupRepo(name: string, spec: string): string {
