@@ -129,7 +129,7 @@ test("an administrator signs in with a token, creates a cluster with the form, r
 
   // Overview: the cluster made before signing in, by phase, as it gets Running.
   await see(".tile", /^1 clusters$/);
-  await see(".tile", /^1\s*Running$/, 90_000);
+  await see(".tile", /^1\s*Running$/, 120_000);
 
   // The creation form: a CPU no node can give is refused by the webhook, on the field.
   await page.goto(`${base}/#/create`);
@@ -151,7 +151,7 @@ test("an administrator signs in with a token, creates a cluster with the form, r
 
   // The cluster page: it gets Running live, with its instance's role, connections and log.
   await page.waitForURL(/#\/clusters\/shop\/catalog$/);
-  await see("h1", /Running/, 90_000);
+  await see("h1", /Running/, 120_000);
   await see(".instance.ready", /^catalog-kv-0 \(primary\)$/);
   await see(".connect code", `admin@catalog-kv-rw.${TENANT}.svc.cluster.local:7000`);
   await see(".connect code", `kubectl -n ${TENANT} get secret catalog-kv-account-admin`);
@@ -171,7 +171,7 @@ test("an administrator signs in with a token, creates a cluster with the form, r
   await page.getByRole("button", { name: "Start" }).click();
   await see(".form.inline", /Started catalog-restart-/);
   await operations.filter({ hasText: "Restart" }).first().waitFor();
-  await see(".operations > li", /Restart[\s\S]*Succeed/, 90_000);
+  await see(".operations > li", /Restart[\s\S]*Succeed/, 120_000);
   await see(".operations > li ol li", /Succeed/);
 
   // The overview counts both clusters; the tenants page shows their usage against the quota.
