@@ -104,6 +104,7 @@ fi
   echo "name: $TESSERA_POD_NAME"
   echo "listen-peer-urls: http://$TESSERA_POD_IP:2380"
   echo "listen-client-urls: http://$TESSERA_POD_IP:2379"
+  echo "listen-metrics-urls: http://$TESSERA_POD_IP:2381"
   echo "initial-advertise-peer-urls: $PEER_URL"
   echo "advertise-client-urls: http://$TESSERA_POD_FQDN:2379"
   echo "initial-cluster: $INITIAL_CLUSTER"

@@ -170,8 +170,10 @@ export function buildInstanceSet(input: WorkloadInput): InstanceSet {
       ? { resources: component.spec.resources as V1Container["resources"] }
       : {}),
   });
+  // An engine that serves its own metrics names its first (the database's) container as the
+  // exporter: disableExporter then keeps the container and drops only the scrape annotations.
   runtime.containers = runtime.containers
-    .filter((c) => !(component.spec.disableExporter && c.name === exporter))
+    .filter((c, index) => !(component.spec.disableExporter && index > 0 && c.name === exporter))
     .map(withEnv);
   runtime.initContainers = runtime.initContainers?.map((c) => withEnv(c, -1));
   const probed = compDef.spec.haMode !== "none" || (compDef.spec.roles?.length ?? 0) > 0;
@@ -198,7 +200,7 @@ export function buildInstanceSet(input: WorkloadInput): InstanceSet {
           labels: { ...component.spec.labels, ...selector },
           annotations: {
             ...component.spec.annotations,
-            ...exporterAnnotations(compDef, runtime.containers),
+            ...(component.spec.disableExporter ? {} : exporterAnnotations(compDef, runtime.containers)),
             [annotations.configHash]: configHash(input),
             ...(restartedAt ? { [annotations.restartedAt]: restartedAt } : {}),
           },

@@ -29,7 +29,7 @@ async function promtool(args: (dir: string) => string[], files: Record<string, s
 }
 
 test("every addon ships rules and every rule file passes promtool check rules", async () => {
-  for (const addon of ["postgresql", "redis"])
+  for (const addon of ["etcd", "postgresql", "redis"])
     assert.ok(
       RULE_FILES.some((f) => f.includes(`/addons/${addon}/monitoring/`)),
       `${addon} has no rules`,
@@ -66,7 +66,7 @@ const writableChanged = (engine: string, pod: string) => ({
   },
 });
 
-test("the rules find a failover, two writable instances and a lagging replica from each engine's metrics", async () => {
+test("the rules find a failover, a lost primary, two writable instances and a lagging replica from each engine's metrics", async () => {
   const job = ',job="tessera-instances"';
   const tests = [
     {
@@ -85,6 +85,74 @@ test("the rules find a failover, two writable instances and a lagging replica fr
           exp_alerts: [writableChanged("pg", "pg-1")],
         },
         { eval_time: "8m", alertname: "TesseraMoreThanOneWritable", exp_alerts: [] },
+      ],
+    },
+    {
+      // PostgreSQL: pg-0's server stops at 2m30s (its exporter answers pg_up 0), pg-1 is promoted at 4m30s.
+      interval: "30s",
+      input_series: [
+        { series: `pg_up{${instance("pg", "pg-0", "primary", job)}}`, values: "1x4 0x10" },
+        { series: `pg_up{${instance("pg", "pg-1", "secondary", job)}}`, values: "1x8 stale" },
+        { series: `pg_up{${instance("pg", "pg-1", "primary", job)}}`, values: "_x9 1x10" },
+      ],
+      alert_rule_test: [
+        { eval_time: "1m", alertname: "TesseraNoWritableInstance", exp_alerts: [] },
+        { eval_time: "3m", alertname: "TesseraNoWritableInstance", exp_alerts: [noWritable("pg")] },
+        { eval_time: "6m", alertname: "TesseraNoWritableInstance", exp_alerts: [] },
+      ],
+    },
+    {
+      // etcd: the leader etcd-0 stops answering its scrapes at 2m30s (its series go stale); the
+      // others lose their leader until etcd-1 wins the election at 3m30s.
+      interval: "30s",
+      input_series: [
+        {
+          series: `etcd_server_is_leader{${instance("etcd", "etcd-0", "leader", job)}}`,
+          values: "1x4 stale",
+        },
+        {
+          series: `etcd_server_has_leader{${instance("etcd", "etcd-0", "leader", job)}}`,
+          values: "1x4 stale",
+        },
+        {
+          series: `etcd_server_is_leader{${instance("etcd", "etcd-1", "follower", job)}}`,
+          values: "0x6 1x10",
+        },
+        {
+          series: `etcd_server_has_leader{${instance("etcd", "etcd-1", "follower", job)}}`,
+          values: "1x4 0x1 1x10",
+        },
+        { series: `etcd_server_is_leader{${instance("etcd", "etcd-2", "follower", job)}}`, values: "0x16" },
+        {
+          series: `etcd_server_has_leader{${instance("etcd", "etcd-2", "follower", job)}}`,
+          values: "1x4 0x1 1x10",
+        },
+        {
+          series: `grpc_server_handled_total{${instance("etcd", "etcd-1", "follower", `${job},grpc_service="etcdserverpb.KV",grpc_method="Put",grpc_code="OK",grpc_type="unary"`)}}`,
+          values: "0+60x16",
+        },
+      ],
+      alert_rule_test: [
+        { eval_time: "1m", alertname: "TesseraNoWritableInstance", exp_alerts: [] },
+        { eval_time: "3m", alertname: "TesseraNoWritableInstance", exp_alerts: [noWritable("etcd")] },
+        { eval_time: "5m", alertname: "TesseraNoWritableInstance", exp_alerts: [] },
+        {
+          eval_time: "5m",
+          alertname: "TesseraWritableInstanceChanged",
+          exp_alerts: [writableChanged("etcd", "etcd-1")],
+        },
+      ],
+      promql_expr_test: [
+        {
+          eval_time: "5m",
+          expr: "tessera:throughput_ops",
+          exp_samples: [
+            {
+              labels: `tessera:throughput_ops{job="tessera-instances",namespace="ns",cluster="etcd",component="etcd-main",pod="etcd-1"}`,
+              value: 2,
+            },
+          ],
+        },
       ],
     },
     {
@@ -153,6 +221,13 @@ test("the rules find a failover, two writable instances and a lagging replica fr
   });
   assert.equal(result.code, 0, result.output);
 });
+
+function noWritable(engine: string) {
+  return {
+    exp_labels: { severity: "critical", namespace: "ns", cluster: engine, component: `${engine}-main` },
+    exp_annotations: { summary: `No instance of ns/${engine} (${engine}-main) accepts writes` },
+  };
+}
 
 function labelsOf(engine: string, pod: string): Record<string, string> {
   return {
