@@ -1,4 +1,4 @@
-import type { Cluster } from "@tessera/api";
+import type { BackupSchedule, Cluster } from "@tessera/api";
 import { backupHealth } from "../backup/common.js";
 import { age, fields } from "../output.js";
 import type { Style } from "../style.js";
@@ -20,17 +20,43 @@ export interface BackupsView {
   recoverableRange?: { from?: string; to?: string };
   logArchive?: { lastArchived?: string; lastArchivedTime?: string; lastError?: string };
   restoredFrom?: { backup: string; pointInTime?: string };
+  /** BackupSchedules made by hand for the cluster, beside the one spec.backup stands for. */
+  otherSchedules?: ScheduleView[];
+}
+
+export interface ScheduleView {
+  name: string;
+  policy: string;
+  schedule: string;
+  /** Why it takes no runs, when it does not (its Ready condition's reason). */
+  notRunning?: string;
+  nextScheduleTime?: string;
 }
 
 /** Scheduled backups kept when spec.backup.retention.count is unset (the operator's default). */
 const DEFAULT_RETENTION_COUNT = 7;
 
 /** The view, or undefined for a cluster that neither has backup settings nor was restored. */
-export function backupsView(cluster: Cluster): BackupsView | undefined {
+export function backupsView(cluster: Cluster, schedules: BackupSchedule[] = []): BackupsView | undefined {
   const spec = cluster.spec.backup;
   const status = cluster.status?.backup;
   const restore = cluster.spec.restore;
-  if (!spec && !status && !restore) return undefined;
+  const others = schedules
+    .filter(
+      (s) => s.status?.clusterName === cluster.metadata.name && s.metadata.name !== cluster.metadata.name,
+    )
+    .map((s): ScheduleView => {
+      const ready = s.status?.conditions?.find((c) => c.type === "Ready");
+      return {
+        name: s.metadata.name!,
+        policy: s.spec.policy,
+        schedule: s.spec.schedule,
+        ...(ready?.status === "False" ? { notRunning: ready.reason } : {}),
+        ...(s.status?.nextScheduleTime ? { nextScheduleTime: s.status.nextScheduleTime } : {}),
+      };
+    })
+    .sort((a, b) => a.name.localeCompare(b.name));
+  if (!spec && !status && !restore && !others.length) return undefined;
   return {
     repo: spec?.repo,
     method: spec?.method,
@@ -48,6 +74,7 @@ export function backupsView(cluster: Cluster): BackupsView | undefined {
     recoverableRange: status?.recoverableRange,
     logArchive: status?.logArchive,
     restoredFrom: restore ? { backup: restore.backup, pointInTime: restore.pointInTime } : undefined,
+    otherSchedules: others.length ? others : undefined,
   };
 }
 
@@ -66,6 +93,17 @@ export function renderBackups(style: Style, b: BackupsView, now = Date.now()): s
       ? `, keeping the newest ${b.retention.count}${b.retention.maxAge ? ` up to ${b.retention.maxAge} old` : ""}`
       : "";
     entries.push(["Schedule", b.schedule ? `${b.schedule} (UTC)${kept}` : "none: backups on demand only"]);
+  }
+  for (const s of b.otherSchedules ?? []) {
+    const state = s.notRunning
+      ? style.red(`not running: ${s.notRunning}`)
+      : s.nextScheduleTime
+        ? `next ${when(s.nextScheduleTime, now)}`
+        : "";
+    entries.push([
+      "Also scheduled",
+      `${s.name}: ${s.schedule} (UTC), policy ${s.policy}${state ? `, ${state}` : ""}`,
+    ]);
   }
   if (b.encryptionKeySecret) entries.push(["Encryption", `key from Secret ${b.encryptionKeySecret}`]);
   entries.push([

@@ -2,6 +2,7 @@ import type { CoreV1Event, V1Pod, V1Service } from "@kubernetes/client-node";
 import {
   API_VERSION,
   labels,
+  type BackupSchedule,
   type Cluster,
   type ClusterPhase,
   type Component,
@@ -87,12 +88,13 @@ export async function describeCluster(
   const cluster = await findCluster(conn, namespace, name);
   const selector = { namespace, labelSelector: clusterSelector(name) };
   const client = conn.client;
-  const [components, sets, pods, services, events] = await Promise.all([
+  const [components, sets, pods, services, events, schedules] = await Promise.all([
     client.list<Component>(API_VERSION, "Component", selector),
     client.list<InstanceSet>(API_VERSION, "InstanceSet", selector),
     client.list<V1Pod>("v1", "Pod", selector),
     client.list<V1Service>("v1", "Service", selector),
     client.list<CoreV1Event>("v1", "Event", { namespace }),
+    client.list<BackupSchedule>(API_VERSION, "BackupSchedule", { namespace }),
   ]);
   const definitions = new Map<string, ComponentDefinition>();
   for (const compDef of new Set(components.items.map((c) => c.spec.compDef))) {
@@ -111,6 +113,7 @@ export async function describeCluster(
     services.items,
     events.items,
     definitions,
+    schedules.items,
   );
   if (options.output !== "table") print(serialize(description, options.output));
   else print(render(session.style, description));
@@ -128,6 +131,7 @@ function describe(
   services: V1Service[],
   events: CoreV1Event[],
   definitions: Map<string, ComponentDefinition>,
+  schedules: BackupSchedule[],
 ): ClusterDescription {
   const name = cluster.metadata.name!;
   const componentViews = components
@@ -192,7 +196,7 @@ function describe(
     created: timestamp(cluster.metadata.creationTimestamp),
     components: componentViews,
     endpoints,
-    backups: backupsView(cluster),
+    backups: backupsView(cluster, schedules),
     conditions,
     events: recentEvents(events, (object) => related.has(object.name ?? "")),
   };

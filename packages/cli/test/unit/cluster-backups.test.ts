@@ -71,3 +71,34 @@ test("on-demand backups only, nothing taken yet", () => {
   assert.match(text, /Recoverable: +nothing yet \(no completed backup\)/);
   assert.match(text, /Log archiving: +off \(no point-in-time recovery\)/);
 });
+
+test("schedules made by hand for the cluster are listed beside the short form's, with why one does not run", () => {
+  const schedule = (name: string, clusterName: string, ready: "True" | "False", reason: string) => ({
+    apiVersion: "tessera.dev/v1alpha1",
+    kind: "BackupSchedule" as const,
+    metadata: { name, namespace: "prod" },
+    spec: { policy: `${name}-policy`, schedule: "0 4 * * 0" },
+    status: {
+      clusterName,
+      nextScheduleTime: "2026-03-08T04:00:00Z",
+      conditions: [{ type: "Ready", status: ready, reason, message: "", lastTransitionTime: "" }],
+    },
+  });
+  const view = backupsView(cluster({}), [
+    schedule("weekly", "pg", "True", "Scheduled"),
+    schedule("paused", "pg", "False", "Suspended"),
+    schedule("pg", "pg", "True", "Scheduled"),
+    schedule("elsewhere", "other", "True", "Scheduled"),
+  ])!;
+  assert.deepEqual(
+    view.otherSchedules?.map((s) => s.name),
+    ["paused", "weekly"],
+    "the short form's own and other clusters' are left out",
+  );
+  const text = renderBackups(new Style(false), view, NOW);
+  assert.match(
+    text,
+    /Also scheduled: +paused: 0 4 \* \* 0 \(UTC\), policy paused-policy, not running: Suspended/,
+  );
+  assert.match(text, /Also scheduled: +weekly: 0 4 \* \* 0 \(UTC\), policy weekly-policy, next in 3d/);
+});
