@@ -13,6 +13,8 @@ import {
   clusterRestore,
   componentLogArchive,
   componentRestore,
+  type Backup,
+  type ClusterRestore,
 } from "./backup.js";
 
 const stringMap = z.record(z.string(), z.string());
@@ -166,6 +168,32 @@ export function restoredComponentSpec(spec: ClusterComponentSpec): ClusterCompon
     ...(spec.resources ? { resources: spec.resources } : {}),
     ...(spec.volumeClaimTemplates ? { volumeClaimTemplates: spec.volumeClaimTemplates } : {}),
     ...(spec.parameters ? { parameters: spec.parameters } : {}),
+  };
+}
+
+/**
+ * The spec of a cluster restored from a backup of `source`: the engine and topology, and of each
+ * component what restoredComponentSpec passes on, the restored one at the version the backup was
+ * taken at, under terminationPolicy Delete. Backup settings (a schedule, log archiving, a key),
+ * services and the termination policy stay the source's: the new cluster is backed up only when
+ * asked.
+ */
+export function restoredClusterSpec(
+  source: { spec: ClusterSpec },
+  backup: Backup,
+  restore: ClusterRestore,
+): ClusterSpec {
+  const { clusterDef, topology, componentSpecs } = source.spec;
+  const component = backup.status?.component;
+  const version = backup.status?.serviceVersion;
+  return {
+    ...(clusterDef ? { clusterDef } : {}),
+    ...(topology ? { topology } : {}),
+    terminationPolicy: "Delete",
+    componentSpecs: componentSpecs
+      .map(restoredComponentSpec)
+      .map((c) => (c.name === component && version ? { ...c, serviceVersion: version } : c)),
+    restore,
   };
 }
 

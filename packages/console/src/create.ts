@@ -1,5 +1,5 @@
 import {
-  restoredComponentSpec,
+  restoredClusterSpec,
   API_VERSION,
   type Backup,
   type Cluster,
@@ -148,24 +148,13 @@ export async function restoreFromForm(
         ? `${pointInTime} is outside what backup ${backupName} can reach (${range.from} to ${range.to})`
         : `backup ${backupName} restores only to its own end`,
     );
-  const { clusterDef, topology, terminationPolicy, componentSpecs } = source.spec;
-  const restored = backup.status?.component;
-  const version = backup.status?.serviceVersion;
   return {
     apiVersion: API_VERSION,
     kind: "Cluster",
     metadata: { namespace, name },
-    spec: {
-      ...(clusterDef ? { clusterDef } : {}),
-      ...(topology ? { topology } : {}),
-      terminationPolicy,
-      componentSpecs: componentSpecs
-        .map(restoredComponentSpec)
-        .map((c) => (c.name === restored && version ? { ...c, serviceVersion: version } : c)),
-      restore: {
-        backup: backupName,
-        ...(pointInTime ? { pointInTime: new Date(pointInTime).toISOString() } : {}),
-      },
-    },
-  } as Cluster;
+    spec: restoredClusterSpec(source, backup, {
+      backup: backupName,
+      ...(pointInTime ? { pointInTime: new Date(pointInTime).toISOString() } : {}),
+    }),
+  };
 }

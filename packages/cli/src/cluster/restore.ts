@@ -1,5 +1,5 @@
 import {
-  restoredComponentSpec,
+  restoredClusterSpec,
   API_VERSION,
   type Backup,
   type Cluster,
@@ -81,26 +81,14 @@ export function restoredCluster(input: RestoreInput): RestorePlan {
   };
   const metadata = { name: input.name, namespace: input.namespace };
   if (source) {
-    const specs = source.spec.componentSpecs.map(restoredComponentSpec);
-    const restored = specs.find((c) => c.name === component);
+    const spec = restoredClusterSpec(source, backup, restore);
+    const restored = spec.componentSpecs.find((c) => c.name === component);
     if (!restored)
       throw new Error(
         `cluster ${source.metadata.name} has no component ${component} any more to restore into`,
       );
-    if (status.serviceVersion) restored.serviceVersion = status.serviceVersion;
     if (input.replicas !== undefined) restored.replicas = input.replicas;
-    const cluster: Cluster = {
-      apiVersion: API_VERSION,
-      kind: "Cluster",
-      metadata,
-      spec: {
-        ...(source.spec.clusterDef ? { clusterDef: source.spec.clusterDef } : {}),
-        ...(source.spec.topology ? { topology: source.spec.topology } : {}),
-        terminationPolicy: "Delete",
-        componentSpecs: specs,
-        restore,
-      },
-    };
+    const cluster: Cluster = { apiVersion: API_VERSION, kind: "Cluster", metadata, spec };
     const engine = [source.spec.clusterDef, source.spec.topology].filter(Boolean).join("/");
     return {
       cluster,

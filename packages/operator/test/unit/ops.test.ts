@@ -1,7 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import type { Backup, Cluster, OpsPhase, OpsRequest, OpsRequestSpec } from "@tessera/api";
-import { restoredClusterSpec } from "../../src/ops/handlers/backup-restore.js";
+import type { Cluster, OpsPhase, OpsRequest, OpsRequestSpec } from "@tessera/api";
 import { horizontalScaling, scalingTarget } from "../../src/ops/handlers/horizontal-scaling.js";
 import { nextMarker, restart } from "../../src/ops/handlers/restart.js";
 import type { ClusterView } from "../../src/ops/handler.js";
@@ -359,50 +358,5 @@ test("a Restart of every component follows the topology's update order; listed o
   assert.deepEqual(
     listed.steps.map((s) => s.component),
     ["kv", "watcher"],
-  );
-});
-
-test("a Restore makes a cluster shaped like the source's components, at the backup's version, without its backup settings", () => {
-  const source: Cluster = {
-    ...cluster,
-    spec: {
-      ...cluster.spec,
-      terminationPolicy: "DoNotTerminate",
-      componentSpecs: [
-        {
-          ...cluster.spec.componentSpecs[0]!,
-          serviceVersion: "2.0",
-          parameters: { maxmemory: "64mb" },
-          stop: true,
-          services: [{ name: "outside", serviceType: "NodePort" }],
-        },
-      ],
-      backup: { repo: "local", schedule: "0 3 * * *", pointInTime: true, encryptionKeySecret: "key" },
-    },
-  };
-  const backup = {
-    apiVersion: "tessera.dev/v1alpha1",
-    kind: "Backup",
-    metadata: { name: "b1", namespace: "ns" },
-    spec: { clusterName: "c1" },
-    status: { phase: "Completed", component: "kv", serviceVersion: "1.0" },
-  } as Backup;
-  assert.deepEqual(
-    restoredClusterSpec(source, backup, { backup: "b1", pointInTime: "2026-12-03T14:05:00Z" }),
-    {
-      clusterDef: "kv",
-      topology: "standalone",
-      terminationPolicy: "Delete",
-      componentSpecs: [
-        {
-          name: "kv",
-          serviceVersion: "1.0",
-          replicas: 3,
-          resources: { limits: { cpu: "1", memory: "1Gi" }, requests: { cpu: "500m", memory: "512Mi" } },
-          parameters: { maxmemory: "64mb" },
-        },
-      ],
-      restore: { backup: "b1", pointInTime: "2026-12-03T14:05:00Z" },
-    },
   );
 });

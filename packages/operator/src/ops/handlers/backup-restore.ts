@@ -1,11 +1,4 @@
-import {
-  API_VERSION,
-  labels,
-  restoredComponentSpec,
-  type Backup,
-  type Cluster,
-  type ClusterRestore,
-} from "@tessera/api";
+import { API_VERSION, labels, restoredClusterSpec, type Backup, type Cluster } from "@tessera/api";
 import { ApiError, isAlreadyExists } from "@tessera/kube";
 import type { OpsHandler, StepContext, StepOutcome } from "../handler.js";
 
@@ -110,32 +103,6 @@ export const backup: OpsHandler = {
     return running(`backup ${name}: ${status?.message ?? "starting"}`);
   },
 };
-
-/**
- * The spec of a cluster restored from a backup of `source`, as `tessera cluster restore` makes it:
- * the engine and topology, and of each component what restoredComponentSpec passes on, the
- * restored one at the version the backup was taken at. Backup settings (a schedule, log archiving,
- * a key), services and the termination policy stay the source's: the new cluster is backed up
- * only when asked.
- */
-export function restoredClusterSpec(
-  source: Cluster,
-  backup: Backup,
-  restore: ClusterRestore,
-): Cluster["spec"] {
-  const { clusterDef, topology, componentSpecs } = source.spec;
-  const component = backup.status?.component;
-  const version = backup.status?.serviceVersion;
-  return {
-    ...(clusterDef ? { clusterDef } : {}),
-    ...(topology ? { topology } : {}),
-    terminationPolicy: "Delete",
-    componentSpecs: componentSpecs
-      .map(restoredComponentSpec)
-      .map((c) => (c.name === component && version ? { ...c, serviceVersion: version } : c)),
-    restore,
-  };
-}
 
 /**
  * Restore: makes a new cluster from a Completed backup of this one, shaped like it
