@@ -1,4 +1,3 @@
-import { createReadStream } from "node:fs";
 import { chmod, mkdir, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import { join } from "node:path";
@@ -70,7 +69,7 @@ export class Archiver {
       await putStream(
         this.options.store,
         joinKey(this.options.prefix, name),
-        createReadStream(this.path("outbox", name)),
+        this.path("outbox", name),
         this.options.encryptionKey,
       );
       this.status.lastArchived = name;

@@ -1,6 +1,6 @@
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
-import { Duplex, Transform, type TransformCallback } from "node:stream";
+import { Transform, type Duplex, type Readable, type TransformCallback, type Writable } from "node:stream";
 
 /**
  * How backups are stored: zstd (level 1 on every core: the network or the disk, not the CPU,
@@ -30,31 +30,76 @@ export class Tally extends Transform {
   }
 }
 
-/** The zstd command as a stream; its failure (exit status, stderr) fails the stream. */
-function zstd(args: string[]): Duplex {
-  const child = spawn("zstd", ["-q", "-c", ...args], { stdio: ["pipe", "pipe", "pipe"] });
-  const stderr: Buffer[] = [];
-  child.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
-  const stream = Duplex.from({ writable: child.stdin, readable: child.stdout });
-  child.on("error", (error) => stream.destroy(error));
-  child.on("close", (code) => {
-    if (code !== 0) {
-      stream.destroy(
-        new Error(`zstd failed (exit status ${code}): ${Buffer.concat(stderr).toString().trim()}`),
-      );
-    }
-  });
-  return stream;
+/** A zstd process; `exited` settles with its exit status, rejecting with its stderr when it failed. */
+interface Zstd {
+  child: ChildProcess;
+  /** What zstd wrote to stderr (with -vv, a summary of the sizes it read and wrote). */
+  exited: Promise<string>;
 }
 
-/** The transforms that turn a stream into what is stored, in order. */
-export function encoders(encryptionKey?: string): Duplex[] {
-  const compress = zstd(["-1", "-T0"]);
-  if (!encryptionKey) return [compress];
+/**
+ * Runs zstd with the given standard input and output: an open file descriptor hands the data
+ * straight to zstd (the bytes never pass through this process), "pipe" gives a stream here.
+ */
+function zstd(args: string[], input: number | "pipe", output: number | "pipe"): Zstd {
+  const child = spawn("zstd", ["-c", ...args], { stdio: [input, output, "pipe"] });
+  const stderr: Buffer[] = [];
+  child.stderr!.on("data", (chunk: Buffer) => stderr.push(chunk));
+  const exited = new Promise<string>((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", (code) => {
+      const text = Buffer.concat(stderr).toString().trim();
+      if (code === 0) resolve(text);
+      else reject(new Error(`zstd failed (exit status ${code}): ${text.slice(-1000)}`));
+    });
+  });
+  return { child, exited };
+}
+
+/**
+ * How many bytes zstd read, from the summary -vv prints: "(N B => M B, ...)" since zstd 1.5,
+ * "(N => M bytes, ...)" before.
+ */
+export function readBytes(summary: string): number | undefined {
+  const match = /\(\s*(\d+)\s*(?:B\s*)?=>\s*\d+\s*(?:B|bytes)\b/.exec(summary);
+  return match ? Number(match[1]) : undefined;
+}
+
+export interface Compressed {
+  /** The compressed stream; it ends only once zstd exited successfully, else it fails. */
+  output: Readable;
+  /** How many bytes zstd read, once it is done. */
+  sourceBytes: Promise<number | undefined>;
+}
+
+/**
+ * Compresses what the file descriptor yields. zstd reads the source itself: only the compressed
+ * bytes, about half as many, pass through this process.
+ */
+export function compress(input: number): Compressed {
+  const { child, exited } = zstd(["-vv", "--no-progress", "-1", "-T0"], input, "pipe");
+  exited.catch(() => undefined);
+  // zstd's output ends when it exits, whether it succeeded or not: a store must see the end of
+  // the stream only for a complete one, so the end waits for the exit status.
+  const gate = new Transform({
+    transform: (chunk: Buffer, _encoding, done) => done(null, chunk),
+    flush: (done) => exited.then(() => done(), done),
+  });
+  child.stdout!.pipe(gate);
+  child.stdout!.on("error", (error) => gate.destroy(error));
+  // Nothing reads a failed stream any more: zstd must not wait for a reader forever.
+  gate.on("close", () => {
+    if (child.exitCode === null) child.kill();
+  });
+  return { output: gate, sourceBytes: exited.then(readBytes) };
+}
+
+/** Encrypts with a random IV written first. */
+export function encrypt(encryptionKey: string): Transform {
   const iv = randomBytes(IV_BYTES);
   const cipher = createCipheriv("aes-256-ctr", keyFrom(encryptionKey), iv);
   cipher.push(iv);
-  return [compress, cipher];
+  return cipher;
 }
 
 /** Fails at the end of the stream when the bytes read do not hash to the expected value. */
@@ -123,11 +168,26 @@ function wrongKey(): Error {
   );
 }
 
-/** The transforms that turn stored bytes back into the original stream, in order. */
-export function decoders(expectedSha256: string | undefined, encryptionKey?: string): Duplex[] {
-  return [
-    new Verify(expectedSha256),
-    ...(encryptionKey ? [new Decrypt(keyFrom(encryptionKey))] : []),
-    zstd(["-d"]),
-  ];
+export interface Decoding {
+  input: Duplex[];
+  sink: Writable;
+  exited: Promise<string>;
+}
+
+/**
+ * What turns stored bytes back into the original stream: `input` takes them (checksum verified,
+ * deciphered) and zstd writes the original straight to the output file descriptor; `exited`
+ * settles once it is all written.
+ */
+export function decoders(
+  output: number,
+  expectedSha256: string | undefined,
+  encryptionKey?: string,
+): Decoding {
+  const { child, exited } = zstd(["-q", "-d"], "pipe", output);
+  return {
+    input: [new Verify(expectedSha256), ...(encryptionKey ? [new Decrypt(keyFrom(encryptionKey))] : [])],
+    sink: child.stdin!,
+    exited,
+  };
 }

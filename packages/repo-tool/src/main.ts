@@ -6,14 +6,7 @@ import { Archiver, serveStatus } from "./archive.js";
 import { ENV, repoConfigFromEnv } from "./config.js";
 import { fetchForRestore } from "./restore.js";
 import { openStore } from "./store.js";
-import {
-  fileInput,
-  fileOutput,
-  getStream,
-  putStream,
-  readMeta,
-  writeTerminationMessage,
-} from "./transfer.js";
+import { getStream, putStream, readMeta, writeTerminationMessage } from "./transfer.js";
 
 const store = () => openStore(repoConfigFromEnv());
 const encryptionKey = () => process.env[ENV.encryptionKey] || undefined;
@@ -62,7 +55,7 @@ program
   )
   .action(async (key: string, options: { input?: string; meta?: string; writerStatus?: string }) => {
     const repo = store();
-    const result = await putStream(repo, key, fileInput(options.input), encryptionKey());
+    const result = await putStream(repo, key, options.input, encryptionKey());
     if (options.writerStatus) {
       const code = await writerExitCode(options.writerStatus);
       if (code !== 0) {
@@ -81,7 +74,7 @@ program
   .option("--sha256 <hex>", "the checksum recorded when it was stored")
   .option("--output <path>", "write to this file instead of stdout")
   .action(async (key: string, options: { sha256?: string; output?: string }) => {
-    await getStream(store(), key, fileOutput(options.output), options.sha256, encryptionKey());
+    await getStream(store(), key, options.output, options.sha256, encryptionKey());
   });
 
 program

@@ -1,5 +1,4 @@
 import { chown, mkdir, readdir, rm } from "node:fs/promises";
-import { createWriteStream } from "node:fs";
 import { join } from "node:path";
 import { joinKey } from "./config.js";
 import type { ObjectStore, StoredObject } from "./store.js";
@@ -50,7 +49,7 @@ export async function fetchForRestore(options: FetchOptions): Promise<{ logs: nu
   await getStream(
     options.store,
     options.backupKey,
-    createWriteStream(join(options.out, "backup")),
+    join(options.out, "backup"),
     options.sha256,
     options.encryptionKey,
   );
@@ -62,7 +61,7 @@ export async function fetchForRestore(options: FetchOptions): Promise<{ logs: nu
     await getStream(
       options.store,
       joinKey(log.key),
-      createWriteStream(join(options.out, "logs", name)),
+      join(options.out, "logs", name),
       undefined,
       options.encryptionKey,
     );

@@ -1,60 +1,84 @@
-import { createReadStream, createWriteStream } from "node:fs";
-import { readFile, writeFile } from "node:fs/promises";
+import { open, readFile, writeFile, type FileHandle } from "node:fs/promises";
 import { PassThrough, type Duplex, type Readable, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { decoders, encoders, Tally } from "./codec.js";
+import { compress, decoders, encrypt, Tally, type Compressed, type Decoding } from "./codec.js";
 import type { ObjectStore } from "./store.js";
 
 export interface PutResult {
   key: string;
   /** Bytes stored (compressed, encrypted). */
   size: number;
-  /** Bytes read from the source. */
-  sourceSize: number;
+  /** Bytes read from the source, when the compressor reported them. */
+  sourceSize?: number;
   sha256: string;
 }
 
-/** Streams input into the store under key, encoded; nothing is kept locally. */
+/** Opens a file (a FIFO waits for its writer) for a child process to use; none means standard input or output. */
+async function descriptor(path: string | undefined, flags: "r" | "w"): Promise<FileHandle | undefined> {
+  return path === undefined ? undefined : open(path, flags);
+}
+
+/**
+ * Streams the file at `input` (standard input when none) into the store under key, encoded;
+ * nothing is kept locally.
+ */
 export async function putStream(
   store: ObjectStore,
   key: string,
-  input: Readable,
+  input: string | undefined,
   encryptionKey?: string,
 ): Promise<PutResult> {
-  const source = new Tally(false);
+  const source = await descriptor(input, "r");
+  let compressed: Compressed;
+  try {
+    compressed = compress(source?.fd ?? 0);
+  } finally {
+    // The compressor holds its own copy of the descriptor.
+    await source?.close();
+  }
   const stored = new Tally();
   const body = new PassThrough();
   const upload = store.put(key, body).catch((error: unknown) => {
     body.destroy(error as Error);
     throw error;
   });
-  const streams: (Readable | Duplex | Writable)[] = [input, source, ...encoders(encryptionKey), stored, body];
+  const streams: (Readable | Duplex | Writable)[] = [
+    compressed.output,
+    ...(encryptionKey ? [encrypt(encryptionKey)] : []),
+    stored,
+    body,
+  ];
   await Promise.all([pipeline(streams), upload]);
-  return { key, size: stored.bytes, sourceSize: source.bytes, sha256: stored.hash.digest("hex") };
+  const sourceSize = await compressed.sourceBytes;
+  return {
+    key,
+    size: stored.bytes,
+    ...(sourceSize !== undefined ? { sourceSize } : {}),
+    sha256: stored.hash.digest("hex"),
+  };
 }
 
-/** Streams key out of the store, decoded, failing at the end when the checksum differs. */
+/**
+ * Streams key out of the store, decoded, into the file at `output` (standard output when none),
+ * failing at the end when the checksum differs.
+ */
 export async function getStream(
   store: ObjectStore,
   key: string,
-  output: Writable,
+  output: string | undefined,
   sha256: string | undefined,
   encryptionKey?: string,
 ): Promise<void> {
-  const streams: (Readable | Duplex | Writable)[] = [
-    await store.get(key),
-    ...decoders(sha256, encryptionKey),
-    output,
-  ];
-  await pipeline(streams);
-}
-
-export function fileInput(path: string | undefined): Readable {
-  return path ? createReadStream(path) : process.stdin;
-}
-
-export function fileOutput(path: string | undefined): Writable {
-  return path ? createWriteStream(path) : process.stdout;
+  const target = await descriptor(output, "w");
+  let decoding: Decoding;
+  try {
+    decoding = decoders(target?.fd ?? 1, sha256, encryptionKey);
+  } finally {
+    await target?.close();
+  }
+  decoding.exited.catch(() => undefined);
+  await pipeline([await store.get(key), ...decoding.input, decoding.sink]);
+  await decoding.exited;
 }
 
 /** Key=value lines a backup command wrote about itself (positions, versions); empty when none. */

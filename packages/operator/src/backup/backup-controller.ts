@@ -401,7 +401,7 @@ export class BackupController {
 
   private async complete(backup: Backup, pod: V1Pod): Promise<void> {
     const message = terminated(pod, "upload")?.message ?? "";
-    let summary: { size: number; sourceSize: number; sha256: string; meta: Record<string, string> };
+    let summary: { size: number; sourceSize?: number; sha256: string; meta: Record<string, string> };
     try {
       summary = JSON.parse(message.trim().split("\n").pop() ?? "") as typeof summary;
     } catch {
@@ -418,7 +418,7 @@ export class BackupController {
       ...status,
       phase: "Completed",
       reason: undefined,
-      message: `stored ${summary.size} bytes (${summary.sourceSize} before compression)`,
+      message: `stored ${summary.size} bytes${summary.sourceSize === undefined ? "" : ` (${summary.sourceSize} before compression)`}`,
       sizeBytes: summary.size,
       sourceBytes: summary.sourceSize,
       sha256: summary.sha256,
