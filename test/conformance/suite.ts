@@ -9,12 +9,14 @@ import {
   labels,
   type Backup,
   type Cluster,
+  type ClusterComponentSpec,
   type OpsRequest,
   type TerminationPolicy,
 } from "@tessera/api";
-import { Informer, waitFor } from "@tessera/kube";
+import { parseQuantity } from "@tessera/base";
+import { waitFor } from "@tessera/kube";
 import { testRoot } from "@tessera/testing";
-import { opsManifest, waitForOps } from "../support/ops.js";
+import { opsManifest, waitForOps, watchDeletions } from "../support/ops.js";
 import { TestPlatform } from "../support/platform.js";
 import {
   ClusterHandle,
@@ -28,6 +30,11 @@ import {
 const MAIN = "db";
 const SCRATCH = "scratch";
 const RESTORED = "restored";
+const MI = 1 << 20;
+const GI = 1 << 30;
+/** What turns on the scenarios left out of every CI run to keep it short. */
+const FULL_SWITCH = "TESSERA_CONFORMANCE=full";
+const FULL = process.env.TESSERA_CONFORMANCE === "full";
 
 /** A Cluster manifest whose spec also says to restore it from a backup (spec is its last top-level key). */
 function withRestore(manifest: string, backup: string): string {
@@ -41,7 +48,9 @@ function withRestore(manifest: string, backup: string): string {
  * a rolling restart under writes (with switchover), scale out and in, a
  * switchover, stop and start; a backup restored into a new cluster (engines
  * whose addon declares a backup method); killing the writable instance, and
- * deletion under each termination policy.
+ * deletion under each termination policy. The full set (TESSERA_CONFORMANCE=full)
+ * adds vertical scaling, volume expansion and the rebuild of a replica, each
+ * under writes.
  */
 export function conformance(engine: EngineDescriptor): void {
   let platform: TestPlatform;
@@ -134,6 +143,12 @@ export function conformance(engine: EngineDescriptor): void {
         throw error;
       }
     });
+  }
+
+  /** A scenario of the full set only (TESSERA_CONFORMANCE=full): skipped, and said so, otherwise. */
+  function full(name: string, body: () => Promise<void>): void {
+    if (FULL) scenario(name, body);
+    else test(name, { skip: `the full set only (${FULL_SWITCH})` });
   }
 
   before(async () => {
@@ -299,66 +314,94 @@ spec: { clusterName: ${MAIN}, repo: ${repo} }
     );
   }
 
+  /**
+   * Runs an operation that replaces every instance of `scope` (the whole
+   * cluster, or one component) under a writer: each is replaced once; with a
+   * switchover path the writable one goes last and is never replaced while
+   * writable; promised: no acknowledged write is lost.
+   */
+  async function rollsUnderWrites(what: string, type: string, section = "", scope?: string): Promise<void> {
+    const before = await cluster.pods(scope);
+    const writableBefore = (await instances()).find((i) => i.role === engine.writableRole)!;
+    const watch = watchDeletions(platform.client, ns, cluster.component(engine.component));
+    const writer = new Writer(db, type.toLowerCase()).start();
+    let acknowledged: string[];
+    try {
+      await progresses(writer, 10, `before the ${what}`);
+      await operate(type, section);
+      await waitFor(
+        async () => {
+          const now = new Map((await cluster.pods(scope)).map((p) => [p.metadata!.name!, p]));
+          return before.every((old) => {
+            const pod = now.get(old.metadata!.name!);
+            return pod && pod.metadata!.uid !== old.metadata!.uid;
+          });
+        },
+        { description: `every instance to be replaced by the ${what}`, timeoutMs: 300_000 },
+      );
+      await waitRunning();
+      await progresses(writer, 10, `after the ${what}`);
+    } finally {
+      await watch.stop();
+      acknowledged = await writer.stop();
+    }
+    const deletions = watch.deletions;
+    console.log(
+      `${engine.name} ${what}: ${acknowledged.length} writes acknowledged, ${writer.failures} failed`,
+    );
+    const order = deletions.map((d) => d.pod);
+    assert.equal(new Set(order).size, replicas, `each instance replaced once: ${JSON.stringify(deletions)}`);
+    assert.equal(order.length, replicas, `no instance replaced twice: ${JSON.stringify(deletions)}`);
+    if (engine.guarantees.switchover) {
+      assert.equal(order.at(-1), writableBefore.name, "the writable instance is replaced last");
+      assert.ok(
+        deletions.every((d) => d.role !== engine.writableRole),
+        `no instance was replaced while ${engine.writableRole}: ${JSON.stringify(deletions)}`,
+      );
+    }
+    if (engine.guarantees.switchoverKeepsAcknowledgedWrites)
+      assert.deepEqual(await writer.lost(acknowledged), [], "acknowledged writes lost");
+    await rolesMatchEngine(`after the ${what}`);
+  }
+
   scenario(
     "rolling restart under writes: each instance restarts once, the writable one last after a switchover",
+    () => rollsUnderWrites("rolling restart", "Restart"),
+  );
+
+  /** The main component's spec as the Cluster has it now. */
+  async function mainSpec(): Promise<ClusterComponentSpec> {
+    const found = await findCluster(MAIN);
+    return found!.spec.componentSpecs.find((c) => c.name === engine.component)!;
+  }
+
+  full(
+    "vertical scaling under writes: every instance rolls once onto the new resources, the writable one last",
     async () => {
-      const before = await cluster.pods();
-      const writableBefore = (await instances()).find((i) => i.role === engine.writableRole)!;
-      const deletions: { pod: string; role?: string }[] = [];
-      const informer = new Informer<V1Pod>(platform.client, {
-        apiVersion: "v1",
-        kind: "Pod",
-        namespace: ns,
-        labelSelector: `${labels.component}=${cluster.component(engine.component)}`,
-      });
-      informer.addHandlers({
-        update: (old, pod) => {
-          if (!old.metadata?.deletionTimestamp && pod.metadata?.deletionTimestamp)
-            deletions.push({ pod: pod.metadata.name!, role: old.metadata?.labels?.[labels.role] });
-        },
-      });
-      informer.start();
-      const writer = new Writer(db, "restart").start();
-      let acknowledged: string[];
-      try {
-        await progresses(writer, 10, "before the restart");
-        await operate("Restart");
-        await waitFor(
-          async () => {
-            const now = new Map((await cluster.pods()).map((p) => [p.metadata!.name!, p]));
-            return before.every((old) => {
-              const pod = now.get(old.metadata!.name!);
-              return pod && pod.metadata!.uid !== old.metadata!.uid;
-            });
-          },
-          { description: "every instance of the cluster to be replaced", timeoutMs: 300_000 },
-        );
-        await waitRunning();
-        await progresses(writer, 10, "after the restart");
-      } finally {
-        await informer.stop();
-        acknowledged = await writer.stop();
-      }
-      console.log(
-        `${engine.name} rolling restart: ${acknowledged.length} writes acknowledged, ${writer.failures} failed`,
+      const resources = (await mainSpec()).resources;
+      // Above whatever memory the component has or asks, so the change always rolls and is always valid.
+      const floor = Math.max(
+        parseQuantity(resources?.limits?.memory ?? 0),
+        parseQuantity(resources?.requests?.memory ?? 0),
+        448 * MI,
       );
-      const order = deletions.map((d) => d.pod);
-      assert.equal(
-        new Set(order).size,
-        replicas,
-        `each instance replaced once: ${JSON.stringify(deletions)}`,
+      const memory = `${Math.ceil(floor / MI) + 64}Mi`;
+      await rollsUnderWrites(
+        "vertical scaling",
+        "VerticalScaling",
+        `  verticalScaling:\n    - componentName: ${engine.component}\n      resources: { limits: { memory: ${memory} } }\n`,
+        engine.component,
       );
-      assert.equal(order.length, replicas, `no instance replaced twice: ${JSON.stringify(deletions)}`);
-      if (engine.guarantees.switchover) {
-        assert.equal(order.at(-1), writableBefore.name, "the writable instance is replaced last");
-        assert.ok(
-          deletions.every((d) => d.role !== engine.writableRole),
-          `no instance was replaced while ${engine.writableRole}: ${JSON.stringify(deletions)}`,
+      for (const pod of await cluster.pods(engine.component)) {
+        const limit = pod.spec!.containers.find((c) => c.name === engine.container)?.resources?.limits
+          ?.memory;
+        assert.equal(
+          parseQuantity(limit),
+          parseQuantity(memory),
+          `${pod.metadata!.name} runs with ${memory}`,
         );
       }
-      if (engine.guarantees.switchoverKeepsAcknowledgedWrites)
-        assert.deepEqual(await writer.lost(acknowledged), [], "acknowledged writes lost");
-      await rolesMatchEngine("after the rolling restart");
+      assert.equal(parseQuantity((await mainSpec()).resources?.limits?.memory), parseQuantity(memory));
     },
   );
 
@@ -407,15 +450,48 @@ spec: { clusterName: ${MAIN}, repo: ${repo} }
     const kept = new Set((await instances()).map((i) => i.name));
     await waitFor(
       async () => {
-        const list = await platform.client.list<V1PersistentVolumeClaim>("v1", "PersistentVolumeClaim", {
-          namespace: ns,
-          labelSelector: `${labels.component}=${cluster.component(engine.component)}`,
-        });
-        return list.items.every((c) => kept.has(c.metadata!.labels![labels.podName]!));
+        return (await claims()).every((c) => kept.has(c.metadata!.labels![labels.podName]!));
       },
       { description: "the volumes of removed instances to be deleted", timeoutMs: 60_000 },
     );
     await rolesMatchEngine("after scaling");
+  });
+
+  full("volume expansion under writes: every volume grows online, no instance restarts", async () => {
+    const template = (await mainSpec()).volumeClaimTemplates![0]!;
+    const size = `${Math.ceil(parseQuantity(template.spec.resources.requests.storage) / GI) + 1}Gi`;
+    const before = await instances();
+    const writer = new Writer(db, "expansion").start();
+    let acknowledged: string[];
+    try {
+      await progresses(writer, 10, "before the expansion");
+      await operate(
+        "VolumeExpansion",
+        `  volumeExpansion:\n    - componentName: ${engine.component}\n      volumeClaimTemplates: [{ name: ${template.name}, storage: ${size} }]\n`,
+      );
+      await progresses(writer, 10, "after the expansion");
+    } finally {
+      acknowledged = await writer.stop();
+    }
+    console.log(
+      `${engine.name} volume expansion: ${acknowledged.length} writes acknowledged, ${writer.failures} failed`,
+    );
+    const grown = (await claims()).filter((c) => c.metadata!.name!.startsWith(`${template.name}-`));
+    assert.equal(grown.length, replicas, "one claim per instance");
+    for (const claim of grown)
+      assert.equal(
+        parseQuantity(claim.status?.capacity?.storage),
+        parseQuantity(size),
+        `${claim.metadata!.name} reports ${size}`,
+      );
+    assert.deepEqual(
+      (await instances()).map((i) => i.uid),
+      before.map((i) => i.uid),
+      "no instance was restarted",
+    );
+    // Nothing moved the writable role, whatever the engine promises across a failover.
+    assert.deepEqual(await writer.lost(acknowledged), [], "acknowledged writes lost");
+    await rolesMatchEngine("after the expansion");
   });
 
   if (engine.guarantees.switchover) {
@@ -445,28 +521,62 @@ spec: { clusterName: ${MAIN}, repo: ${repo} }
     });
   }
 
+  full(
+    "rebuild instance under writes: a replica gets new volumes under its name and joins the cluster again",
+    async () => {
+      const target = (await rolesMatchEngine("before the rebuild")).find(
+        (i) => i.role !== engine.writableRole,
+      )!;
+      const claimsOf = async () =>
+        new Map(
+          (await claims())
+            .filter((c) => c.metadata!.labels![labels.podName] === target.name)
+            .map((c) => [c.metadata!.name!, c.metadata!.uid!]),
+        );
+      const before = await claimsOf();
+      const writer = new Writer(db, "rebuild").start();
+      let acknowledged: string[];
+      try {
+        await progresses(writer, 10, "before the rebuild");
+        await operate(
+          "RebuildInstance",
+          `  rebuildInstance:\n    - componentName: ${engine.component}\n      instances: [${target.name}]\n`,
+        );
+        await membersMatch(replicas);
+        await waitRunning();
+        await progresses(writer, 10, "after the rebuild");
+      } finally {
+        acknowledged = await writer.stop();
+      }
+      console.log(
+        `${engine.name} rebuild: ${acknowledged.length} writes acknowledged, ${writer.failures} failed`,
+      );
+      const rebuilt = (await instances()).find((i) => i.name === target.name);
+      assert.ok(rebuilt && rebuilt.uid !== target.uid, `${target.name} is a new pod under its name`);
+      const after = await claimsOf();
+      assert.deepEqual([...after.keys()].sort(), [...before.keys()].sort(), "its claims keep their names");
+      for (const [name, uid] of after) assert.notEqual(uid, before.get(name), `${name} is a new claim`);
+      // The writable instance was not touched.
+      assert.deepEqual(await writer.lost(acknowledged), [], "acknowledged writes lost");
+      await rolesMatchEngine("after the rebuild");
+      assert.equal(await db.read("hello/1"), "world", "the data is still there");
+    },
+  );
+
   scenario(
     "stop and start: the instances go, their volumes stay, and they come back with the data",
     async () => {
       await db.write("stopped/1", "kept");
-      const claims = async () =>
-        (
-          await platform.client.list<V1PersistentVolumeClaim>("v1", "PersistentVolumeClaim", {
-            namespace: ns,
-            labelSelector: `${labels.component}=${cluster.component(engine.component)}`,
-          })
-        ).items
-          .map((c) => c.metadata!.uid!)
-          .sort();
-      const before = await claims();
+      const claimUids = async () => (await claims()).map((c) => c.metadata!.uid!).sort();
+      const before = await claimUids();
       await operate("Stop");
       assert.deepEqual(await cluster.pods(), [], "no instance runs while stopped");
-      assert.deepEqual(await claims(), before, "every volume is kept");
+      assert.deepEqual(await claimUids(), before, "every volume is kept");
       await operate("Start");
       await membersMatch(replicas);
       await waitRunning();
       await rolesMatchEngine("after the start");
-      assert.deepEqual(await claims(), before, "the instances came back on their volumes");
+      assert.deepEqual(await claimUids(), before, "the instances came back on their volumes");
       await waitFor(async () => (await db.read("stopped/1").catch(() => undefined)) === "kept", {
         description: "data written before the stop to be read back",
         timeoutMs: 60_000,
@@ -526,7 +636,7 @@ spec: { clusterName: ${MAIN}, repo: ${repo} }
   scenario(
     "termination policy DoNotTerminate: deletion is refused and the cluster keeps serving",
     async () => {
-      await platform.apply(manifest("DoNotTerminate"));
+      await setPolicy("DoNotTerminate");
       const result = await platform.cluster.kubectl(["delete", "cluster", MAIN, "-n", ns, "--wait=false"]);
       if (result.code !== 0) {
         assert.match(result.stderr, /DoNotTerminate/);
@@ -546,7 +656,7 @@ spec: { clusterName: ${MAIN}, repo: ${repo} }
   );
 
   scenario("termination policy Delete: the cluster goes with its pods and volumes", async () => {
-    await platform.apply(manifest("Delete"));
+    await setPolicy("Delete");
     const result = await platform.cluster.kubectl(["delete", "cluster", MAIN, "-n", ns, "--wait=false"]);
     assert.equal(result.code, 0, result.stderr);
     await gone(MAIN);
@@ -564,6 +674,24 @@ spec: { clusterName: ${MAIN}, repo: ${repo} }
 
   function findCluster(name: string): Promise<Cluster | undefined> {
     return platform.client.find<Cluster>({ apiVersion: API_VERSION, kind: "Cluster", namespace: ns, name });
+  }
+
+  /** Sets the main cluster's termination policy alone: the rest of its spec stays as operations left it. */
+  async function setPolicy(policy: TerminationPolicy): Promise<void> {
+    await platform.client.patch(
+      { apiVersion: API_VERSION, kind: "Cluster", namespace: ns, name: MAIN },
+      { spec: { terminationPolicy: policy } },
+      "merge",
+    );
+  }
+
+  /** The main component's volume claims. */
+  async function claims(): Promise<V1PersistentVolumeClaim[]> {
+    const list = await platform.client.list<V1PersistentVolumeClaim>("v1", "PersistentVolumeClaim", {
+      namespace: ns,
+      labelSelector: `${labels.component}=${cluster.component(engine.component)}`,
+    });
+    return list.items;
   }
 
   /** Waits until the cluster, its pods and its volumes are all gone. */
