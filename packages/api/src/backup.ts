@@ -213,6 +213,13 @@ export const retention = z.object({
     .describe("Scheduled backups older than this are deleted, e.g. `7d`, `12h`, `90m`."),
 });
 
+export const backupCompression = z
+  .enum(["zstd", "none"])
+  .describe(
+    "How backups are compressed: `zstd` (level 1 on every core, the default) or `none` (for data that does not compress, or where CPU is scarcer than storage and network). Archived logs are always compressed.",
+  );
+export type BackupCompression = z.infer<typeof backupCompression>;
+
 export const clusterBackup = z.object({
   repo: z
     .string()
@@ -244,6 +251,7 @@ export const clusterBackup = z.object({
     .describe(
       "Secret in the cluster's namespace whose key `key` encrypts backups and archived logs (AES-256); restores need the same Secret.",
     ),
+  compression: backupCompression.optional(),
 });
 export type ClusterBackup = z.infer<typeof clusterBackup>;
 
@@ -343,6 +351,7 @@ export const backupStatus = z.object({
     .describe("Whether logs were being archived, so a restore can go past the end."),
   encrypted: z.boolean().optional().describe("Whether the data is encrypted."),
   encryptionKeySecret: z.string().optional().describe("The Secret whose key encrypted it."),
+  compression: backupCompression.optional().describe("How the data is compressed (`zstd` when unset)."),
   targetPod: z.string().optional().describe("The instance read."),
   backupPod: z.string().optional().describe("The pod that ran the backup."),
   sizeBytes: z.number().int().optional().describe("Bytes stored (compressed)."),
@@ -399,6 +408,7 @@ export const backupPolicySpec = z.object({
     .describe(
       "Secret in the namespace whose key `key` encrypts the backups (AES-256); restores need the same Secret.",
     ),
+  compression: backupCompression.optional(),
   retention: retention
     .optional()
     .describe(
@@ -480,6 +490,7 @@ export const componentRestore = z.object({
   logsFrom: z.string().optional().describe("Logs archived before this are not needed."),
   pointInTime: z.string().optional().describe("The moment to recover to."),
   encryptionKeySecret: z.string().optional().describe("Secret holding the encryption key."),
+  compression: backupCompression.optional().describe("How its data is compressed (`zstd` when unset)."),
 });
 export type ComponentRestore = z.infer<typeof componentRestore>;
 

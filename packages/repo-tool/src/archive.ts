@@ -66,12 +66,9 @@ export class Archiver {
     // The status, then the outbox, are settled before the answer: whoever sees the answer sees them.
     let answer: { box: "done" | "failed"; text: string };
     try {
-      await putStream(
-        this.options.store,
-        joinKey(this.options.prefix, name),
-        this.path("outbox", name),
-        this.options.encryptionKey,
-      );
+      await putStream(this.options.store, joinKey(this.options.prefix, name), this.path("outbox", name), {
+        encryptionKey: this.options.encryptionKey,
+      });
       this.status.lastArchived = name;
       this.status.lastArchivedTime = handedOver.toISOString();
       this.status.archivedCount++;

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
-import { Transform, type Duplex, type Readable, type TransformCallback, type Writable } from "node:stream";
+import type { FileHandle } from "node:fs/promises";
+import { Transform, type Readable, type TransformCallback, type Writable } from "node:stream";
 
 /**
  * How backups are stored: zstd (level 1 on every core: the network or the disk, not the CPU,
@@ -41,7 +42,7 @@ interface Zstd {
  * Runs zstd with the given standard input and output: an open file descriptor hands the data
  * straight to zstd (the bytes never pass through this process), "pipe" gives a stream here.
  */
-function zstd(args: string[], input: number | "pipe", output: number | "pipe"): Zstd {
+function runZstd(args: string[], input: number | "pipe", output: number | "pipe"): Zstd {
   const child = spawn("zstd", ["-c", ...args], { stdio: [input, output, "pipe"] });
   const stderr: Buffer[] = [];
   child.stderr!.on("data", (chunk: Buffer) => stderr.push(chunk));
@@ -65,19 +66,41 @@ export function readBytes(summary: string): number | undefined {
   return match ? Number(match[1]) : undefined;
 }
 
-export interface Compressed {
-  /** The compressed stream; it ends only once zstd exited successfully, else it fails. */
+/** How stored data is compressed: zstd, or not at all. */
+export const COMPRESSIONS = ["zstd", "none"] as const;
+export type Compression = (typeof COMPRESSIONS)[number];
+
+/** Chunks read and written by this process where the data passes through it. */
+const CHUNK_BYTES = 1 << 20;
+
+export interface Encoded {
+  /** The stream to store (before encryption); it ends only once the whole source was read, else it fails. */
   output: Readable;
-  /** How many bytes zstd read, once it is done. */
-  sourceBytes: Promise<number | undefined>;
+  /** How many bytes were read from the source, once the output ended (unknown when zstd did not say). */
+  sourceBytes: () => Promise<number | undefined>;
 }
 
 /**
- * Compresses what the file descriptor yields. zstd reads the source itself: only the compressed
- * bytes, about half as many, pass through this process.
+ * Reads the source (standard input when none; the handle is closed here) compressed as asked.
+ * zstd reads the source itself: only the compressed bytes, about half as many, pass through this
+ * process.
  */
-export function compress(input: number): Compressed {
-  const { child, exited } = zstd(["-vv", "--no-progress", "-1", "-T0"], input, "pipe");
+export async function encode(source: FileHandle | undefined, compression: Compression): Promise<Encoded> {
+  if (compression === "none") {
+    const read = source ? source.createReadStream({ highWaterMark: CHUNK_BYTES }) : process.stdin;
+    const count = new Tally(false);
+    read.on("error", (error: Error) => count.destroy(error));
+    read.pipe(count);
+    return { output: count, sourceBytes: async () => count.bytes };
+  }
+  let zstd: Zstd;
+  try {
+    zstd = runZstd(["-vv", "--no-progress", "-1", "-T0"], source?.fd ?? 0, "pipe");
+  } finally {
+    // zstd holds its own copy of the descriptor.
+    await source?.close();
+  }
+  const { child, exited } = zstd;
   exited.catch(() => undefined);
   // zstd's output ends when it exits, whether it succeeded or not: a store must see the end of
   // the stream only for a complete one, so the end waits for the exit status.
@@ -91,14 +114,23 @@ export function compress(input: number): Compressed {
   gate.on("close", () => {
     if (child.exitCode === null) child.kill();
   });
-  return { output: gate, sourceBytes: exited.then(readBytes) };
+  return { output: gate, sourceBytes: () => exited.then(readBytes) };
 }
 
+/**
+ * What every stored stream starts with once deciphered, which tells a wrong key: a zstd frame,
+ * or for uncompressed data this marker, written before the data when it is encrypted.
+ */
+const ZSTD_MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);
+const PLAIN_MARKER = Buffer.from("TSR\0", "latin1");
+const LEADING: Record<Compression, Buffer> = { zstd: ZSTD_MAGIC, none: PLAIN_MARKER };
+
 /** Encrypts with a random IV written first. */
-export function encrypt(encryptionKey: string): Transform {
+export function encrypt(encryptionKey: string, compression: Compression): Transform {
   const iv = randomBytes(IV_BYTES);
   const cipher = createCipheriv("aes-256-ctr", keyFrom(encryptionKey), iv);
   cipher.push(iv);
+  if (compression === "none") cipher.push(cipher.update(PLAIN_MARKER));
   return cipher;
 }
 
@@ -129,29 +161,30 @@ class Verify extends Transform {
   }
 }
 
-/** What every stored stream starts with once deciphered: a zstd frame. */
-const ZSTD_MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);
-
 /**
- * Splits off the IV header and deciphers the rest. CTR mode deciphers with any key: the zstd frame
- * the data must start with tells a wrong key, before anything is written.
+ * Splits off the IV header and deciphers the rest. CTR mode deciphers with any key: what the data
+ * must start with tells a wrong key, before anything is written.
  */
 class Decrypt extends Transform {
   private header = Buffer.alloc(0);
   private decipher: ReturnType<typeof createDecipheriv> | undefined;
 
-  constructor(private readonly key: Buffer) {
+  constructor(
+    private readonly key: Buffer,
+    private readonly compression: Compression,
+  ) {
     super();
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
     if (!this.decipher) {
+      const leading = LEADING[this.compression];
       this.header = Buffer.concat([this.header, chunk]);
-      if (this.header.length < IV_BYTES + ZSTD_MAGIC.length) return done();
+      if (this.header.length < IV_BYTES + leading.length) return done();
       this.decipher = createDecipheriv("aes-256-ctr", this.key, this.header.subarray(0, IV_BYTES));
       const first = this.decipher.update(this.header.subarray(IV_BYTES));
-      if (!first.subarray(0, ZSTD_MAGIC.length).equals(ZSTD_MAGIC)) return done(wrongKey());
-      return done(null, first);
+      if (!first.subarray(0, leading.length).equals(leading)) return done(wrongKey());
+      return done(null, leading === PLAIN_MARKER ? first.subarray(leading.length) : first);
     }
     done(null, this.decipher.update(chunk));
   }
@@ -169,25 +202,38 @@ function wrongKey(): Error {
 }
 
 export interface Decoding {
-  input: Duplex[];
-  sink: Writable;
-  exited: Promise<string>;
+  /** The streams the stored bytes go through, the last one writing the original to the output. */
+  streams: Writable[];
+  /** Settles once the output is all written. */
+  written: Promise<void>;
 }
 
 /**
- * What turns stored bytes back into the original stream: `input` takes them (checksum verified,
- * deciphered) and zstd writes the original straight to the output file descriptor; `exited`
- * settles once it is all written.
+ * What turns stored bytes back into the original stream, written to the output (standard output
+ * when none; the handle is closed here): the checksum verified, deciphered, then zstd writes
+ * straight to the output, without the bytes passing through this process.
  */
-export function decoders(
-  output: number,
+export async function decode(
+  output: FileHandle | undefined,
+  compression: Compression,
   expectedSha256: string | undefined,
   encryptionKey?: string,
-): Decoding {
-  const { child, exited } = zstd(["-q", "-d"], "pipe", output);
-  return {
-    input: [new Verify(expectedSha256), ...(encryptionKey ? [new Decrypt(keyFrom(encryptionKey))] : [])],
-    sink: child.stdin!,
-    exited,
-  };
+): Promise<Decoding> {
+  const checks = [
+    new Verify(expectedSha256),
+    ...(encryptionKey ? [new Decrypt(keyFrom(encryptionKey), compression)] : []),
+  ];
+  if (compression === "none") {
+    const sink = output ? output.createWriteStream({ highWaterMark: CHUNK_BYTES }) : process.stdout;
+    return { streams: [...checks, sink], written: Promise.resolve() };
+  }
+  let zstd: Zstd;
+  try {
+    zstd = runZstd(["-q", "-d"], "pipe", output?.fd ?? 1);
+  } finally {
+    await output?.close();
+  }
+  const written = zstd.exited.then(() => undefined);
+  written.catch(() => undefined);
+  return { streams: [...checks, zstd.child.stdin!], written };
 }

@@ -1,7 +1,8 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
-import { Command } from "commander";
+import { Command, Option } from "commander";
+import { COMPRESSIONS, type Compression } from "./codec.js";
 import { Archiver, serveStatus } from "./archive.js";
 import { ENV, repoConfigFromEnv } from "./config.js";
 import { fetchForRestore } from "./restore.js";
@@ -10,6 +11,8 @@ import { getStream, putStream, readMeta, writeTerminationMessage } from "./trans
 
 const store = () => openStore(repoConfigFromEnv());
 const encryptionKey = () => process.env[ENV.encryptionKey] || undefined;
+const compressionOption = (what: string) =>
+  new Option("--compression <kind>", what).choices(COMPRESSIONS).default("zstd");
 /** How long a finished stream waits for the command that wrote it to report its exit status. */
 const WRITER_STATUS_TIMEOUT_MS = 60_000;
 
@@ -53,28 +56,42 @@ program
     "--writer-status <path>",
     "file where the writer puts its exit status once done; a non-zero one fails the put",
   )
-  .action(async (key: string, options: { input?: string; meta?: string; writerStatus?: string }) => {
-    const repo = store();
-    const result = await putStream(repo, key, options.input, encryptionKey());
-    if (options.writerStatus) {
-      const code = await writerExitCode(options.writerStatus);
-      if (code !== 0) {
-        await repo.deletePrefix(key);
-        throw new Error(`the backup command failed (exit status ${code}); its partial output was removed`);
+  .addOption(compressionOption("how to compress the data"))
+  .action(
+    async (
+      key: string,
+      options: { input?: string; meta?: string; writerStatus?: string; compression: Compression },
+    ) => {
+      const repo = store();
+      const result = await putStream(repo, key, options.input, {
+        compression: options.compression,
+        encryptionKey: encryptionKey(),
+      });
+      if (options.writerStatus) {
+        const code = await writerExitCode(options.writerStatus);
+        if (code !== 0) {
+          await repo.deletePrefix(key);
+          throw new Error(`the backup command failed (exit status ${code}); its partial output was removed`);
+        }
       }
-    }
-    const summary = JSON.stringify({ ...result, meta: await readMeta(options.meta) });
-    await writeTerminationMessage(terminationLog(), summary);
-    console.log(summary);
-  });
+      const summary = JSON.stringify({ ...result, meta: await readMeta(options.meta) });
+      await writeTerminationMessage(terminationLog(), summary);
+      console.log(summary);
+    },
+  );
 
 program
   .command("get <key>")
   .description("write the data stored under key to stdout (or --output), verifying its checksum")
   .option("--sha256 <hex>", "the checksum recorded when it was stored")
   .option("--output <path>", "write to this file instead of stdout")
-  .action(async (key: string, options: { sha256?: string; output?: string }) => {
-    await getStream(store(), key, options.output, options.sha256, encryptionKey());
+  .addOption(compressionOption("how the data was compressed when stored"))
+  .action(async (key: string, options: { sha256?: string; output?: string; compression: Compression }) => {
+    await getStream(store(), key, options.output, {
+      compression: options.compression,
+      sha256: options.sha256,
+      encryptionKey: encryptionKey(),
+    });
   });
 
 program
@@ -126,6 +143,7 @@ program
   .requiredOption("--backup <key>", "key of the backup's data")
   .requiredOption("--out <dir>", "directory to fill: backup, logs/")
   .option("--sha256 <hex>", "the backup's recorded checksum")
+  .addOption(compressionOption("how the backup was compressed when stored"))
   .option("--logs <prefix>", "key prefix of the archived logs")
   .option("--logs-from <time>", "ignore logs archived before this time (RFC 3339)")
   .option(
@@ -140,6 +158,7 @@ program
       backup: string;
       out: string;
       sha256?: string;
+      compression: Compression;
       logs?: string;
       logsFrom?: string;
       until?: string;
@@ -163,6 +182,7 @@ program
         store: store(),
         backupKey: options.backup,
         sha256: options.sha256,
+        compression: options.compression,
         logsPrefix: options.logs,
         logsFrom: options.logsFrom ? new Date(options.logsFrom) : undefined,
         until: options.until ? new Date(options.until) : undefined,

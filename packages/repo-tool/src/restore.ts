@@ -1,5 +1,6 @@
 import { chown, mkdir, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
+import type { Compression } from "./codec.js";
 import { joinKey } from "./config.js";
 import type { ObjectStore, StoredObject } from "./store.js";
 import { getStream } from "./transfer.js";
@@ -8,6 +9,8 @@ export interface FetchOptions {
   store: ObjectStore;
   backupKey: string;
   sha256?: string;
+  /** How the backup is compressed (archived logs always are with zstd). */
+  compression?: Compression;
   /** Where archived logs are, and the window of them a recovery needs. */
   logsPrefix?: string;
   logsFrom?: Date;
@@ -46,25 +49,19 @@ export function logsToFetch(
 export async function fetchForRestore(options: FetchOptions): Promise<{ logs: number }> {
   await rm(options.out, { recursive: true, force: true });
   await mkdir(join(options.out, "logs"), { recursive: true });
-  await getStream(
-    options.store,
-    options.backupKey,
-    join(options.out, "backup"),
-    options.sha256,
-    options.encryptionKey,
-  );
+  await getStream(options.store, options.backupKey, join(options.out, "backup"), {
+    compression: options.compression,
+    sha256: options.sha256,
+    encryptionKey: options.encryptionKey,
+  });
   const logs = options.logsPrefix
     ? logsToFetch(await options.store.list(options.logsPrefix), options.logsFrom, options.until)
     : [];
   for (const log of logs) {
     const name = log.key.slice(log.key.lastIndexOf("/") + 1);
-    await getStream(
-      options.store,
-      joinKey(log.key),
-      join(options.out, "logs", name),
-      undefined,
-      options.encryptionKey,
-    );
+    await getStream(options.store, joinKey(log.key), join(options.out, "logs", name), {
+      encryptionKey: options.encryptionKey,
+    });
   }
   if (options.owner) await giveTo(options.out, options.owner);
   return { logs: logs.length };

@@ -1,7 +1,7 @@
 import { open, readFile, writeFile, type FileHandle } from "node:fs/promises";
 import { PassThrough, type Duplex, type Readable, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { compress, decoders, encrypt, Tally, type Compressed, type Decoding } from "./codec.js";
+import { decode, encode, encrypt, Tally, type Compression } from "./codec.js";
 import type { ObjectStore } from "./store.js";
 
 export interface PutResult {
@@ -13,8 +13,8 @@ export interface PutResult {
   sha256: string;
 }
 
-/** Opens a file (a FIFO waits for its writer) for a child process to use; none means standard input or output. */
-async function descriptor(path: string | undefined, flags: "r" | "w"): Promise<FileHandle | undefined> {
+/** Opens a file (a FIFO waits for its writer); none means standard input or output. */
+async function openFile(path: string | undefined, flags: "r" | "w"): Promise<FileHandle | undefined> {
   return path === undefined ? undefined : open(path, flags);
 }
 
@@ -26,16 +26,10 @@ export async function putStream(
   store: ObjectStore,
   key: string,
   input: string | undefined,
-  encryptionKey?: string,
+  options: { compression?: Compression; encryptionKey?: string } = {},
 ): Promise<PutResult> {
-  const source = await descriptor(input, "r");
-  let compressed: Compressed;
-  try {
-    compressed = compress(source?.fd ?? 0);
-  } finally {
-    // The compressor holds its own copy of the descriptor.
-    await source?.close();
-  }
+  const compression = options.compression ?? "zstd";
+  const encoded = await encode(await openFile(input, "r"), compression);
   const stored = new Tally();
   const body = new PassThrough();
   const upload = store.put(key, body).catch((error: unknown) => {
@@ -43,13 +37,13 @@ export async function putStream(
     throw error;
   });
   const streams: (Readable | Duplex | Writable)[] = [
-    compressed.output,
-    ...(encryptionKey ? [encrypt(encryptionKey)] : []),
+    encoded.output,
+    ...(options.encryptionKey ? [encrypt(options.encryptionKey, compression)] : []),
     stored,
     body,
   ];
   await Promise.all([pipeline(streams), upload]);
-  const sourceSize = await compressed.sourceBytes;
+  const sourceSize = await encoded.sourceBytes();
   return {
     key,
     size: stored.bytes,
@@ -66,19 +60,16 @@ export async function getStream(
   store: ObjectStore,
   key: string,
   output: string | undefined,
-  sha256: string | undefined,
-  encryptionKey?: string,
+  options: { compression?: Compression; sha256?: string; encryptionKey?: string } = {},
 ): Promise<void> {
-  const target = await descriptor(output, "w");
-  let decoding: Decoding;
-  try {
-    decoding = decoders(target?.fd ?? 1, sha256, encryptionKey);
-  } finally {
-    await target?.close();
-  }
-  decoding.exited.catch(() => undefined);
-  await pipeline([await store.get(key), ...decoding.input, decoding.sink]);
-  await decoding.exited;
+  const decoding = await decode(
+    await openFile(output, "w"),
+    options.compression ?? "zstd",
+    options.sha256,
+    options.encryptionKey,
+  );
+  await pipeline([await store.get(key), ...decoding.streams]);
+  await decoding.written;
 }
 
 /** Key=value lines a backup command wrote about itself (positions, versions); empty when none. */

@@ -288,6 +288,7 @@ export class BackupController {
       targetFQDN: names.podFQDN(chosen.metadata!.name!, set.spec.serviceName, namespace),
       key,
       access,
+      compression: settings.compression ?? "zstd",
     });
     try {
       await this.ctx.client.create(pod);
@@ -317,6 +318,7 @@ export class BackupController {
         : {}),
       encrypted: Boolean(encryptionKeySecret),
       ...(encryptionKeySecret ? { encryptionKeySecret } : {}),
+      compression: settings.compression ?? "zstd",
       targetPod: chosen.metadata!.name!,
       backupPod: pod.metadata!.name!,
       startTime: rfc3339(),

@@ -51,6 +51,7 @@ function withRestore(spec: V1PodSpec, restore: NonNullable<InstanceDataProtectio
       "--unless-exists",
       `${DATA_MOUNT}/${RESTORED}`,
       ...(r.sha256 ? ["--sha256", r.sha256] : []),
+      ...(r.compression ? ["--compression", r.compression] : []),
       ...(r.pointInTime && r.logsPath ? ["--logs", r.logsPath, "--until", r.pointInTime] : []),
       ...(r.pointInTime && r.logsFrom ? ["--logs-from", r.logsFrom] : []),
       ...(method.restore.scope === "FirstInstance" ? ["--first-instance-only"] : []),

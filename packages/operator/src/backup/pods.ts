@@ -1,5 +1,5 @@
 import type { V1Container, V1Pod, V1PodSpec, V1Volume } from "@kubernetes/client-node";
-import { API_VERSION, labels, type Backup, type BackupMethod } from "@tessera/api";
+import { API_VERSION, labels, type Backup, type BackupCompression, type BackupMethod } from "@tessera/api";
 import { TOOLS_IMAGE, repoUser, type RepoAccess } from "./repo-access.js";
 
 /** On pods the backup machinery creates: the Backup they work for. */
@@ -69,6 +69,8 @@ export interface BackupPodInput {
   targetFQDN: string;
   key: string;
   access: RepoAccess;
+  /** zstd when unset. */
+  compression?: BackupCompression;
 }
 
 /**
@@ -102,7 +104,17 @@ export function backupPod(input: BackupPodInput): V1Pod {
     name: "upload",
     image: TOOLS_IMAGE,
     command: ["tessera-repo"],
-    args: ["put", input.key, "--input", FIFO, "--meta", META, "--writer-status", STATUS],
+    args: [
+      "put",
+      input.key,
+      "--input",
+      FIFO,
+      "--meta",
+      META,
+      "--writer-status",
+      STATUS,
+      ...(input.compression ? ["--compression", input.compression] : []),
+    ],
     env: input.access.env,
     volumeMounts: [...input.access.mounts, work],
     terminationMessagePolicy: "FallbackToLogsOnError",

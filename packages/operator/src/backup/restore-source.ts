@@ -54,6 +54,7 @@ export function restoreSource(
         }
       : {}),
     ...(status.encryptionKeySecret ? { encryptionKeySecret: status.encryptionKeySecret } : {}),
+    ...(status.compression ? { compression: status.compression } : {}),
   };
 }
 

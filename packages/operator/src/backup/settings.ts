@@ -1,11 +1,12 @@
-import type { Backup, BackupPolicy, Cluster } from "@tessera/api";
+import type { Backup, BackupCompression, BackupPolicy, Cluster } from "@tessera/api";
 
-/** What a backup is made with: the component, method, repository and encryption key. */
+/** What a backup is made with: the component, method, repository, encryption key and compression. */
 export interface BackupSettings {
   componentName?: string;
   method?: string;
   repo?: string;
   encryptionKeySecret?: string;
+  compression?: BackupCompression;
 }
 
 /**
@@ -24,5 +25,6 @@ export function backupSettings(
     method: backup.spec.method ?? defaults.method,
     repo: backup.spec.repo ?? defaults.repo,
     encryptionKeySecret: defaults.encryptionKeySecret,
+    compression: defaults.compression,
   };
 }

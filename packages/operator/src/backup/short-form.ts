@@ -46,6 +46,7 @@ export async function keepShortForm(
           repo: short.repo,
           ...(short.method ? { method: short.method } : {}),
           ...(short.encryptionKeySecret ? { encryptionKeySecret: short.encryptionKeySecret } : {}),
+          ...(short.compression ? { compression: short.compression } : {}),
           ...(short.retention ? { retention: short.retention } : {}),
         },
       }

@@ -11,8 +11,8 @@ import { KV_ADDON, kvCluster, setTerminationPolicy } from "../fixtures/env.js";
 
 // Backups of the kv test engine (its backup is a note naming the instance read) into a directory
 // on the node: scheduled backups with retention, a repository that goes away, the operator
-// killed in the middle of a backup and of a restore, an encrypted backup restored with its key,
-// another key and none.
+// killed in the middle of a backup and of a restore, an encrypted (and uncompressed) backup
+// restored with its key, another key and none.
 
 let platform: TestPlatform;
 let ns: string;
@@ -422,7 +422,7 @@ spec: { clusterName: ${cluster} }
   assert.equal((await platform.client.get<Backup>(backupRef("kvkeep-once"))).status?.phase, "Completed");
 });
 
-test("an encrypted backup is stored unreadable, restores with its key, and says why it does not with another key or none", async () => {
+test("an encrypted backup, uncompressed as its cluster asks, is stored unreadable, restores with its key, and says why it does not with another key or none", async () => {
   const keySecret = (key: string) => `apiVersion: v1
 kind: Secret
 metadata: { name: kv-key, namespace: ${ns} }
@@ -433,7 +433,7 @@ stringData: { key: ${key} }
     kvCluster(ns, "kvenc", {
       replicas: 1,
       cpu: "100m",
-      extra: "  backup: { repo: kv-local, encryptionKeySecret: kv-key }\n",
+      extra: "  backup: { repo: kv-local, encryptionKeySecret: kv-key, compression: none }\n",
     }),
   );
   await platform.waitForPhase(ns, "kvenc", "Running");
@@ -444,6 +444,7 @@ spec: { clusterName: kvenc }
 `);
   const backup = await waitForBackup("sealed", "Completed");
   assert.equal(backup.status?.encrypted, true);
+  assert.equal(backup.status?.compression, "none");
   const stored = readFileSync(join(repoDir, backup.status!.path!));
   assert.ok(stored.length > 16, "the IV and the data");
   const zstdMagic = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);

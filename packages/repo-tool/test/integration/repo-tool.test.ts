@@ -161,6 +161,56 @@ for (const [kind, envOf] of [
   });
 }
 
+test("a directory: put stores data uncompressed when asked, encrypted; get returns it verified, another key is refused", async () => {
+  const env = { ...filesystemEnv(join(dir, "fs")), TESSERA_REPO_ENCRYPTION_KEY: "k3y" };
+  const work = mkdtempSync(join(testRoot(), "work-"));
+  const data = Buffer.concat([randomBytes(1 << 20), Buffer.alloc(1 << 20, "a")]);
+  writeFileSync(join(work, "data"), data);
+  const key = "ns/db/uid/backups/b3/db";
+  const put = await repo(env, [
+    "put",
+    key,
+    "--input",
+    join(work, "data"),
+    "--compression",
+    "none",
+    "--termination-log",
+    join(work, "termination"),
+  ]);
+  assert.equal(put.code, 0, put.stderr);
+  const summary = JSON.parse(readFileSync(join(work, "termination"), "utf8")) as {
+    size: number;
+    sourceSize: number;
+    sha256: string;
+  };
+  assert.equal(summary.sourceSize, data.length);
+  assert.ok(summary.size > data.length, `stored as is, with the IV: ${summary.size} of ${data.length} bytes`);
+
+  const got = await repo(env, [
+    "get",
+    key,
+    "--compression",
+    "none",
+    "--sha256",
+    summary.sha256,
+    "--output",
+    join(work, "back"),
+  ]);
+  assert.equal(got.code, 0, got.stderr);
+  assert.ok(readFileSync(join(work, "back")).equals(data), "the data comes back identical");
+  const wrongKey = await repo({ ...env, TESSERA_REPO_ENCRYPTION_KEY: "other" }, [
+    "get",
+    key,
+    "--compression",
+    "none",
+    "--output",
+    join(work, "x"),
+  ]);
+  assert.notEqual(wrongKey.code, 0, "another key cannot read it");
+  assert.match(wrongKey.stderr, /the encryption key does not decrypt the stored data/);
+  assert.equal((await repo(env, ["delete", key])).code, 0);
+});
+
 test("the archiver stores each file the engine hands over and answers done; an unreachable store answers failed", async () => {
   const shared = mkdtempSync(join(testRoot(), "archive-"));
   const store = openStore({ kind: "filesystem", root: join(dir, "archive"), base: "" });
