@@ -1,7 +1,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import type { V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
-import { API_VERSION, labels, type Cluster, type OpsRequest } from "@tessera/api";
+import type { V1PersistentVolumeClaim, V1Pod, V1Service } from "@kubernetes/client-node";
+import { API_VERSION, labels, type Cluster, type ExposedService, type OpsRequest } from "@tessera/api";
 import { waitFor } from "@tessera/kube";
 import { TestPlatform } from "../../../../test/support/platform.js";
 import { KV_ADDON, kvCluster } from "../fixtures/env.js";
@@ -14,11 +14,12 @@ import {
 } from "../../../../test/support/ops.js";
 
 // The operator killed in the middle of the operations whose steps act on
-// running instances (actions, deletions, rolls), on a hostlet node with the
-// kv test addon: the restarted operator finishes each from what it persisted,
-// nothing is done twice except what the type documents, and nothing is
-// skipped. One three-instance cluster, created on version 1.0, serves every
-// case in order.
+// running instances, volumes and services (actions, deletions, rolls,
+// expansions, exposed Services), on a hostlet node with the kv test addon:
+// the restarted operator finishes each from what it persisted, nothing is
+// done twice except what the type documents, and nothing is skipped or left
+// half applied. One three-instance cluster, created on version 1.0, serves
+// every case in order.
 
 let platform: TestPlatform;
 let ns: string;
@@ -125,15 +126,17 @@ async function lastApplied(): Promise<string[]> {
   );
 }
 
-async function parameters(): Promise<Record<string, string> | undefined> {
+async function clusterSpec() {
   const cluster = await platform.client.get<Cluster>({
     apiVersion: API_VERSION,
     kind: "Cluster",
     namespace: ns,
     name: CLUSTER,
   });
-  return cluster.spec.componentSpecs[0]!.parameters;
+  return cluster.spec.componentSpecs[0]!;
 }
+
+const parameters = async () => (await clusterSpec()).parameters;
 
 const revertKillPoints: [string, () => Promise<boolean>][] = [
   ["the refusal is recorded", async () => true],
@@ -171,31 +174,86 @@ async function claimOf(instance: string): Promise<V1PersistentVolumeClaim | unde
   return list.items[0];
 }
 
-const HOLD = "ops-crash-hold-pod-deletion";
+const HOLD = "ops-crash-hold";
+let holds = 0;
+
+/** A webhook nobody answers, failing closed, on `rule` for the objects carrying `matchLabels`. */
+function refusing(
+  name: string,
+  rule: { operations: string[]; resource: string },
+  matchLabels: Record<string, string>,
+) {
+  return {
+    name,
+    rules: [
+      { operations: rule.operations, apiGroups: [""], apiVersions: ["v1"], resources: [rule.resource] },
+    ],
+    objectSelector: { matchLabels },
+    clientConfig: { url: "https://127.0.0.1:1/" },
+    failurePolicy: "Fail",
+    sideEffects: "None",
+    admissionReviewVersions: ["v1"],
+    timeoutSeconds: 1,
+  };
+}
 
 /**
- * A webhook nobody answers, failing closed, on the deletion of one pod: the
- * operation's claim deletion goes through and its pod deletion does not, so
- * the operator can be killed between the two (otherwise one request apart).
+ * Runs `body` while `operations` of a core `resource` are refused for the
+ * objects carrying `selector`: the requests the operator (or the node) makes
+ * for them fail meanwhile, so the operator can be killed with a step half
+ * done (otherwise one request apart from the next).
  */
-function holdPodDeletion(instance: string) {
-  return platform.client.create({
+async function holding(
+  operations: string[],
+  resource: string,
+  selector: Record<string, string>,
+  body: () => Promise<void>,
+): Promise<void> {
+  // A ConfigMap carrying this label is refused too: the API server loads a
+  // webhook configuration a moment after it is written, and whole.
+  const probe = { "ops-crash.tessera.dev/hold": String(++holds) };
+  await platform.client.create({
     apiVersion: "admissionregistration.k8s.io/v1",
     kind: "ValidatingWebhookConfiguration",
     metadata: { name: HOLD },
     webhooks: [
-      {
-        name: "hold.ops-crash.tessera.dev",
-        rules: [{ operations: ["DELETE"], apiGroups: [""], apiVersions: ["v1"], resources: ["pods"] }],
-        objectSelector: { matchLabels: { [labels.podName]: instance } },
-        clientConfig: { url: "https://127.0.0.1:1/" },
-        failurePolicy: "Fail",
-        sideEffects: "None",
-        admissionReviewVersions: ["v1"],
-        timeoutSeconds: 1,
-      },
+      refusing("hold.ops-crash.tessera.dev", { operations, resource }, selector),
+      refusing("probe.ops-crash.tessera.dev", { operations: ["CREATE"], resource: "configmaps" }, probe),
     ],
   });
+  try {
+    await waitFor(
+      () =>
+        platform.client
+          .create(
+            {
+              apiVersion: "v1",
+              kind: "ConfigMap",
+              metadata: { name: "hold-probe", namespace: ns, labels: probe },
+            },
+            { dryRun: true },
+          )
+          .then(
+            () => false,
+            (error: Error) => /probe\.ops-crash/.test(error.message),
+          ),
+      { description: "the API server to refuse what is held", timeoutMs: 30_000, intervalMs: 50 },
+    );
+    await body();
+  } finally {
+    await platform.client.delete({
+      apiVersion: "admissionregistration.k8s.io/v1",
+      kind: "ValidatingWebhookConfiguration",
+      name: HOLD,
+    });
+  }
+}
+
+/** The operation's Events say it started at most once and ended once. */
+async function endedOnce(name: string): Promise<void> {
+  const reasons = await eventReasons(platform.client, ns, name);
+  assert.ok(reasons.filter((r) => r === "Started").length <= 1, `started once: ${reasons.join(", ")}`);
+  assert.equal(reasons.filter((r) => r === "Succeed").length, 1, `ended once: ${reasons.join(", ")}`);
 }
 
 test("killed after a rebuild deleted the claim and before it deleted the pod, the instance is rebuilt once and the op Succeeds", async () => {
@@ -207,8 +265,7 @@ test("killed after a rebuild deleted the claim and before it deleted the pod, th
     (await exec(leader, "cat /data/members")).split("\n").filter((l) => l === replica).length;
   const joinedBefore = await joins();
   const watch = watchDeletions(platform.client, ns, KV);
-  await holdPodDeletion(replica);
-  try {
+  await holding(["DELETE"], "pods", { [labels.podName]: replica }, async () => {
     await apply(
       "rebuild",
       "RebuildInstance",
@@ -222,13 +279,7 @@ test("killed after a rebuild deleted the claim and before it deleted the pod, th
     assert.equal(held?.metadata?.uid, pod.metadata!.uid);
     assert.equal(held?.metadata?.deletionTimestamp, undefined, "the pod is not deleted yet");
     await platform.operator.kill();
-  } finally {
-    await platform.client.delete({
-      apiVersion: "admissionregistration.k8s.io/v1",
-      kind: "ValidatingWebhookConfiguration",
-      name: HOLD,
-    });
-  }
+  });
   let done: OpsRequest;
   try {
     await platform.operator.restart();
@@ -280,4 +331,161 @@ test("killed mid-roll, an Upgrade replaces every instance exactly once, the prim
     INSTANCES.map(() => "busybox:1.1"),
   );
   assert.equal(done.status?.progress, "3/3");
+});
+
+async function claims(): Promise<V1PersistentVolumeClaim[]> {
+  const list = await platform.client.list<V1PersistentVolumeClaim>("v1", "PersistentVolumeClaim", {
+    namespace: ns,
+    labelSelector: `${labels.component}=${KV}`,
+  });
+  return list.items;
+}
+
+const podUids = async () => (await pods()).map((p) => p.metadata!.uid!).sort();
+
+/** Each claim's [asked, reported] size. */
+const sizes = async () =>
+  (await claims()).map((c) => [c.spec?.resources?.requests?.storage, c.status?.capacity?.storage]);
+
+const recordedSize = async () =>
+  (await clusterSpec()).volumeClaimTemplates?.[0]?.spec.resources.requests.storage;
+
+/** VolumeExpansion of the data volumes to `size`, killed where `killed` says, then checked whole. */
+async function expansionResumes(
+  name: string,
+  size: string,
+  hold: [operations: string[], resource: string, selector: Record<string, string>],
+  killed: () => Promise<void>,
+): Promise<void> {
+  const before = await podUids();
+  await holding(...hold, async () => {
+    await apply(
+      name,
+      "VolumeExpansion",
+      `  volumeExpansion: [{ componentName: kv, volumeClaimTemplates: [{ name: data, storage: ${size} }] }]\n`,
+    );
+    await killed();
+  });
+  await platform.operator.restart();
+  const done = await waitForOps(platform.client, ns, name, "Succeed", 120_000);
+  assert.equal(await recordedSize(), size);
+  assert.deepEqual(
+    await sizes(),
+    INSTANCES.map(() => [size, size]),
+    "every claim asks and reports the size",
+  );
+  assert.deepEqual(await podUids(), before, "no instance restarted");
+  assert.equal(done.status?.progress, "3/3");
+  assert.deepEqual(
+    done.status?.instances?.map((i) => [i.action, i.phase]),
+    INSTANCES.map(() => ["Expand", "Succeed"]),
+  );
+  await endedOnce(name);
+}
+
+test("killed when a VolumeExpansion recorded the size and no claim asked for it yet, every volume grows once it resumes and no instance restarts", async () => {
+  await expansionResumes(
+    "expand-recorded",
+    "2Gi",
+    [["UPDATE"], "persistentvolumeclaims", { [labels.component]: KV }],
+    async () => {
+      await waitFor(async () => (await recordedSize()) === "2Gi", {
+        description: "the new size in the Cluster's spec",
+        timeoutMs: 60_000,
+        intervalMs: 10,
+      });
+      await platform.operator.kill();
+      assert.deepEqual(
+        await sizes(),
+        INSTANCES.map(() => ["1Gi", "1Gi"]),
+        "no claim asked for it yet",
+      );
+    },
+  );
+});
+
+test("killed when a VolumeExpansion grew two volumes and the third is not reported yet, it resumes to every volume grown", async () => {
+  const last = INSTANCES[2]!;
+  await expansionResumes(
+    "expand-partial",
+    "3Gi",
+    [["UPDATE"], "persistentvolumeclaims/status", { [labels.podName]: last }],
+    async () => {
+      await waitFor(
+        async () => {
+          const claimed = await claims();
+          return (
+            claimed.length === 3 &&
+            claimed.every((c) =>
+              c.metadata!.labels![labels.podName] === last
+                ? c.spec?.resources?.requests?.storage === "3Gi"
+                : c.status?.capacity?.storage === "3Gi",
+            )
+          );
+        },
+        { description: `every claim asking 3Gi, all but ${last}'s reporting it`, timeoutMs: 60_000 },
+      );
+      await platform.operator.kill();
+      assert.equal((await claimOf(last))?.status?.capacity?.storage, "2Gi", `${last} not reported yet`);
+    },
+  );
+});
+
+const exposed = () =>
+  platform.client.find<V1Service>({ apiVersion: "v1", kind: "Service", namespace: ns, name: `${KV}-ext` });
+
+/** An Expose of the primary's NodePort Service `ext`, killed as the Cluster records it, the Service held meanwhile. */
+async function exposeResumes(
+  name: string,
+  entry: string,
+  operation: string,
+  recorded: (services: ExposedService[] | undefined) => boolean,
+  whileHeld: () => Promise<void>,
+): Promise<OpsRequest> {
+  await holding([operation], "services", { [labels.component]: KV }, async () => {
+    await apply(name, "Expose", `  expose: [{ componentName: kv, ${entry} }]\n`);
+    await waitFor(async () => recorded((await clusterSpec()).services), {
+      description: "the change in the Cluster's spec",
+      timeoutMs: 60_000,
+      intervalMs: 10,
+    });
+    await platform.operator.kill();
+    await whileHeld();
+  });
+  await platform.operator.restart();
+  const done = await waitForOps(platform.client, ns, name, "Succeed", 60_000);
+  await endedOnce(name);
+  return done;
+}
+
+const EXT = { name: "ext", serviceType: "NodePort", roleSelector: "primary" };
+
+test("killed when an Expose recorded the Service on the Cluster and before it was created, it resumes to one NodePort Service", async () => {
+  const done = await exposeResumes(
+    "expose",
+    `switch: Enable, services: [${JSON.stringify(EXT)}]`,
+    "CREATE",
+    (services) => services !== undefined,
+    async () => assert.equal(await exposed(), undefined, "not created yet"),
+  );
+  const service = await exposed();
+  assert.equal(service?.spec?.type, "NodePort");
+  assert.equal(service?.spec?.selector?.[labels.role], "primary");
+  assert.deepEqual((await clusterSpec()).services, [EXT], "recorded once");
+  assert.match(
+    done.status!.steps![0]!.message!,
+    new RegExp(`NodePort ${service!.spec!.ports![0]!.nodePort}→`),
+  );
+});
+
+test("killed when an Expose removed the Service from the Cluster and before it was deleted, it resumes to the Service gone", async () => {
+  await exposeResumes(
+    "unexpose",
+    "switch: Disable, services: [{ name: ext }]",
+    "DELETE",
+    (services) => services === undefined,
+    async () => assert.ok(await exposed(), "not deleted yet"),
+  );
+  assert.equal(await exposed(), undefined, "the Service is gone");
+  assert.equal((await clusterSpec()).services, undefined);
 });
