@@ -273,8 +273,13 @@ export function consoleServer(options: ConsoleOptions): FastifyInstance {
       reply.raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     const namespace = request.query.namespace || undefined;
     // Operations and backups change without their cluster changing: their pages follow them too.
-    const follow = <T extends KubernetesObject>(kind: string, event: string, data: (object: T) => unknown) =>
-      watchKind<T>(client, kind, namespace, abort.signal, {
+    const follow = <T extends KubernetesObject>(
+      kind: string,
+      event: string,
+      data: (object: T) => unknown,
+      clusterWide = false,
+    ) =>
+      watchKind<T>(client, kind, clusterWide ? undefined : namespace, abort.signal, {
         synced: () => send("synced", { kind }),
         change: (type, object) => send(event, { type, [event]: data(object) }),
         error: (error) => send("problem", { kind, error: errorMessage(error) }),
@@ -283,6 +288,8 @@ export function consoleServer(options: ConsoleOptions): FastifyInstance {
       follow<Cluster>("Cluster", "cluster", summarize),
       follow<OpsRequest>("OpsRequest", "operation", summarizeOps),
       follow<Backup>("Backup", "backup", (b) => ({ namespace: b.metadata.namespace, name: b.metadata.name })),
+      // Tenants have no namespace; only administrators may watch them, others' watch ends at its 403.
+      follow<Tenant>("Tenant", "tenant", (t) => ({ name: t.metadata.name }), true),
     ]);
     reply.raw.end();
   });

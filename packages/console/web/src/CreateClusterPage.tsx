@@ -21,6 +21,21 @@ const blank = (c: CatalogComponent): ComponentForm => ({
 });
 
 /**
+ * The fields of a component's inputs, as refusals name them: CPU and memory
+ * each fill a request and a limit, so a refusal of one shows on its input only.
+ */
+function componentPaths(c: CatalogComponent, i: number) {
+  const field = `spec.componentSpecs[${i}]`;
+  return {
+    version: c.versions.length > 0 ? [`${field}.serviceVersion`] : [],
+    replicas: [`${field}.replicas`],
+    cpu: [`${field}.resources.requests.cpu`, `${field}.resources.limits.cpu`],
+    memory: [`${field}.resources.requests.memory`, `${field}.resources.limits.memory`],
+    storage: c.volumes.length > 0 ? [`${field}.volumeClaimTemplates`] : [],
+  };
+}
+
+/**
  * The cluster creation form, generated from the installed engines: each
  * topology's components with their versions, replicas within the
  * definition's bounds, resources and storage; backups when the engine has
@@ -72,7 +87,7 @@ export function CreateClusterPage({ namespace: chosen }: { namespace: string }) 
     "spec.topology",
     "spec.terminationPolicy",
     "spec.backup",
-    ...topology.components.map((_, i) => `spec.componentSpecs[${i}]`),
+    ...topology.components.flatMap((c, i) => Object.values(componentPaths(c, i)).flat()),
   ];
   return (
     <form className="form" onSubmit={submit}>
@@ -118,7 +133,7 @@ export function CreateClusterPage({ namespace: chosen }: { namespace: string }) 
         </select>
       </Field>
       {topology.components.map((c, i) => {
-        const field = `spec.componentSpecs[${i}]`;
+        const field = componentPaths(c, i);
         const v = value(c);
         return (
           <fieldset key={c.name}>
@@ -126,7 +141,7 @@ export function CreateClusterPage({ namespace: chosen }: { namespace: string }) 
               {c.name} <small className="muted">{c.compDef}</small>
             </legend>
             {c.versions.length > 0 && (
-              <Field label="Version" path={`${field}.serviceVersion`} refusal={refusal}>
+              <Field label="Version" path={field.version} refusal={refusal}>
                 <select value={v.version} onChange={(e) => change(c, "version", e.target.value)}>
                   <option value="">newest ({c.versions[0]})</option>
                   {c.versions.map((version) => (
@@ -137,7 +152,7 @@ export function CreateClusterPage({ namespace: chosen }: { namespace: string }) 
             )}
             <Field
               label={`Replicas (${c.minReplicas}–${c.maxReplicas ?? "any"})`}
-              path={`${field}.replicas`}
+              path={field.replicas}
               refusal={refusal}
             >
               <input
@@ -148,14 +163,14 @@ export function CreateClusterPage({ namespace: chosen }: { namespace: string }) 
                 onChange={(e) => change(c, "replicas", e.target.value)}
               />
             </Field>
-            <Field label="CPU" path={`${field}.resources`} refusal={refusal}>
+            <Field label="CPU" path={field.cpu} refusal={refusal}>
               <input
                 placeholder="e.g. 500m or 2"
                 value={v.cpu}
                 onChange={(e) => change(c, "cpu", e.target.value)}
               />
             </Field>
-            <Field label="Memory" path={`${field}.resources`} refusal={refusal}>
+            <Field label="Memory" path={field.memory} refusal={refusal}>
               <input
                 placeholder="e.g. 512Mi or 4Gi"
                 value={v.memory}
@@ -163,11 +178,7 @@ export function CreateClusterPage({ namespace: chosen }: { namespace: string }) 
               />
             </Field>
             {c.volumes.length > 0 && (
-              <Field
-                label={`Storage (${c.volumes.join(", ")})`}
-                path={`${field}.volumeClaimTemplates`}
-                refusal={refusal}
-              >
+              <Field label={`Storage (${c.volumes.join(", ")})`} path={field.storage} refusal={refusal}>
                 <input value={v.storage} onChange={(e) => change(c, "storage", e.target.value)} />
               </Field>
             )}

@@ -52,8 +52,8 @@ export function useApi<T>(path: string, version: number): Loaded<T> {
 }
 
 /**
- * A number that grows with every change to the clusters, operations and
- * backups the user can see, pushed by the console from its watches
+ * A number that grows with every change to the clusters, operations,
+ * backups and tenants the user can see, pushed by the console from its watches
  * (server-sent events): pages reload on it instead of polling.
  */
 export function useClusterEvents(namespace: string): number {
@@ -64,7 +64,7 @@ export function useClusterEvents(namespace: string): number {
     );
     const bump = () => setVersion((v) => v + 1);
     source.addEventListener("synced", bump);
-    for (const event of ["cluster", "operation", "backup"]) source.addEventListener(event, bump);
+    for (const event of ["cluster", "operation", "backup", "tenant"]) source.addEventListener(event, bump);
     return () => source.close();
   }, [namespace]);
   return version;

@@ -21,12 +21,13 @@ export function Field({
   children,
 }: {
   label: string;
-  /** The object field this input fills, e.g. `spec.componentSpecs[0].replicas`. */
-  path: string;
+  /** The object field(s) this input fills, e.g. `spec.componentSpecs[0].replicas`. */
+  path: string | string[];
   refusal?: ApiError | Error;
   children: ReactNode;
 }) {
-  const shown = refusal instanceof ApiError && names(refusal.field, path);
+  const paths = typeof path === "string" ? [path] : path;
+  const shown = refusal instanceof ApiError && paths.some((p) => names(refusal.field, p));
   return (
     <label className={`field${shown ? " refused" : ""}`}>
       <span>{label}</span>
