@@ -131,7 +131,9 @@ const componentSpecFields = {
   disableExporter: z
     .boolean()
     .optional()
-    .describe("true leaves out the definition's metrics exporter container."),
+    .describe(
+      "true: instances are not scraped for metrics: the definition's exporter container is left out, or, when the database serves its metrics itself, only the scrape annotations.",
+    ),
   labels: stringMap
     .optional()
     .describe("Extra labels on every instance's pod (changed in place, no restart)."),
