@@ -14,7 +14,6 @@ import { fileURLToPath } from "node:url";
 import type { AddressInfo } from "node:net";
 import type { FastifyInstance } from "fastify";
 import { chromium, type Browser, type Page } from "playwright-core";
-import type { V1Secret } from "@kubernetes/client-node";
 import { API_VERSION, type Cluster } from "@tessera/api";
 import { runCommand } from "@tessera/base";
 import { loadKubeConfig, waitFor } from "@tessera/kube";
@@ -27,6 +26,7 @@ import {
 } from "@tessera/playground";
 import { testRoot } from "@tessera/testing";
 import { TestPlatform } from "../support/platform.js";
+import { adminToken } from "../support/console.js";
 import { podTarget, query, type PgTarget } from "../support/postgresql.js";
 
 const ADDON = fileURLToPath(new URL("../../addons/postgresql/", import.meta.url));
@@ -80,32 +80,6 @@ async function cli(args: string[]): Promise<string> {
   ]);
   assert.equal(result.code, 0, `tessera ${args.join(" ")} failed: ${result.stderr}`);
   return result.stdout;
-}
-
-/** A ServiceAccount bound to cluster-admin and its token, which the token controller issues. */
-async function adminToken(): Promise<string> {
-  const namespace = await platform.cluster.createNamespace("console");
-  const client = platform.client;
-  await client.create({ apiVersion: "v1", kind: "ServiceAccount", metadata: { namespace, name: "admin" } });
-  await client.create({
-    apiVersion: "rbac.authorization.k8s.io/v1",
-    kind: "ClusterRoleBinding",
-    metadata: { name: `${namespace}-admin` },
-    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "cluster-admin" },
-    subjects: [{ kind: "ServiceAccount", namespace, name: "admin" }],
-  });
-  return waitFor(
-    async () => {
-      const secrets = await client.list<V1Secret>("v1", "Secret", { namespace });
-      const secret = secrets.items.find(
-        (s) =>
-          s.type === "kubernetes.io/service-account-token" &&
-          s.metadata?.annotations?.["kubernetes.io/service-account.name"] === "admin",
-      );
-      return secret?.data?.token && Buffer.from(secret.data.token, "base64").toString("utf8");
-    },
-    { description: "the admin ServiceAccount's token", timeoutMs: 30_000 },
-  );
 }
 
 /** A page in its own browser context (its own session cookie), with its errors recorded. */
@@ -225,7 +199,7 @@ after(async () => {
 });
 
 step("an administrator signs in with a token and creates two tenants on the tenants page", async () => {
-  await signIn(admin, "token", await adminToken());
+  await signIn(admin, "token", await adminToken(platform));
   await admin.goto(`${base}/#/tenants`);
   for (const [name, display, user] of [
     [SHOP, "Shop team", "alice"],
