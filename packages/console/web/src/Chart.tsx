@@ -4,7 +4,12 @@ import type { Chart } from "@tessera/console";
 
 const COLORS = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2"];
 
-/** One time-series chart, a line per instance (or replica). */
+/** The samples with no sample on either side, which a line cannot draw (a fresh instance's first ones). */
+function isolated(values: (number | null)[]): number[] {
+  return values.flatMap((v, i) => (v !== null && values[i - 1] == null && values[i + 1] == null ? [i] : []));
+}
+
+/** One time-series chart, a line per instance (or replica); isolated samples show as points. */
 export function TimeChart({ chart }: { chart: Chart }) {
   const container = useRef<HTMLDivElement>(null);
   useEffect(() => {
@@ -15,7 +20,14 @@ export function TimeChart({ chart }: { chart: Chart }) {
         height: 200,
         series: [
           {},
-          ...chart.lines.map((line, i) => ({ label: line.label, stroke: COLORS[i % COLORS.length] })),
+          ...chart.lines.map((line, i) => {
+            const color = COLORS[i % COLORS.length];
+            return {
+              label: line.label,
+              stroke: color,
+              points: { show: true, size: 6, fill: color, filter: isolated(line.values) },
+            };
+          }),
         ],
         axes: [{}, { size: 60 }],
       },
