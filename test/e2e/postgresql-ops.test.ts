@@ -1,11 +1,13 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 
 import type { V1PersistentVolumeClaim, V1Service } from "@kubernetes/client-node";
-import { labels } from "@tessera/api";
+import { API_VERSION, annotations, labels, type ComponentDefinition } from "@tessera/api";
 import { waitFor } from "@tessera/kube";
-import { opsManifest, waitForOps } from "../support/ops.js";
+import { parse } from "yaml";
+import { opsManifest, waitForOps, watchDeletions } from "../support/ops.js";
 import { TestPlatform } from "../support/platform.js";
 import {
   Writer,
@@ -27,6 +29,8 @@ const COMPONENT = `${CLUSTER}-postgresql`;
 let platform: TestPlatform;
 let ns: string;
 const writers = new Set<Writer>();
+/** The longest write gap of a Switchover under the writer, which an Upgrade's is reported next to. */
+let switchoverGapMs: number | undefined;
 
 const rw = () => serviceTarget(platform.client, ns, CLUSTER, "rw");
 
@@ -81,7 +85,7 @@ async function underWriter(table: string, name: string, type: string, extra = ""
     table,
     report.acknowledged,
   );
-  return { op, lost, primary, acknowledged: report.acknowledged };
+  return { op, lost, primary, acknowledged: report.acknowledged, gapMs: report.longestGapMs };
 }
 
 before(async () => {
@@ -118,6 +122,7 @@ test("Switchover under a writer to a named candidate, then to the best replica: 
   assert.deepEqual(named.lost, []);
   assert.equal(named.primary, candidate);
   assert.equal(named.op.status?.steps?.[0]?.from, from);
+  switchoverGapMs = named.gapMs;
 
   const best = await underWriter(
     "best",
@@ -128,6 +133,72 @@ test("Switchover under a writer to a named candidate, then to the best replica: 
   assert.deepEqual(best.lost, []);
   assert.notEqual(best.primary, candidate);
   assert.equal(best.primary, best.op.status?.steps?.[0]?.candidate);
+});
+
+test("Upgrade under a writer to a revision of the definition (same engine, one more variable): replicas first, the primary last after a switchover; every instance runs the revision, no acknowledged write is lost", async () => {
+  // A name the ClusterDefinition's reference "postgresql-" (a version prefix) does not pick:
+  // installing it moves no cluster by itself, only the Upgrade does.
+  const REVISION = "postgresql-r2-15";
+  const VARIABLE = "POSTGRESQL_ADDON_REVISION";
+  const bundled = parse(
+    await readFile(`${ADDON}definitions/componentdefinition.yaml`, "utf8"),
+  ) as ComponentDefinition;
+  const revision = {
+    ...bundled,
+    metadata: { name: REVISION },
+    spec: { ...bundled.spec, vars: [...(bundled.spec.vars ?? []), { name: VARIABLE, value: "2" }] },
+  };
+  // YAML takes JSON.
+  await platform.apply(JSON.stringify(revision));
+  // The addon's ComponentVersion lets the revision run the release the cluster already runs.
+  await platform.client.patch(
+    { apiVersion: API_VERSION, kind: "ComponentVersion", name: "postgresql" },
+    [{ op: "add", path: "/spec/compatibilityRules/-", value: { compDefs: [REVISION], releases: ["15"] } }],
+    "json",
+  );
+
+  const oldPrimary = await settledPrimary();
+  const watch = watchDeletions(platform.client, ns, COMPONENT);
+  let upgraded;
+  try {
+    upgraded = await underWriter(
+      "upgraded",
+      "upgrade",
+      "Upgrade",
+      `  upgrade: [{ componentName: postgresql, componentDef: ${REVISION} }]\n`,
+    );
+  } finally {
+    await watch.stop();
+  }
+  console.log(`Upgrade: longest write gap ${upgraded.gapMs} ms, a Switchover's ${switchoverGapMs} ms`);
+  assert.deepEqual(upgraded.lost, []);
+  assert.equal(upgraded.op.status?.progress, "3/3");
+  const order = watch.deletions.map((d) => d.pod);
+  assert.equal(new Set(order).size, 3, `each instance replaced: ${JSON.stringify(watch.deletions)}`);
+  assert.equal(order.length, 3, `no instance replaced twice: ${JSON.stringify(watch.deletions)}`);
+  assert.equal(order.at(-1), oldPrimary, "the primary is replaced last");
+  assert.ok(
+    watch.deletions.every((d) => d.role !== "primary"),
+    `never replaced while primary: ${JSON.stringify(watch.deletions)}`,
+  );
+  assert.notEqual(upgraded.primary, oldPrimary, "the primary was switched over before it was replaced");
+  assert.equal((await component()).spec.compDef, REVISION);
+  for (const pod of await pods()) {
+    const name = pod.metadata!.name!;
+    assert.equal(pod.metadata?.annotations?.[annotations.componentDef], REVISION, `${name} is made from it`);
+    const shown = await platform.cluster.kubectl([
+      "exec",
+      "-n",
+      ns,
+      name,
+      "-c",
+      "postgresql",
+      "--",
+      "printenv",
+      VARIABLE,
+    ]);
+    assert.equal(shown.stdout.trim(), "2", `${name} runs with the revision's variable`);
+  }
 });
 
 test("Custom vacuum-analyze runs VACUUM (ANALYZE) of the named table on the primary; a table name with SQL in it Fails with PostgreSQL's message and runs nothing", async () => {

@@ -27,6 +27,13 @@ export const annotations = {
   roleEpoch: "tessera.dev/role-epoch",
   /** On a replica: the epoch of the primary its follow action last pointed it at. */
   followsEpoch: "tessera.dev/follows-epoch",
+  /**
+   * On a pod: the ComponentDefinition it was made from. Part of its revision,
+   * so moving a component to another definition replaces every instance even
+   * where the definitions differ only in what the pod template does not carry
+   * (vars, scripts, config files).
+   */
+  componentDef: "tessera.dev/component-definition",
   /** Restart marker written by a Restart operation. */
   restartedAt: "tessera.dev/restarted-at",
   /** Hash of the desired state the operator last applied to the object. */

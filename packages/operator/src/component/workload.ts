@@ -202,6 +202,7 @@ export function buildInstanceSet(input: WorkloadInput): InstanceSet {
             ...component.spec.annotations,
             ...(component.spec.disableExporter ? {} : exporterAnnotations(compDef, runtime.containers)),
             [annotations.configHash]: configHash(input),
+            [annotations.componentDef]: compDef.metadata.name!,
             ...(restartedAt ? { [annotations.restartedAt]: restartedAt } : {}),
           },
         },

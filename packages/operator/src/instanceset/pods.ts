@@ -5,7 +5,7 @@ import { names } from "../naming.js";
 import type { DesiredInstance } from "./plan.js";
 
 /** Annotations whose change must restart an instance (they are part of its revision). */
-const RESTART_ANNOTATIONS = [annotations.configHash, annotations.restartedAt];
+const RESTART_ANNOTATIONS = [annotations.configHash, annotations.componentDef, annotations.restartedAt];
 
 function claimTemplates(set: InstanceSet, instance: DesiredInstance): VolumeClaimTemplate[] {
   const base = set.spec.volumeClaimTemplates ?? [];
