@@ -16,6 +16,7 @@ import type { FastifyInstance } from "fastify";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { API_VERSION, type Cluster } from "@tessera/api";
 import { runCommand } from "@tessera/base";
+import { kubeBinDir } from "@tessera/control-plane/paths";
 import { loadKubeConfig, waitFor } from "@tessera/kube";
 import { consoleServer, type Chart } from "@tessera/console";
 import {
@@ -32,6 +33,7 @@ import { podTarget, query, type PgTarget } from "../support/postgresql.js";
 const ADDON = fileURLToPath(new URL("../../addons/postgresql/", import.meta.url));
 const CONSOLE = fileURLToPath(new URL("../../packages/console/", import.meta.url));
 const TESSERA = fileURLToPath(new URL("../../packages/cli/bin/tessera.js", import.meta.url));
+const KUBECTL = join(kubeBinDir(), "kubectl");
 const CHROMIUM = "/usr/bin/chromium";
 const SHOP = "shop";
 const GAMES = "games";
@@ -80,6 +82,18 @@ async function cli(args: string[]): Promise<string> {
   ]);
   assert.equal(result.code, 0, `tessera ${args.join(" ")} failed: ${result.stderr}`);
   return result.stdout;
+}
+
+/**
+ * Waits until the user of kubeconfig `config` may create clusters in `namespace`: the apiserver
+ * may authorize by a tenant's new bindings only a moment after they were made.
+ */
+async function mayCreateClusters(config: string, namespace: string): Promise<void> {
+  const args = ["--kubeconfig", config, "auth", "can-i", "create", "clusters.tessera.dev", "-n", namespace];
+  await waitFor(async () => (await runCommand(KUBECTL, args)).stdout.trim() === "yes", {
+    description: `the user of ${config} to be allowed clusters in ${namespace}`,
+    timeoutMs: 15_000,
+  });
 }
 
 /** A page in its own browser context (its own session cookie), with its errors recorded. */
@@ -228,6 +242,7 @@ step(
       cli(["tenant", "kubeconfig", SHOP, "--user", "alice", "--out", configs.alice]),
       cli(["tenant", "kubeconfig", GAMES, "--user", "bob", "--out", configs.bob]),
     ]);
+    await Promise.all([mayCreateClusters(configs.alice, SHOP), mayCreateClusters(configs.bob, GAMES)]);
     await signIn(alice, "kubeconfig", readFileSync(configs.alice, "utf8"));
     await signIn(bob, "kubeconfig", readFileSync(configs.bob, "utf8"));
     await chooseNamespace(alice, SHOP);
