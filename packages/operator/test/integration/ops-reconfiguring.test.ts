@@ -150,8 +150,15 @@ test("a static value an instance does not start with: every instance back on the
       timeoutMs: 60_000,
     },
   );
-  for (const pod of await pods())
-    assert.match(await readFile(pod.metadata!.name!, "/etc/kv/kv.conf"), /mode = slow/);
+  // The node refreshes a configuration volume a moment after its ConfigMap changes.
+  await waitFor(
+    async () => {
+      for (const pod of await pods())
+        if (!/mode = slow/.test(await readFile(pod.metadata!.name!, "/etc/kv/kv.conf"))) return false;
+      return true;
+    },
+    { description: "every instance's configuration file back on mode = slow", timeoutMs: 60_000 },
+  );
   await platform.waitForPhase(ns, CLUSTER, "Running");
 });
 
