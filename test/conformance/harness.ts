@@ -157,6 +157,17 @@ export interface EngineClient {
   keys(prefix: string): Promise<string[]>;
 }
 
+/** Where a client connects to instead of the cluster's services: e.g. a node port on the host. */
+export interface Endpoint {
+  host: string;
+  port: number;
+}
+
+/** An address a client takes: a bare host is reached on the engine's own port. */
+export function endpointOf(target: string | Endpoint, port: number): Endpoint {
+  return typeof target === "string" ? { host: target, port } : target;
+}
+
 export interface ManifestOptions {
   name: string;
   namespace: string;
@@ -191,8 +202,13 @@ export interface EngineDescriptor {
   replicas: { initial: number; scaled: number };
   /** A Cluster manifest (YAML) for the engine's replicated topology. */
   manifest(options: ManifestOptions): string;
-  /** Opens a client session through the cluster's services with the account Secret's credentials. */
-  connect(cluster: ClusterHandle): Promise<EngineClient>;
+  /** The port its clients connect to, on the writable service and on the instances. */
+  port: number;
+  /**
+   * Opens a client session through the cluster's services with the account
+   * Secret's credentials; given an endpoint, it writes and reads there alone.
+   */
+  connect(cluster: ClusterHandle, endpoint?: Endpoint): Promise<EngineClient>;
   /** The engine's own answer to "what role does this instance have?", in the addon's role names. */
   roleOf(cluster: ClusterHandle, instance: Instance): Promise<string>;
   /** The instances the engine itself counts as serving members (pod names). */

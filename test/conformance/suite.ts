@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
-import type { V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
+import type { V1PersistentVolumeClaim, V1Pod, V1Service } from "@kubernetes/client-node";
 import {
   API_VERSION,
   labels,
@@ -46,11 +46,12 @@ function withRestore(manifest: string, backup: string): string {
  * (plus a small second one for WipeOut): create, write/read through the
  * services, role labels against the engine's own view; through OpsRequests
  * a rolling restart under writes (with switchover), scale out and in, a
- * switchover, stop and start; a backup restored into a new cluster (engines
- * whose addon declares a backup method); killing the writable instance, and
- * deletion under each termination policy. The full set (TESSERA_CONFORMANCE=full)
- * adds vertical scaling, volume expansion and the rebuild of a replica, each
- * under writes.
+ * switchover, stop and start, volume expansion under writes, a NodePort
+ * Service for the writable role that the host writes and reads through; a
+ * backup restored into a new cluster (engines whose addon declares a backup
+ * method); killing the writable instance, and deletion under each termination
+ * policy. The full set (TESSERA_CONFORMANCE=full) adds vertical scaling and the
+ * rebuild of a replica, each under writes.
  */
 export function conformance(engine: EngineDescriptor): void {
   let platform: TestPlatform;
@@ -181,6 +182,43 @@ export function conformance(engine: EngineDescriptor): void {
     });
     assert.deepEqual(await db.keys("hello/"), ["hello/1"]);
   });
+
+  scenario(
+    "expose: a NodePort Service for the writable role takes writes and reads from the host; Disable removes it",
+    async () => {
+      const expose = (body: string) =>
+        `  expose:\n    - componentName: ${engine.component}\n      ${body.replace(/\n/g, "\n      ")}\n`;
+      await operate(
+        "Expose",
+        expose(
+          `switch: Enable\nservices: [{ name: external, serviceType: NodePort, roleSelector: ${engine.writableRole} }]`,
+        ),
+      );
+      const ref = {
+        apiVersion: "v1",
+        kind: "Service",
+        namespace: ns,
+        name: `${cluster.component(engine.component)}-external`,
+      };
+      const service = await platform.client.get<V1Service>(ref);
+      assert.equal(service.spec?.type, "NodePort");
+      const nodePort = service.spec?.ports?.find((p) => p.port === engine.port)?.nodePort;
+      assert.ok(nodePort, `port ${engine.port} has a node port: ${JSON.stringify(service.spec?.ports)}`);
+      // Node ports are reachable on the host; the Service may take a moment to reach the proxy.
+      await waitFor(
+        async () => {
+          const outside = await engine.connect(cluster, { host: "127.0.0.1", port: nodePort });
+          await outside.write("exposed/1", "from the host");
+          return (await outside.read("exposed/1")) === "from the host";
+        },
+        { description: `writes and reads through node port ${nodePort}`, timeoutMs: 30_000 },
+      );
+      assert.equal(await db.read("exposed/1"), "from the host", "the write reached the cluster");
+
+      await operate("Expose", expose("switch: Disable\nservices: [{ name: external }]"));
+      assert.equal(await platform.client.find(ref), undefined, "the Service is gone");
+    },
+  );
 
   scenario("roles: every role label matches the engine's own view", async () => {
     await rolesMatchEngine("after creation");
@@ -457,7 +495,7 @@ spec: { clusterName: ${MAIN}, repo: ${repo} }
     await rolesMatchEngine("after scaling");
   });
 
-  full("volume expansion under writes: every volume grows online, no instance restarts", async () => {
+  scenario("volume expansion under writes: every volume grows online, no instance restarts", async () => {
     const template = (await mainSpec()).volumeClaimTemplates![0]!;
     const size = `${Math.ceil(parseQuantity(template.spec.resources.requests.storage) / GI) + 1}Gi`;
     const before = await instances();

@@ -1,16 +1,20 @@
 import { fileURLToPath } from "node:url";
 import {
+  endpointOf,
   parametersField,
   runClient,
-  type ClusterHandle,
+  type Endpoint,
   type EngineDescriptor,
   type Instance,
 } from "../harness.js";
 
-/** etcdctl from the host against one endpoint (a member's pod IP or the client service). */
-function etcdctl(host: string, args: string[]): Promise<string> {
+const PORT = 2379;
+
+/** etcdctl from the host against one endpoint (a member's pod IP, the client service or a node port). */
+function etcdctl(host: string | Endpoint, args: string[]): Promise<string> {
+  const { host: address, port } = endpointOf(host, PORT);
   return runClient("etcdctl", [
-    `--endpoints=http://${host}:2379`,
+    `--endpoints=http://${address}:${port}`,
     "--dial-timeout=2s",
     "--command-timeout=5s",
     ...args,
@@ -54,6 +58,7 @@ export const etcd: EngineDescriptor = {
   container: "etcd",
   writableRole: "leader",
   replicas: { initial: 3, scaled: 5 },
+  port: PORT,
 
   manifest: ({
     name,
@@ -76,8 +81,8 @@ ${parametersField(parameters)}      volumeClaimTemplates:
           spec: { storageClassName: tessera-local, resources: { requests: { storage: 1Gi } } }
 `,
 
-  async connect(cluster: ClusterHandle) {
-    const service = await cluster.serviceIP("etcd", "client");
+  async connect(cluster, endpoint) {
+    const service = endpoint ?? (await cluster.serviceIP("etcd", "client"));
     return {
       write: async (key, value) => void (await etcdctl(service, ["put", key, value])),
       read: async (key) => {

@@ -1,8 +1,18 @@
 import { fileURLToPath } from "node:url";
-import { parametersField, runClient, type ClusterHandle, type EngineDescriptor } from "../harness.js";
+import {
+  endpointOf,
+  parametersField,
+  runClient,
+  type ClusterHandle,
+  type Endpoint,
+  type EngineDescriptor,
+} from "../harness.js";
+
+const PORT = 5432;
 
 /** One statement through psql from the host, as the `postgres` superuser; prints bare rows. */
-function psql(host: string, password: string, sql: string): Promise<string> {
+function psql(host: string | Endpoint, password: string, sql: string): Promise<string> {
+  const { host: address, port } = endpointOf(host, PORT);
   return runClient(
     "psql",
     [
@@ -12,7 +22,7 @@ function psql(host: string, password: string, sql: string): Promise<string> {
       "-t",
       "-v",
       "ON_ERROR_STOP=1",
-      `host=${host} port=5432 user=postgres dbname=postgres connect_timeout=3`,
+      `host=${address} port=${port} user=postgres dbname=postgres connect_timeout=3`,
       "-c",
       sql,
     ],
@@ -30,6 +40,7 @@ export const postgresql: EngineDescriptor = {
   container: "postgresql",
   writableRole: "primary",
   replicas: { initial: 3, scaled: 4 },
+  port: PORT,
 
   manifest: ({
     name,
@@ -53,10 +64,10 @@ ${parametersField(parameters)}      resources: { limits: { memory: 512Mi } }
           spec: { storageClassName: tessera-local, resources: { requests: { storage: 1Gi } } }
 `,
 
-  async connect(cluster) {
+  async connect(cluster, endpoint) {
     const secret = await password(cluster);
-    const primary = await cluster.serviceIP("postgresql", "rw");
-    const replicas = await cluster.serviceIP("postgresql", "ro");
+    const primary = endpoint ?? (await cluster.serviceIP("postgresql", "rw"));
+    const replicas = endpoint ?? (await cluster.serviceIP("postgresql", "ro"));
     await psql(
       primary,
       secret,

@@ -1,15 +1,20 @@
 import { fileURLToPath } from "node:url";
 import {
+  endpointOf,
   parametersField,
   runClient,
   type ClusterHandle,
+  type Endpoint,
   type EngineDescriptor,
   type Instance,
 } from "../harness.js";
 
+const PORT = 6379;
+
 /** redis-cli from the host as the `default` user; error replies fail (-e). */
-function redisCli(host: string, password: string, args: string[]): Promise<string> {
-  return runClient("redis-cli", ["-h", host, "-p", "6379", "--no-auth-warning", "-e", ...args], {
+function redisCli(host: string | Endpoint, password: string, args: string[]): Promise<string> {
+  const { host: address, port } = endpointOf(host, PORT);
+  return runClient("redis-cli", ["-h", address, "-p", `${port}`, "--no-auth-warning", "-e", ...args], {
     env: { REDISCLI_AUTH: password },
   });
 }
@@ -27,6 +32,7 @@ export const redis: EngineDescriptor = {
   container: "redis",
   writableRole: "primary",
   replicas: { initial: 3, scaled: 4 },
+  port: PORT,
 
   manifest: ({
     name,
@@ -55,10 +61,10 @@ ${parametersField(parameters)}      resources: { limits: { memory: 256Mi } }
           spec: { storageClassName: tessera-local, resources: { requests: { storage: 100Mi } } }
 `,
 
-  async connect(cluster) {
+  async connect(cluster, endpoint) {
     const secret = await password(cluster);
-    const primary = await cluster.serviceIP("redis", "redis");
-    const replicas = await cluster.serviceIP("redis", "redis-ro");
+    const primary = endpoint ?? (await cluster.serviceIP("redis", "redis"));
+    const replicas = endpoint ?? (await cluster.serviceIP("redis", "redis-ro"));
     return {
       write: async (key, value) => void (await redisCli(primary, secret, ["SET", key, value])),
       read: async (key) => {
