@@ -191,7 +191,7 @@ export const componentBackup = z.object({
     })
     .optional()
     .describe(
-      "Continuous log archiving: the engine's archive command copies each finished log file into `$TESSERA_ARCHIVE_DIR/outbox/` and waits for `done/<name>` (archived) or `failed/<name>` (retry later); a sidecar uploads them. Enabled per cluster by spec.backup.pointInTime.",
+      "Continuous log archiving: the engine's archive command copies each finished log file into `$TESSERA_ARCHIVE_DIR/outbox/` and waits for `done/<name>` (archived) or `failed/<name>` (retry later); a sidecar uploads them. Once `$TESSERA_ARCHIVE_DIR/stopped` exists the sidecar has exited (the pod is stopping, after a few idle seconds): the command should fail at once and leave the file for the next run. Enabled per cluster by spec.backup.pointInTime.",
     ),
 });
 export type ComponentBackup = z.infer<typeof componentBackup>;

@@ -32,9 +32,20 @@ export interface ArchiverOptions {
   pollMs?: number;
 }
 
+/** Written in the shared directory once the archiver has exited: the engine's command then gives up at once. */
+export const STOPPED_MARKER = "stopped";
+
+/** How a stopping archiver drains: it exits once nothing came for `idleMs`, or after `maxMs` anyway. */
+export interface DrainOptions {
+  idleMs: number;
+  maxMs: number;
+}
+
 export class Archiver {
   readonly status: ArchiveStatus = { archivedCount: 0, failedCount: 0, pending: 0 };
   private stopped = false;
+  private draining?: { since: number } & DrainOptions;
+  private lastActivity = Date.now();
 
   constructor(private readonly options: ArchiverOptions) {}
 
@@ -48,16 +59,38 @@ export class Archiver {
       await mkdir(this.path(box), { recursive: true });
       await chmod(this.path(box), 0o777);
     }
-    while (!this.stopped) {
+    await rm(join(this.options.dir, STOPPED_MARKER), { force: true });
+    while (!this.stopped && !this.drained()) {
       const waiting = (await readdir(this.path("outbox"))).filter((name) => !name.endsWith(".tmp")).sort();
       this.status.pending = waiting.length;
       for (const name of waiting) await this.archive(name);
       if (waiting.length === 0) await sleep(this.options.pollMs ?? 200);
     }
+    await writeFile(join(this.options.dir, STOPPED_MARKER), "the archiver has stopped\n");
   }
 
   stop(): void {
     this.stopped = true;
+  }
+
+  /**
+   * Stops once the engine has handed nothing over for a while. Every container of a stopping pod
+   * is told to stop at the same moment, and an engine archives what it finished while it shuts
+   * down: the archiver stays for that, then leaves the marker so later hand-overs fail at once
+   * (the engine keeps those files and archives them when it runs again) instead of waiting.
+   */
+  drain(options: DrainOptions): void {
+    this.draining ??= { since: Date.now(), ...options };
+  }
+
+  private drained(): boolean {
+    const drain = this.draining;
+    if (!drain) return false;
+    const now = Date.now();
+    return (
+      now - drain.since >= drain.maxMs ||
+      (this.status.pending === 0 && now - this.lastActivity >= drain.idleMs)
+    );
   }
 
   private async archive(name: string): Promise<void> {
@@ -84,6 +117,7 @@ export class Archiver {
     await rm(this.path("outbox", name), { force: true });
     await writeFile(this.path(answer.box, name), answer.text);
     this.status.pending = Math.max(0, this.status.pending - 1);
+    this.lastActivity = Date.now();
   }
 }
 

@@ -130,11 +130,9 @@ program
       const at = options.listen.lastIndexOf(":");
       await serveStatus(archiver, options.listen.slice(0, at), Number(options.listen.slice(at + 1)));
     }
-    process.on("SIGTERM", () => {
-      archiver.stop();
-      process.exit(0);
-    });
+    process.on("SIGTERM", () => archiver.drain({ idleMs: 3000, maxMs: 20_000 }));
     await archiver.run();
+    process.exit(0);
   });
 
 program

@@ -16,7 +16,7 @@ import { fileURLToPath } from "node:url";
 import { runCommand } from "@tessera/base";
 import { S3Server } from "@tessera/object-store";
 import { testRoot } from "@tessera/testing";
-import { Archiver } from "../../src/archive.js";
+import { Archiver, STOPPED_MARKER } from "../../src/archive.js";
 import { logsToFetch } from "../../src/restore.js";
 import { openStore } from "../../src/store.js";
 
@@ -248,6 +248,28 @@ test("the archiver stores each file the engine hands over and answers done; an u
     broken.stop();
     await failing;
   }
+});
+
+test("a stopping archiver still answers what the engine hands over, then leaves once idle with the marker that makes later hand-overs give up", async () => {
+  const shared = mkdtempSync(join(testRoot(), "archive-drain-"));
+  const store = openStore({ kind: "filesystem", root: join(dir, "archive-drain"), base: "" });
+  const archiver = new Archiver({ store, dir: shared, prefix: "logs", pollMs: 20 });
+  mkdirSync(join(shared, "outbox"), { recursive: true });
+  writeFileSync(join(shared, STOPPED_MARKER), "left by an earlier run");
+  const running = archiver.run();
+  try {
+    const deadline = Date.now() + 10_000;
+    while (existsSync(join(shared, STOPPED_MARKER)) && Date.now() < deadline) await delay(20);
+    assert.ok(!existsSync(join(shared, STOPPED_MARKER)), "a starting archiver removes an old marker");
+    archiver.drain({ idleMs: 500, maxMs: 30_000 });
+    writeFileSync(join(shared, "outbox", "000000010000000000000003"), "wal");
+    await entriesIn(join(shared, "done"));
+    assert.deepEqual(readdirSync(join(shared, "done")), ["000000010000000000000003"]);
+  } finally {
+    await running;
+  }
+  assert.equal(readFileSync(join(shared, STOPPED_MARKER), "utf8"), "the archiver has stopped\n");
+  assert.deepEqual(readdirSync(join(shared, "outbox")), []);
 });
 
 test("a recovery to T fetches the logs archived since the backup up to the first one stored well after T", () => {
