@@ -26,6 +26,7 @@ import { freePort, runCommand } from "@tessera/base";
 import { waitFor } from "@tessera/kube";
 import { TestPlatform } from "../test/support/platform.js";
 import { podTarget, query, serviceTarget } from "../test/support/postgresql.js";
+import pg from "pg";
 import { printTable } from "./report.js";
 
 const { values } = parseArgs({
@@ -159,21 +160,46 @@ spec: { kind: filesystem, filesystem: { path: ${repoDir} } }
       ),
     );
     await platform.waitForPhase(ns, "src", "Running", 300_000);
-    const rw = await serviceTarget(platform.client, ns, "src", "rw");
     const rows = Math.round((sizeMb * 1024 * 1024) / ROW_BYTES);
     console.log(`loading ${rows} rows (about ${sizeMb} MiB)`);
-    await query(rw, "create table big (id bigint primary key, payload text)");
-    for (let from = 1; from <= rows; from += 10_000) {
-      const to = Math.min(rows, from + 9_999);
-      await query(
-        rw,
-        `insert into big select g, (select string_agg(md5(g::text || i::text), '') from generate_series(1, 30) i) from generate_series(${from}, ${to}) g`,
-      );
-    }
+    await query(
+      await serviceTarget(platform.client, ns, "src", "rw"),
+      "create table big (id bigint primary key, payload text)",
+    );
+    // Without the helpers' short query timeout, and going on where it stopped when the connection
+    // is lost: on a busy machine the primary may restart or fail over.
+    await waitFor(
+      async () => {
+        const primary = await serviceTarget(platform.client, ns, "src", "rw").catch(() => undefined);
+        if (!primary) return false;
+        const loader = new pg.Client({ ...primary, database: "postgres", connectionTimeoutMillis: 5000 });
+        loader.on("error", () => undefined);
+        try {
+          await loader.connect();
+          const done = Number(
+            (await loader.query<{ n: string }>("select coalesce(max(id), 0) as n from big")).rows[0]!.n,
+          );
+          for (let from = done + 1; from <= rows; from += 10_000) {
+            const to = Math.min(rows, from + 9_999);
+            await loader.query(
+              `insert into big select g, (select string_agg(md5(g::text || i::text), '') from generate_series(1, 30) i) from generate_series(${from}, ${to}) g`,
+            );
+          }
+          await loader.query("checkpoint");
+          return true;
+        } catch (error) {
+          console.log(`loading interrupted (${(error as Error).message}); going on`);
+          return false;
+        } finally {
+          await loader.end().catch(() => undefined);
+        }
+      },
+      { description: "the rows loaded", timeoutMs: 3_600_000, intervalMs: 2000 },
+    );
+    const rw = await serviceTarget(platform.client, ns, "src", "rw");
     const [{ size }] = (await query<{ size: string }>(rw, "select pg_database_size('postgres') as size")) as [
       { size: string },
     ];
-    await query(rw, "checkpoint");
 
     const start = Date.now();
     const backupStages = trackPod(platform, ns, "full-backup", start, [
