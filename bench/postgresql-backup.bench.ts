@@ -23,7 +23,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { V1Pod, V1Secret } from "@kubernetes/client-node";
 import { API_VERSION, type Backup, type Cluster } from "@tessera/api";
 import { freePort, runCommand } from "@tessera/base";
-import { waitFor } from "@tessera/kube";
+import { StopWaiting, waitFor } from "@tessera/kube";
 import { TestPlatform } from "../test/support/platform.js";
 import { podTarget, query, serviceTarget } from "../test/support/postgresql.js";
 import pg from "pg";
@@ -130,7 +130,9 @@ async function backupCompleted(platform: TestPlatform, namespace: string, name: 
         namespace,
         name,
       });
-      if (backup.status?.phase === "Failed") throw new Error(`backup failed: ${backup.status.message}`);
+      if (backup.status?.phase === "Failed") {
+        throw new StopWaiting(new Error(`backup failed: ${backup.status.message}`));
+      }
       return backup.status?.phase === "Completed" ? backup : undefined;
     },
     { description: `backup ${name}`, timeoutMs: 3_600_000, intervalMs: 200 },
