@@ -31,7 +31,9 @@ before(async () => {
   platform = await TestPlatform.start({ addons: [KV_ADDON] });
   ns = await platform.cluster.createNamespace("ops-crash");
   await platform.apply(
+    // A small CPU share: a fourth instance must fit on the node beside the three.
     kvCluster(ns, CLUSTER, {
+      cpu: "100m",
       extra: '      serviceVersion: "1.0"\n      parameters: { greeting: "hello" }\n',
     }),
   );
@@ -303,14 +305,19 @@ test("killed after a rebuild deleted the claim and before it deleted the pod, th
   await platform.waitForPhase(ns, CLUSTER, "Running");
 });
 
-test("killed mid-roll, an Upgrade replaces every instance exactly once, the primary last", async () => {
+/**
+ * Runs an operation that rolls every instance, the operator killed as the
+ * first is replaced: each instance is replaced once, the primary last and
+ * never while primary.
+ */
+async function rollResumes(name: string, type: string, section: string): Promise<OpsRequest> {
   const oldPrimary = await primary();
   const watch = watchDeletions(platform.client, ns, KV);
   let done: OpsRequest;
   try {
-    await apply("upgrade", "Upgrade", '  upgrade: [{ componentName: kv, serviceVersion: "1.1" }]\n');
+    await apply(name, type, section);
     await crashWhen("the first instance replaced", () => watch.deletions.length > 0);
-    done = await waitForOps(platform.client, ns, "upgrade", "Succeed", 180_000);
+    done = await waitForOps(platform.client, ns, name, "Succeed", 180_000);
   } finally {
     await watch.stop();
   }
@@ -325,12 +332,116 @@ test("killed mid-roll, an Upgrade replaces every instance exactly once, the prim
     watch.deletions.every((d) => d.role !== "primary"),
     `never replaced while primary: ${JSON.stringify(watch.deletions)}`,
   );
+  assert.equal(done.status?.progress, "3/3");
+  return done;
+}
+
+test("killed mid-roll, an Upgrade replaces every instance exactly once, the primary last", async () => {
+  await rollResumes("upgrade", "Upgrade", '  upgrade: [{ componentName: kv, serviceVersion: "1.1" }]\n');
   const images = (await pods()).map((p: V1Pod) => p.spec!.containers[0]!.image);
   assert.deepEqual(
     images,
     INSTANCES.map(() => "busybox:1.1"),
   );
-  assert.equal(done.status?.progress, "3/3");
+});
+
+test("killed mid-roll, a VerticalScaling replaces every instance exactly once, the primary last, each with the new resources", async () => {
+  await rollResumes(
+    "vertical",
+    "VerticalScaling",
+    "  verticalScaling: [{ componentName: kv, resources: { limits: { memory: 80Mi } } }]\n",
+  );
+  assert.equal((await clusterSpec()).resources?.limits?.memory, "80Mi");
+  assert.deepEqual(
+    (await pods()).map((p) => p.spec!.containers[0]!.resources?.limits?.memory),
+    INSTANCES.map(() => "80Mi"),
+  );
+  await endedOnce("vertical");
+});
+
+test("killed when a Switchover recorded its attempt, the candidate ends as the one primary and the op Succeeds once", async () => {
+  const from = await primary();
+  await apply("switchover", "Switchover", "  switchover: [{ componentName: kv }]\n");
+  let candidate: string | undefined;
+  await crashWhen("the switchover attempt recorded", async () => {
+    const step = (await getOps(platform.client, ns, "switchover")).status?.steps?.[0];
+    candidate = step?.candidate;
+    return (step?.attempts ?? 0) > 0;
+  });
+  const done = await waitForOps(platform.client, ns, "switchover", "Succeed", 120_000);
+  const step = done.status!.steps![0]!;
+  assert.ok(candidate && candidate !== from, `a replica was chosen, not ${from}`);
+  assert.deepEqual([step.from, step.candidate], [from, candidate], "the step kept what it recorded");
+  assert.ok((step.attempts ?? 0) <= 2, `the action ran again at most once: ${step.attempts} attempts`);
+  const primaries = (await pods()).filter((p) => p.metadata?.labels?.[labels.role] === "primary");
+  assert.deepEqual(
+    primaries.map((p) => p.metadata!.name),
+    [candidate],
+  );
+  assert.equal(await exec(candidate, "cat /data/role"), "primary");
+  assert.equal(await exec(from, "cat /data/role"), "secondary");
+  await endedOnce("switchover");
+});
+
+const ADDED = `${KV}-3`;
+
+/** How many times the primaries logged `entry` (a join: the pod's name; a leave: "-" and its name). */
+async function membership(entry: string): Promise<number> {
+  const logs = await Promise.all(
+    (await pods()).map((p) => exec(p.metadata!.name!, "cat /data/members 2>/dev/null || true")),
+  );
+  return logs.flatMap((log) => log.split("\n")).filter((line) => line === entry).length;
+}
+
+/** A HorizontalScaling to `replicas`, the operator killed once the Cluster records it, `held` on the added instance's pod. */
+async function scalingResumes(name: string, replicas: number, held: string, whileHeld: () => Promise<void>) {
+  await holding([held], "pods", { [labels.podName]: ADDED }, async () => {
+    await apply(
+      name,
+      "HorizontalScaling",
+      `  horizontalScaling: [{ componentName: kv, replicas: ${replicas} }]\n`,
+    );
+    await waitFor(async () => (await clusterSpec()).replicas === replicas, {
+      description: `${replicas} replicas in the Cluster's spec`,
+      timeoutMs: 60_000,
+      intervalMs: 10,
+    });
+    await platform.operator.kill();
+    await whileHeld();
+  });
+  await platform.operator.restart();
+  await waitForOps(platform.client, ns, name, "Succeed", 120_000);
+  await endedOnce(name);
+}
+
+test("killed when a HorizontalScaling recorded a fourth instance and before its pod was created, it resumes to four and the new one joins once; scaled back in, killed before that pod's deletion, it goes with its volume and leaves once", async () => {
+  await scalingResumes("scale-out", 4, "CREATE", async () =>
+    assert.deepEqual(
+      (await pods()).map((p) => p.metadata!.name),
+      INSTANCES,
+      "no pod created yet",
+    ),
+  );
+  assert.deepEqual(
+    (await pods()).map((p) => p.metadata!.name),
+    [...INSTANCES, ADDED],
+  );
+  assert.equal(await membership(ADDED), 1, `${ADDED} joined once`);
+
+  await scalingResumes("scale-in", 3, "DELETE", async () => {
+    const held = (await pods()).find((p) => p.metadata!.name === ADDED);
+    assert.equal(held?.metadata?.deletionTimestamp, undefined, "its pod is not deleted yet");
+  });
+  assert.deepEqual(
+    (await pods()).map((p) => p.metadata!.name),
+    INSTANCES,
+  );
+  await waitFor(async () => (await claimOf(ADDED)) === undefined, {
+    description: `the volume of ${ADDED} deleted`,
+    timeoutMs: 60_000,
+  });
+  assert.equal(await membership(`-${ADDED}`), 1, `${ADDED} left once`);
+  await platform.waitForPhase(ns, CLUSTER, "Running");
 });
 
 async function claims(): Promise<V1PersistentVolumeClaim[]> {
