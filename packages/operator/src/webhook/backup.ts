@@ -140,6 +140,23 @@ function immutableErrors<T extends object>(
     .map((field) => `spec.${field}: immutable once created`);
 }
 
+/** The component and method exist in the cluster's addon (unknown definitions are the cluster's own refusal). */
+function methodErrors(
+  catalog: DefinitionCatalog,
+  cluster: Cluster,
+  settings: Pick<BackupSettings, "componentName" | "method">,
+  field: string,
+): string[] {
+  try {
+    backupTarget(catalog, cluster, settings.componentName, settings.method);
+    return [];
+  } catch (error) {
+    if (error instanceof BackupSetupError) return [`${field}: ${error.message}`];
+    if (error instanceof DefinitionError) return [];
+    throw error;
+  }
+}
+
 /** The component and method exist in the cluster's addon; the repository exists. */
 async function settingsErrors(
   client: KubeClient,
@@ -148,13 +165,7 @@ async function settingsErrors(
   settings: BackupSettings,
   field: { method: string; repo: string },
 ): Promise<string[]> {
-  const errors: string[] = [];
-  try {
-    backupTarget(catalog, cluster, settings.componentName, settings.method);
-  } catch (error) {
-    if (error instanceof BackupSetupError) errors.push(`${field.method}: ${error.message}`);
-    else if (!(error instanceof DefinitionError)) throw error;
-  }
+  const errors = methodErrors(catalog, cluster, settings, field.method);
   if (!settings.repo) {
     errors.push(`${field.repo}: required, since cluster ${cluster.metadata.name} has no spec.backup.repo`);
   } else if (!(await find<BackupRepo>(client, "BackupRepo", settings.repo))) {
@@ -255,12 +266,8 @@ export async function backupScheduleRefusal(
   }
   const cluster = await find<Cluster>(client, "Cluster", policy.spec.clusterName, namespace);
   if (cluster && schedule.spec.method) {
-    try {
-      backupTarget(catalog, cluster, policy.spec.componentName, schedule.spec.method);
-    } catch (error) {
-      if (error instanceof BackupSetupError) errors.push(`spec.method: ${error.message}`);
-      else if (!(error instanceof DefinitionError)) throw error;
-    }
+    const settings = { componentName: policy.spec.componentName, method: schedule.spec.method };
+    errors.push(...methodErrors(catalog, cluster, settings, "spec.method"));
   }
   return joined(errors);
 }
