@@ -15,6 +15,7 @@ import { cleanupNode } from "@tessera/hostlet";
 import { runCommand, type CommandResult } from "@tessera/base";
 import { OperatorProcess, playgroundDown } from "@tessera/playground";
 import { kubeBinDir } from "@tessera/control-plane/paths";
+import { serviceAccountToken } from "../support/console.js";
 import { TestCluster, acquireNetworkSlot, testRoot, type NetworkSlot } from "@tessera/testing";
 
 const LAUNCHER = fileURLToPath(new URL("../../tessera", import.meta.url));
@@ -538,18 +539,7 @@ describe("tessera install into a Kubernetes cluster", () => {
 
 /** A kubeconfig with the token of the operator's ServiceAccount (a token Secret, as Kubernetes 1.20 makes them). */
 async function serviceAccountKubeconfig(cluster: TestCluster, dir: string): Promise<string> {
-  const token = await waitFor(
-    async () => {
-      const secrets = await cluster.client.list<V1Secret>("v1", "Secret", { namespace: "tessera-system" });
-      const secret = secrets.items.find(
-        (s) =>
-          s.type === "kubernetes.io/service-account-token" &&
-          s.metadata?.annotations?.["kubernetes.io/service-account.name"] === "tessera-operator",
-      );
-      return secret?.data?.token && Buffer.from(secret.data.token, "base64").toString("utf8");
-    },
-    { description: "the operator's service account token", timeoutMs: 30_000 },
-  );
+  const token = await serviceAccountToken(cluster.client, "tessera-system", "tessera-operator");
   const path = join(dir, "operator-sa.kubeconfig");
   writeFileSync(
     path,
