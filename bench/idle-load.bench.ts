@@ -3,18 +3,17 @@
 // request; those made with the operator's identity are counted by verb and resource.
 //
 // Usage: npm run bench:idle-load [-- --clusters 10 --replicas 3 --seconds 60]
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { setTimeout as delay } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { testRoot } from "@tessera/testing";
 import { TestPlatform } from "../test/support/platform.js";
+import { OPERATOR_USER, auditEventsSince, auditOffset } from "../test/support/audit.js";
 import { printTable } from "./report.js";
 
 const KV_ADDON = fileURLToPath(new URL("../packages/operator/test/fixtures/addons/kv/", import.meta.url));
-/** The identity the test platform's operator (and this benchmark, idle during the window) uses. */
-const OPERATOR_USER = "tessera-admin";
 const SETTLE_MS = 10_000;
 
 const { values } = parseArgs({
@@ -27,12 +26,6 @@ const { values } = parseArgs({
 const clusters = Number(values.clusters);
 const replicas = Number(values.replicas);
 const seconds = Number(values.seconds);
-
-interface AuditEvent {
-  verb: string;
-  user?: { username?: string };
-  objectRef?: { resource?: string; subresource?: string };
-}
 
 function manifest(namespace: string, name: string): string {
   return `apiVersion: tessera.dev/v1alpha1
@@ -49,16 +42,6 @@ spec:
 `;
 }
 
-/** The audit events written after `offset` bytes of the log. */
-function eventsSince(path: string, offset: number): AuditEvent[] {
-  return readFileSync(path)
-    .subarray(offset)
-    .toString("utf8")
-    .split("\n")
-    .filter((line) => line.trim() !== "")
-    .map((line) => JSON.parse(line) as AuditEvent);
-}
-
 const dir = mkdtempSync(join(testRoot(), "idle-load-"));
 const auditLog = join(dir, "audit.log");
 // The production lease (15 s): the test platform's short one renews several times a second.
@@ -69,11 +52,11 @@ try {
   for (const name of names) await platform.apply(manifest(ns, name));
   for (const name of names) await platform.waitForPhase(ns, name, "Running", 300_000);
   await delay(SETTLE_MS);
-  const offset = statSync(auditLog).size;
+  const offset = auditOffset(auditLog);
   const started = Date.now();
   await delay(seconds * 1000);
   const elapsed = (Date.now() - started) / 1000;
-  const events = eventsSince(auditLog, offset).filter((e) => e.user?.username === OPERATOR_USER);
+  const events = auditEventsSince(auditLog, offset).filter((e) => e.user?.username === OPERATOR_USER);
   const byKind = new Map<string, number>();
   for (const event of events) {
     const resource = [event.objectRef?.resource, event.objectRef?.subresource].filter(Boolean).join("/");

@@ -10,6 +10,8 @@ export const names = {
   headlessService: (instanceSet: string) => `${instanceSet}-headless`,
   service: (component: string, service: string) => `${component}-${service}`,
   accountSecret: (component: string, account: string) => `${component}-account-${account}`,
+  /** The token the in-pod agent asks of whoever runs an action through it. */
+  agentSecret: (component: string) => `${component}-agent`,
   configMap: (component: string, config: string) => `${component}-${config}`,
   envConfigMap: (component: string) => `${component}-env`,
   pvc: (claimTemplate: string, pod: string) => `${claimTemplate}-${pod}`,

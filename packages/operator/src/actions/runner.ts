@@ -1,9 +1,11 @@
 import { setTimeout as delay } from "node:timers/promises";
 import type { V1Pod } from "@kubernetes/client-node";
-import { labels, type Action, type LifecycleActionName, type Role } from "@tessera/api";
+import { labels, shellQuote, type Action, type LifecycleActionName, type Role } from "@tessera/api";
 import { execInPod, errorMessage, type ExecResult, type KubeClient, type Logger } from "@tessera/kube";
 import { ordinalOf } from "../instanceset/plan.js";
-import { targetPodEnv, type ActionEnv } from "./contract/index.js";
+import { agentEndpoint } from "../component/agent.js";
+import { AgentClient, AgentUnavailable } from "./agent-client.js";
+import { secretVariables, targetPodEnv, type ActionEnv } from "./contract/index.js";
 
 export class ActionError extends Error {
   constructor(
@@ -39,11 +41,6 @@ function isReady(pod: V1Pod): boolean {
 
 function isRunning(pod: V1Pod): boolean {
   return pod.status?.phase === "Running" && !pod.metadata?.deletionTimestamp;
-}
-
-/** Single-quotes a value for POSIX sh. */
-export function shellQuote(value: string): string {
-  return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
 /** `KEY='value'` lines a POSIX shell can source. */
@@ -95,10 +92,14 @@ export function selectTargets(action: Action, options: Pick<RunOptions, "pods" |
 
 /** Runs addon lifecycle actions in pods through `pods/exec` (or HTTP), with timeout and retries. */
 export class ActionRunner {
+  private readonly agent: AgentClient;
+
   constructor(
     private readonly client: KubeClient,
     private readonly logger?: Logger,
-  ) {}
+  ) {
+    this.agent = new AgentClient(client);
+  }
 
   async run(
     name: LifecycleActionName | `customOps.${string}`,
@@ -154,17 +155,16 @@ export class ActionRunner {
     const timeoutMs = action.timeoutSeconds * 1000;
     if (action.exec) {
       const container = action.exec.container ?? pod.spec?.containers[0]?.name ?? "";
-      const script = envScript(env);
       let result: ExecResult;
       try {
-        result = await execInPod(this.client, {
-          namespace: options.namespace,
-          pod: podName,
+        result = await this.runCommand(
+          options.namespace,
+          pod,
           container,
-          command: wrapCommand(action.exec.command, Buffer.byteLength(script)),
-          stdin: script,
+          action.exec.command,
+          env,
           timeoutMs,
-        });
+        );
       } catch (error) {
         throw new ActionError(name, podName, `action ${name} in ${podName}: ${errorMessage(error)}`);
       }
@@ -180,6 +180,41 @@ export class ActionRunner {
     }
     if (action.http) return this.runHttp(name, action, pod, env, timeoutMs);
     throw new ActionError(name, podName, `action ${name} has neither exec nor http`);
+  }
+
+  /**
+   * Through the pod's agent when it runs actions in this container, over the pod network: no
+   * apiserver or kubelet in the way. An action whose environment carries a secret still goes
+   * through `pods/exec`, whose stream is encrypted end to end; so does any action when the agent
+   * cannot take it before anything ran.
+   */
+  private async runCommand(
+    namespace: string,
+    pod: V1Pod,
+    container: string,
+    command: string[],
+    env: Record<string, string>,
+    timeoutMs: number,
+  ): Promise<ExecResult> {
+    const script = envScript(env);
+    const endpoint = agentEndpoint(pod);
+    if (endpoint?.container === container && !Object.keys(env).some((k) => secretVariables.has(k))) {
+      const body = `set -a\n${script}set +a\nexec ${command.map(shellQuote).join(" ")}\n`;
+      try {
+        return await this.agent.run(namespace, endpoint, body, Math.ceil(timeoutMs / 1000));
+      } catch (error) {
+        if (!(error instanceof AgentUnavailable)) throw error;
+        this.logger?.debug({ pod: pod.metadata?.name, err: error.message }, "action through pods/exec");
+      }
+    }
+    return execInPod(this.client, {
+      namespace,
+      pod: pod.metadata!.name!,
+      container,
+      command: wrapCommand(command, Buffer.byteLength(script)),
+      stdin: script,
+      timeoutMs,
+    });
   }
 
   private async runHttp(

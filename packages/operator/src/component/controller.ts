@@ -31,7 +31,7 @@ import { getCondition, setCondition } from "../conditions.js";
 import type { OperatorContext } from "../context.js";
 import { DefinitionError, type DefinitionCatalog } from "../definitions.js";
 import { finalizers, names } from "../naming.js";
-import { ensureAccountSecrets, readAccountPassword } from "./accounts.js";
+import { ensureComponentSecrets, readAccountPassword } from "./accounts.js";
 import { renderFiles, resourceFacts, type TemplateContext } from "./render.js";
 import { resolveVars, VarError, type SiblingComponent } from "./vars.js";
 import {
@@ -85,11 +85,11 @@ export class ComponentController {
    */
   private readonly completedWritten = new Map<string, { uid: string; markers: Set<string> }>();
   /**
-   * Components whose account Secrets this process has seen exist (key → uid and account names).
+   * Components whose Secrets (accounts, agent token) this process has seen exist (key → uid and account names).
    * A Secret is created once and never replaced, so it is looked up once per component (and
    * again if the definition names other accounts), not on every reconcile.
    */
-  private readonly accountsEnsured = new Map<string, string>();
+  private readonly secretsEnsured = new Map<string, string>();
 
   constructor(
     private readonly ctx: OperatorContext,
@@ -157,7 +157,7 @@ export class ComponentController {
     const cached = this.components.get(key);
     if (!cached) {
       this.completedWritten.delete(key);
-      this.accountsEnsured.delete(key);
+      this.secretsEnsured.delete(key);
       return;
     }
     const component = structuredClone(cached);
@@ -250,9 +250,9 @@ export class ComponentController {
     const accounts = compDef.spec.systemAccounts ?? [];
     const key = objectKey(component);
     const ensured = `${component.metadata.uid}:${accounts.map((a) => a.name).join(",")}`;
-    if (this.accountsEnsured.get(key) !== ensured) {
-      await ensureAccountSecrets(client, component, cluster, accounts);
-      this.accountsEnsured.set(key, ensured);
+    if (this.secretsEnsured.get(key) !== ensured) {
+      await ensureComponentSecrets(client, component, cluster, accounts);
+      this.secretsEnsured.set(key, ensured);
     }
     const templateContext: TemplateContext = {
       vars: vars.plain,

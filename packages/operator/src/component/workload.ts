@@ -19,7 +19,7 @@ import {
 } from "@tessera/api";
 import { podEnv } from "../actions/contract/index.js";
 import { splitParameters } from "../parameters.js";
-import { withProbeAgent } from "./probe-agent.js";
+import { withAgent } from "./agent.js";
 import { withDataProtection, type InstanceDataProtection } from "../backup/instance-pods.js";
 import { stableHash } from "../hash.js";
 import { names } from "../naming.js";
@@ -177,7 +177,9 @@ export function buildInstanceSet(input: WorkloadInput): InstanceSet {
     .map(withEnv);
   runtime.initContainers = runtime.initContainers?.map((c) => withEnv(c, -1));
   const probed = compDef.spec.haMode !== "none" || (compDef.spec.roles?.length ?? 0) > 0;
-  const agented = probed ? withProbeAgent(runtime, compDef.spec.lifecycleActions?.roleProbe) : runtime;
+  const agented = probed
+    ? withAgent(runtime, compDef.spec.lifecycleActions?.roleProbe, component.metadata.name!)
+    : runtime;
   runtime.containers = agented.containers;
   const declared = new Set((runtime.volumes ?? []).map((v) => v.name));
   runtime.volumes = [

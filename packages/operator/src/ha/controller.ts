@@ -27,7 +27,7 @@ import {
   type ComponentEnv,
 } from "../actions/contract/index.js";
 import { podIsReady } from "../actions/runner.js";
-import { PROBE_AGENT_PORT_NAME, parseAgentReport } from "../component/probe-agent.js";
+import { AGENT_PORT_NAME, parseAgentReport } from "../component/agent.js";
 import { setCondition } from "../conditions.js";
 import type { OperatorContext } from "../context.js";
 import type { DefinitionCatalog } from "../definitions.js";
@@ -76,7 +76,7 @@ function probePeriodMs(compDef: ComponentDefinition): number {
 /** The port of the pod's probe agent, if it has one. */
 function agentPort(pod: V1Pod): number | undefined {
   for (const container of pod.spec?.containers ?? []) {
-    const port = container.ports?.find((p) => p.name === PROBE_AGENT_PORT_NAME);
+    const port = container.ports?.find((p) => p.name === AGENT_PORT_NAME);
     if (port) return port.containerPort;
   }
   return undefined;

@@ -180,6 +180,11 @@ export const variables = {
 
 export type VariableGroupName = keyof typeof variables;
 
+/** Variables whose values are secret: an action given one never leaves an encrypted channel. */
+export const secretVariables: ReadonlySet<string> = new Set<NamesOf<typeof variables.account>>([
+  "TESSERA_ACCOUNT_PASSWORD",
+]);
+
 type NamesOf<G extends VariableGroup> = G["variables"][number]["name"];
 
 /** One value per declared variable: a missing or misspelt name does not compile. */

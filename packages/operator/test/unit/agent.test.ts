@@ -2,11 +2,12 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { V1PodSpec } from "@kubernetes/client-node";
 import {
-  PROBE_AGENT_CONTAINER,
-  PROBE_AGENT_PORT_NAME,
+  AGENT_CONTAINER,
+  AGENT_PORT_NAME,
+  agentEndpoint,
   parseAgentReport,
-  withProbeAgent,
-} from "../../src/component/probe-agent.js";
+  withAgent,
+} from "../../src/component/agent.js";
 
 const spec = (): V1PodSpec => ({
   containers: [
@@ -24,26 +25,43 @@ const probe = {
 };
 
 test("the probed container runs its command behind the report loop, and a sidecar serves the report", () => {
-  const out = withProbeAgent(spec(), probe);
+  const out = withAgent(spec(), probe, "demo-db");
   const db = out.containers.find((c) => c.name === "db")!;
   assert.deepEqual(db.command?.slice(0, 2), ["sh", "-c"]);
   assert.deepEqual(db.args, ["sh", "/scripts/start.sh", "--fast"], "the original command and args follow");
   const env = Object.fromEntries((db.env ?? []).map((e) => [e.name, e.value]));
-  assert.equal(env.TESSERA_ROLE_PROBE, `'env' 'MODE=x y' 'sh' '/scripts/role probe.sh'`);
+  assert.equal(env.TESSERA_ROLE_PROBE, `env 'MODE=x y' sh '/scripts/role probe.sh'`);
   assert.equal(env.TESSERA_ROLE_PROBE_PERIOD, "2");
-  const server = out.containers.find((c) => c.name === PROBE_AGENT_CONTAINER)!;
-  assert.equal(server.ports?.[0]?.name, PROBE_AGENT_PORT_NAME);
-  assert.ok(server.volumeMounts?.[0]?.readOnly);
+  const server = out.containers.find((c) => c.name === AGENT_CONTAINER)!;
+  assert.equal(server.ports?.[0]?.name, AGENT_PORT_NAME);
+  const token = server.env?.find((e) => e.name === "TESSERA_AGENT_TOKEN")?.valueFrom?.secretKeyRef;
+  assert.deepEqual(
+    token,
+    { name: "demo-db-agent", key: "token" },
+    "the token comes from the component's Secret",
+  );
   assert.equal(out.containers.find((c) => c.name === "exporter")?.command, undefined, "others are untouched");
   assert.equal(out.volumes?.length, 2);
 });
 
 test("a probe without exec, or a container without a command of its own, is left to pods/exec", () => {
-  assert.deepEqual(withProbeAgent(spec(), undefined), spec());
+  assert.deepEqual(withAgent(spec(), undefined, "demo-db"), spec());
   assert.deepEqual(
-    withProbeAgent(spec(), { ...probe, exec: { command: ["true"], container: "exporter" } }),
+    withAgent(spec(), { ...probe, exec: { command: ["true"], container: "exporter" } }, "demo-db"),
     spec(),
   );
+});
+
+test("a pod's agent endpoint names the wrapped container, the port and the token's Secret", () => {
+  const pod = { spec: withAgent(spec(), probe, "demo-db"), status: { podIP: "10.0.0.7" } };
+  assert.deepEqual(agentEndpoint(pod), {
+    ip: "10.0.0.7",
+    port: 9901,
+    container: "db",
+    secret: "demo-db-agent",
+  });
+  assert.equal(agentEndpoint({ spec: spec(), status: { podIP: "10.0.0.7" } }), undefined, "no agent");
+  assert.equal(agentEndpoint({ spec: pod.spec, status: {} }), undefined, "no IP yet");
 });
 
 test("reports parse as sequence, exit code and output", () => {

@@ -1,0 +1,201 @@
+import type { V1Container, V1Pod, V1PodSpec } from "@kubernetes/client-node";
+import { names, shellQuote, type ProbeAction } from "@tessera/api";
+
+/** The sidecar that serves the agent over the pod network. */
+export const AGENT_CONTAINER = "tessera-agent";
+/** Its port, named after it; the HA loop and the action runner find the agent by this port name. */
+export const AGENT_PORT_NAME = "tessera-agent";
+export const AGENT_PORT = 9901;
+/** Any image with busybox's httpd; on the hostlet it maps to the host's busybox. */
+export const AGENT_IMAGE = "busybox:1.36";
+/** The key of the component's agent Secret that holds the token actions must present. */
+export const AGENT_TOKEN_KEY = "token";
+/** The path of the action endpoint; the body is the shell script to run, the answer its output. */
+export const AGENT_ACTION_PATH = "/cgi-bin/action";
+const AGENT_DIR = "/tessera/agent";
+const VOLUME = "tessera-agent";
+const TOKEN_ENV = "TESSERA_AGENT_TOKEN";
+
+/**
+ * Runs before the container's own command, in its shell, then the container's command takes over
+ * the process. Two loops stay behind:
+ * - the report loop runs the role probe every period inside the container (its tools, its
+ *   sockets, its environment) and replaces the report file atomically with
+ *   `<sequence> <exit code> <first line of output>`; the sequence shows the loop still runs;
+ * - the action loop reads request ids from a FIFO and runs each request's script in the
+ *   background under its timeout, leaving stdout, stderr and then the exit code next to it.
+ *   Blocking on the FIFO costs nothing while no action comes.
+ */
+const WRAPPER = `
+report() {
+  mkdir -p "${AGENT_DIR}/www"
+  seq=0
+  while :; do
+    seq=$((seq + 1))
+    out=$(sh -c "$TESSERA_ROLE_PROBE" 2>/dev/null)
+    code=$?
+    out=$(printf '%s\\n' "$out" | head -n 1)
+    printf '%s %s %s\\n' "$seq" "$code" "$out" >"${AGENT_DIR}/www/report.tmp"
+    mv -f "${AGENT_DIR}/www/report.tmp" "${AGENT_DIR}/www/report"
+    sleep "$TESSERA_ROLE_PROBE_PERIOD"
+  done
+}
+run_action() {
+  read -r seconds <"$1.timeout"
+  timeout "$seconds" sh "$1.sh" >"$1.out" 2>"$1.err" </dev/null
+  echo $? >"$1.code.tmp"
+  mv -f "$1.code.tmp" "$1.code"
+}
+serve_actions() {
+  mkdir -p -m 777 "${AGENT_DIR}/requests"
+  rm -f "${AGENT_DIR}/actions"
+  mkfifo -m 622 "${AGENT_DIR}/actions" || return
+  while :; do
+    while IFS= read -r id; do
+      case "$id" in ''|*[!0-9]*) continue ;; esac
+      run_action "${AGENT_DIR}/requests/$id" &
+    done <"${AGENT_DIR}/actions"
+  done
+}
+report &
+serve_actions &
+exec "$@"
+`;
+
+/**
+ * The action endpoint, a CGI script of the sidecar's httpd. It checks the token, stores the
+ * script, hands its id to the container's action loop and waits for the exit code. A container
+ * that is not running its loop (starting, restarted, frozen) is answered 503 or 504 rather than
+ * waited for.
+ */
+const ACTION_CGI = `#!/bin/sh
+dir=${AGENT_DIR}
+answer() { printf 'HTTP/1.0 %s\\r\\nContent-Type: text/plain\\r\\n%b\\r\\n' "$1" "$2"; }
+if [ "$REQUEST_METHOD" != POST ]; then answer "405 Method Not Allowed" ""; exit 0; fi
+if [ -z "$${TOKEN_ENV}" ] || [ "$HTTP_X_TESSERA_TOKEN" != "$${TOKEN_ENV}" ]; then
+  answer "403 Forbidden" ""; exit 0
+fi
+seconds=\${HTTP_X_TESSERA_TIMEOUT:-30}
+case "$seconds" in ''|*[!0-9]*) seconds=30 ;; esac
+req="$dir/requests/$$"
+rm -f "$req".*
+head -c "\${CONTENT_LENGTH:-0}" >"$req.sh"
+echo "$seconds" >"$req.timeout"
+if ! timeout 5 sh -c 'echo "$1" >"$2"' tessera-agent "$$" "$dir/actions"; then
+  rm -f "$req".*
+  answer "503 Service Unavailable" ""
+  echo "the instance's container takes no actions now (starting, stopped or frozen)"
+  exit 0
+fi
+ticks=$(( (seconds + 5) * 20 ))
+while [ ! -e "$req.code" ]; do
+  ticks=$((ticks - 1))
+  if [ "$ticks" -le 0 ]; then
+    answer "504 Gateway Timeout" ""
+    echo "the action did not end within $seconds s"
+    exit 0
+  fi
+  sleep 0.05
+done
+read -r code <"$req.code"
+bytes=$(wc -c <"$req.out")
+answer "200 OK" "X-Tessera-Exit-Code: $code\\r\\nX-Tessera-Stdout-Bytes: $((bytes))\\r\\n"
+cat "$req.out" "$req.err"
+rm -f "$req".*
+`;
+
+/** Serves only `www` (the report and the endpoint): requests and their output stay beside it. */
+const SERVE = `mkdir -p "$0/www/cgi-bin" && printf '%s' "$TESSERA_AGENT_CGI" >"$0/www/cgi-bin/action" && chmod 755 "$0/www/cgi-bin/action" && exec busybox httpd -f -p "$TESSERA_POD_IP:${AGENT_PORT}" -h "$0/www"`;
+
+/** Kubernetes expands `$(NAME)` and turns `$$` into `$` in commands and env values: scripts stay as written. */
+function literal(script: string): string {
+  return script.replaceAll("$", "$$$$");
+}
+
+/**
+ * Gives a pod the in-pod agent: the role probe runs inside the instance and is read over the pod
+ * network, so steady-state probing costs the apiserver nothing (an exec per instance per second
+ * otherwise); lifecycle actions for that container run through it too, without `pods/exec`. Only
+ * an exec probe in a container with an explicit command can be wrapped; other pods keep being
+ * probed, and acted on, through `pods/exec`.
+ */
+export function withAgent(spec: V1PodSpec, probe: ProbeAction | undefined, component: string): V1PodSpec {
+  const exec = probe?.exec;
+  const target = spec.containers.find((c) => c.name === exec?.container) ?? spec.containers[0];
+  if (!exec || !target?.command?.length) return spec;
+  const probeCommand = [
+    ...(exec.env?.length ? ["env", ...exec.env.map((e) => `${e.name}=${e.value}`)] : []),
+    ...exec.command,
+  ]
+    .map(shellQuote)
+    .join(" ");
+  const mount = { name: VOLUME, mountPath: AGENT_DIR };
+  const wrapped = (container: V1Container): V1Container =>
+    container !== target
+      ? container
+      : {
+          ...container,
+          command: ["sh", "-c", literal(WRAPPER), "tessera-agent"],
+          args: [...container.command!, ...(container.args ?? [])],
+          env: [
+            ...(container.env ?? []),
+            { name: "TESSERA_ROLE_PROBE", value: literal(probeCommand) },
+            { name: "TESSERA_ROLE_PROBE_PERIOD", value: String(probe.periodSeconds ?? 1) },
+          ],
+          volumeMounts: [...(container.volumeMounts ?? []), mount],
+        };
+  const server: V1Container = {
+    name: AGENT_CONTAINER,
+    image: AGENT_IMAGE,
+    command: ["sh", "-c", literal(SERVE), AGENT_DIR],
+    env: [
+      { name: "TESSERA_POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
+      { name: "TESSERA_AGENT_CGI", value: literal(ACTION_CGI) },
+      {
+        name: TOKEN_ENV,
+        valueFrom: { secretKeyRef: { name: names.agentSecret(component), key: AGENT_TOKEN_KEY } },
+      },
+    ],
+    ports: [{ name: AGENT_PORT_NAME, containerPort: AGENT_PORT }],
+    resources: { requests: { cpu: "5m", memory: "8Mi" }, limits: { memory: "32Mi" } },
+    volumeMounts: [mount],
+  };
+  return {
+    ...spec,
+    containers: [...spec.containers.map(wrapped), server],
+    volumes: [...(spec.volumes ?? []), { name: VOLUME, emptyDir: {} }],
+  };
+}
+
+/** Where a pod's agent answers and which container it runs actions in; undefined without one. */
+export interface AgentEndpoint {
+  ip: string;
+  port: number;
+  container: string;
+  /** The Secret holding the token. */
+  secret: string;
+}
+
+export function agentEndpoint(pod: V1Pod): AgentEndpoint | undefined {
+  const containers = pod.spec?.containers ?? [];
+  const server = containers.find((c) => c.ports?.some((p) => p.name === AGENT_PORT_NAME));
+  const port = server?.ports?.find((p) => p.name === AGENT_PORT_NAME)?.containerPort;
+  const ip = pod.status?.podIP;
+  const wrapped = containers.find((c) => c.env?.some((e) => e.name === "TESSERA_ROLE_PROBE"));
+  const secret = server?.env?.find((e) => e.name === TOKEN_ENV)?.valueFrom?.secretKeyRef?.name;
+  if (!port || !ip || !wrapped || !secret) return undefined;
+  return { ip, port, container: wrapped.name, secret };
+}
+
+export interface AgentReport {
+  sequence: number;
+  code: number;
+  output: string;
+}
+
+/** Parses `<sequence> <exit code> <output>`; undefined for anything else. */
+export function parseAgentReport(text: string): AgentReport | undefined {
+  const match = /^(\d+) (\d+) ?(.*)$/.exec(text.trim());
+  if (!match) return undefined;
+  return { sequence: Number(match[1]), code: Number(match[2]), output: match[3]! };
+}
