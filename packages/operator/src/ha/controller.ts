@@ -65,7 +65,7 @@ interface ComponentState {
   restarted: Set<string>;
   /** A probe still running past its round, by pod UID: the next round waits on it instead of piling up execs. */
   inflight: Map<string, Promise<ProbeReport>>;
-  /** The probe agent's last report sequence per pod UID, and when it last moved (this process's clock). */
+  /** The agent's last report sequence per pod UID, and when it last moved (this process's clock). */
   agentSequences: Map<string, { sequence: number; changedAt: number }>;
 }
 
@@ -73,7 +73,7 @@ function probePeriodMs(compDef: ComponentDefinition): number {
   return (compDef.spec.lifecycleActions?.roleProbe?.periodSeconds ?? 1) * 1000;
 }
 
-/** The port of the pod's probe agent, if it has one. */
+/** The port of the pod's agent, if it has one. */
 function agentPort(pod: V1Pod): number | undefined {
   for (const container of pod.spec?.containers ?? []) {
     const port = container.ports?.find((p) => p.name === AGENT_PORT_NAME);
@@ -272,8 +272,8 @@ export class HaController {
   }
 
   /**
-   * One instance's role. Through its probe agent when it has one (`state` given: a round), else,
-   * and for a fresh answer after a detach (`state` absent), by running roleProbe through `pods/exec`.
+   * One instance's role. Through its agent's report when it has one (`state` given: a round), else,
+   * and for a fresh answer after a detach (`state` absent), by running roleProbe as an action.
    */
   private async probe(
     component: Component,
@@ -333,7 +333,7 @@ export class HaController {
     return Date.now() - state.primaryStartingSince < PRIMARY_START_GRACE_MS;
   }
 
-  /** Reads what the pod's probe agent last reported; a report that stopped advancing counts as failed. */
+  /** Reads what the pod's agent last reported; a report that stopped advancing counts as failed. */
   private async agentReport(
     pod: V1Pod,
     port: number,
@@ -346,10 +346,10 @@ export class HaController {
     try {
       text = await httpGet(`http://${pod.status!.podIP}:${port}/report`, REACHABILITY_TIMEOUT_MS);
     } catch (error) {
-      return { ok: false, error: `probe agent: ${errorMessage(error)}` };
+      return { ok: false, error: `agent: ${errorMessage(error)}` };
     }
     const report = parseAgentReport(text);
-    if (!report) return { ok: false, error: "the probe agent has not reported yet" };
+    if (!report) return { ok: false, error: "the agent has not reported yet" };
     const seen = state.agentSequences.get(uid);
     const changedAt = seen?.sequence === report.sequence ? seen.changedAt : Date.now();
     state.agentSequences.set(uid, { sequence: report.sequence, changedAt });
@@ -357,7 +357,7 @@ export class HaController {
     // without a new report mean its loop is stuck (a frozen or hung container).
     const silentMs = Date.now() - changedAt;
     if (silentMs > 2 * periodMs + 1000)
-      return { ok: false, error: `the probe agent has not reported for ${Math.round(silentMs / 1000)} s` };
+      return { ok: false, error: `the agent has not reported for ${Math.round(silentMs / 1000)} s` };
     if (report.code !== 0) return { ok: false, error: `roleProbe exited with code ${report.code}` };
     return parseRoleProbeOutput(report.output, compDef.spec.roles ?? []);
   }

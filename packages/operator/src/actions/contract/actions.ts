@@ -49,14 +49,14 @@ export const lifecycleContract: { readonly [A in LifecycleActionName]: ActionCon
       "Every running instance, each on its own (`targetPodSelector` does not apply). When its `exec` " +
       "container has a `command` of its own, the probe runs inside the instance: a loop started before " +
       "that command runs it every period with the container's environment, and the operator reads the " +
-      "latest answer over the pod network from the `tessera-probe-agent` sidecar; otherwise through " +
+      "latest answer over the pod network from the `tessera-agent` sidecar; otherwise through " +
       "`pods/exec`, with the variables below.",
     env: [],
     output: roleProbeOutput,
     exitCodes: {
       success: "The role (and position) are taken.",
       failure:
-        "The probe failed this round; so does an answer later than `periodSeconds`, a probe agent that " +
+        "The probe failed this round; so does an answer later than `periodSeconds`, an agent that " +
         "cannot be read over the pod network or whose report stopped advancing, or (probed through " +
         "`pods/exec`) an instance whose first declared container port refuses the operator's TCP " +
         "connection (cut off from the network). " +
@@ -292,9 +292,12 @@ export const targetSelectors: { readonly [S in NonNullable<Action["targetPodSele
 
 /** How every action is run and judged. */
 export const actionRules = [
-  "An `exec` action runs its command through `pods/exec` in `exec.container` (default: the pod's first " +
-    "container). The environment comes on stdin and is exported before the command starts, so no value " +
-    "(a password included) appears in the exec request or in the process list.",
+  "An `exec` action runs its command in `exec.container` (default: the pod's first container). When that " +
+    "container carries the in-pod agent (it is the role probe's container and has a `command` of its own), " +
+    "the command runs through the agent, over the pod network, with the container's environment as an " +
+    "exec would have it; otherwise, and for an action given a secret (`accountProvision`), through " +
+    "`pods/exec`. The environment is exported before the command starts and never appears on a command " +
+    "line or in the process list.",
   "An `http` action is a request to the instance's IP on `http.port`; except with `GET`, the environment " +
     "is its JSON body. A 2xx status is success and the body is the output.",
   "Exit code 0 is success. Any other code, running longer than `timeoutSeconds` (default 30; 2 for " +
