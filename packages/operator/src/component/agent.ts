@@ -77,6 +77,11 @@ if [ -z "$${TOKEN_ENV}" ] || [ "$HTTP_X_TESSERA_TOKEN" != "$${TOKEN_ENV}" ]; the
 fi
 seconds=\${HTTP_X_TESSERA_TIMEOUT:-30}
 case "$seconds" in ''|*[!0-9]*) seconds=30 ;; esac
+if [ ! -p "$dir/actions" ]; then
+  answer "503 Service Unavailable" ""
+  echo "the instance's container has not started its agent"
+  exit 0
+fi
 req="$dir/requests/$$"
 rm -f "$req".*
 head -c "\${CONTENT_LENGTH:-0}" >"$req.sh"
