@@ -9,7 +9,7 @@ import { testRoot } from "@tessera/testing";
 import { TestPlatform } from "../../../../test/support/platform.js";
 import { auditEventsSince, auditOffset } from "../../../../test/support/audit.js";
 import { opsManifest, waitForOps } from "../../../../test/support/ops.js";
-import { KV_ADDON } from "../fixtures/env.js";
+import { KV_ADDON, kvCluster } from "../fixtures/env.js";
 
 // The in-pod agent runs the role actions: a switchover and a failover (promote, demote, follow)
 // go through it over the pod network, and the apiserver's audit log shows no `pods/exec` at all.
@@ -26,21 +26,7 @@ before(async () => {
   auditLog = join(dir, "audit.log");
   platform = await TestPlatform.start({ addons: [KV_ADDON], auditLog });
   ns = await platform.cluster.createNamespace("agent");
-  await platform.apply(`apiVersion: tessera.dev/v1alpha1
-kind: Cluster
-metadata: { name: ${CLUSTER}, namespace: ${ns} }
-spec:
-  clusterDef: kv
-  topology: standalone
-  terminationPolicy: Delete
-  componentSpecs:
-    - name: kv
-      replicas: 3
-      resources: { requests: { cpu: 10m, memory: 16Mi } }
-      volumeClaimTemplates:
-        - name: data
-          spec: { storageClassName: tessera-local, resources: { requests: { storage: 1Gi } } }
-`);
+  await platform.apply(kvCluster(ns, CLUSTER));
   await platform.waitForPhase(ns, CLUSTER, "Running");
 });
 

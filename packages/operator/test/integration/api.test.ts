@@ -86,7 +86,11 @@ test("a cluster becomes a component, an instance set, pods, volumes, services, a
   });
   assert.equal(rw.spec?.selector?.[labels.role], "primary", "the rw service selects the writable role");
   const secrets = await listNames("Secret", "v1", ns, "c1");
-  assert.deepEqual(secrets, ["c1-kv-account-admin", "c1-kv-account-app"]);
+  assert.deepEqual(
+    secrets,
+    ["c1-kv-account-admin", "c1-kv-account-app", "c1-kv-agent"],
+    "accounts and the agent's token",
+  );
   const admin = await env.client.get<V1Secret>({
     apiVersion: "v1",
     kind: "Secret",
