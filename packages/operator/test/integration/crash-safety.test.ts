@@ -64,6 +64,7 @@ async function assertConverged(ns: string, cluster: string, instances: string[])
   assert.deepEqual(await names("Secret", "v1", ns, cluster), [
     `${component}-account-admin`,
     `${component}-account-app`,
+    `${component}-agent`,
   ]);
 }
 
