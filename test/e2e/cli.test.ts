@@ -523,7 +523,7 @@ describe("tessera install into a Kubernetes cluster", () => {
           sets.length === 1 &&
           pods.length === 2 &&
           services.length === 3 &&
-          secrets.length === 3 &&
+          secrets.length === 4 /* three accounts and the agent's token */ &&
           claims.length === 2
         );
       },
