@@ -132,8 +132,14 @@ export class ActionRunner {
     const retries = action.retryPolicy?.maxRetries ?? 0;
     const intervalMs = (action.retryPolicy?.retryIntervalSeconds ?? 2) * 1000;
     for (let attempt = 0; ; attempt++) {
+      const startedAt = Date.now();
       try {
-        return await this.runOnce(name, action, pod, options);
+        const result = await this.runOnce(name, action, pod, options);
+        this.logger?.debug(
+          { action: name, pod: pod.metadata?.name, ms: Date.now() - startedAt },
+          "action ran",
+        );
+        return result;
       } catch (error) {
         if (attempt >= retries) throw error;
         this.logger?.debug(

@@ -506,6 +506,13 @@ export class HaController {
     pods: V1Pod[],
     decision: Decision,
   ): Promise<void> {
+    const { promote, fence, detach, demote, follow, blocked } = decision;
+    if (decision.ha || promote || fence || detach.length || demote.length || follow.length || blocked) {
+      this.ctx.logger.debug(
+        { component: objectKey(component), ha: decision.ha, promote, fence, detach, demote, follow, blocked },
+        "HA decision",
+      );
+    }
     if (decision.ha) await this.writeHa(component, decision.ha, decision.blocked);
     for (const event of decision.events) {
       await this.ctx.recorder.record(component, event.type, event.reason, event.message);

@@ -109,10 +109,14 @@ test("provisioning runs the components in order, resolves cross-component vars a
   );
   const primary = kv.status!.ha!.primary!;
   assert.equal(primary, `${KV}-0`);
-  const members = await pods();
-  assert.deepEqual(
-    members.map((p) => p.metadata?.labels?.[labels.role]),
-    ["primary", "secondary", "secondary"],
+  // Running needs the writable instance; the others' labels follow from their next role probe.
+  const members = await waitFor(
+    async () => {
+      const current = await pods();
+      const roles = current.map((p) => p.metadata?.labels?.[labels.role]).join();
+      return roles === "primary,secondary,secondary" ? current : undefined;
+    },
+    { description: "role labels primary, secondary, secondary", timeoutMs: 10_000 },
   );
   // Running means every instance is a member: memberJoin ran for each, on the primary.
   assert.equal(
