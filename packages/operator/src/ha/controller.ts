@@ -50,8 +50,9 @@ const REACHABILITY_TIMEOUT_MS = 2_000;
 interface ComponentState {
   primaryFailures: number;
   podFailures: Map<string, number>;
+  /** When each action was last tried on each pod, by `action/pod`. */
   lastAttempt: Map<string, number>;
-  /** Pod UID and container restart count seen in the previous round, to notice restarts. */
+  /** Pod UID and run of the database container seen in the previous round, to notice exits. */
   incarnations: Map<string, string>;
   /** Last position each instance reported; forgotten when its pod is recreated. */
   positions: Map<string, number>;
@@ -115,9 +116,20 @@ function justStarted(pod: V1Pod): boolean {
   return started.some((at) => Number.isNaN(at) || Date.now() - at < PRIMARY_START_GRACE_MS);
 }
 
-function incarnation(pod: V1Pod): string {
-  const restarts = (pod.status?.containerStatuses ?? []).reduce((sum, c) => sum + (c.restartCount ?? 0), 0);
-  return `${pod.metadata?.uid}/${restarts}`;
+/** The container whose role the probe reports: the database's. */
+function probedContainer(compDef: ComponentDefinition, pod: V1Pod): string | undefined {
+  return compDef.spec.lifecycleActions?.roleProbe?.exec?.container ?? pod.spec?.containers[0]?.name;
+}
+
+/**
+ * Which run of the database container a pod is in. A container that exited and waits to be
+ * restarted (at once, or after a crash back-off) counts as its next run already: its processes
+ * are gone, which is all that failover needs to know, and the restart changes nothing more.
+ */
+function incarnation(pod: V1Pod, container: string | undefined): string {
+  const status = pod.status?.containerStatuses?.find((c) => c.name === container);
+  const exited = !status?.state?.running && (status?.state?.terminated ?? status?.lastState?.terminated);
+  return `${pod.metadata?.uid}/${(status?.restartCount ?? 0) + (exited ? 1 : 0)}`;
 }
 
 /**
@@ -157,15 +169,31 @@ export class HaController {
     this.pods.addHandlers({
       update: (before, after) => {
         const component = after.metadata?.labels?.[labels.component];
-        if (!component || podIsReady(before) || !podIsReady(after)) return;
-        if (after.metadata?.labels?.[labels.role]) return;
+        if (!component) return;
         const namespace = after.metadata?.namespace;
         const key = objectKey({ metadata: { name: component, namespace } });
-        const primary = this.components.get(key)?.status?.ha?.primary;
+        const owner = this.components.get(key);
+        const primary = owner?.status?.ha?.primary;
+        // The recorded primary's database exited: failover starts at once, not at the round's tick.
+        if (after.metadata?.name === primary && this.exitedSince(owner!, before, after)) {
+          this.controller.enqueue(key);
+          return;
+        }
+        if (podIsReady(before) || !podIsReady(after) || after.metadata?.labels?.[labels.role]) return;
         const primaryPod = primary && this.pods.get(objectKey({ metadata: { name: primary, namespace } }));
         if (!primary || (primaryPod && podIsReady(primaryPod))) this.controller.enqueue(key);
       },
     });
+  }
+
+  private exitedSince(component: Component, before: V1Pod, after: V1Pod): boolean {
+    let container: string | undefined;
+    try {
+      container = probedContainer(this.catalog.componentDefinition(component.spec.compDef), after);
+    } catch {
+      return false;
+    }
+    return incarnation(before, container) !== incarnation(after, container);
   }
 
   private stateOf(key: string): ComponentState {
@@ -394,16 +422,17 @@ export class HaController {
       state.podFailures.set(report.pod, report.ok ? 0 : (state.podFailures.get(report.pod) ?? 0) + 1);
       const pod = pods.find((p) => p.metadata?.name === report.pod)!;
       const seen = state.incarnations.get(report.pod);
+      const run = incarnation(pod, probedContainer(compDef, pod));
       // A restart of the recorded primary stays noticed until failover replaced it: a failed fence
       // must not let it keep the role as if nothing had happened.
-      if (seen !== undefined && seen !== incarnation(pod)) state.restarted.add(report.pod);
+      if (seen !== undefined && seen !== run) state.restarted.add(report.pod);
       if (component.status?.ha?.primary !== report.pod || component.status.ha.fencing) {
-        report.restarted = state.restarted.delete(report.pod) && seen !== incarnation(pod);
+        report.restarted = state.restarted.delete(report.pod) && seen !== run;
       } else {
         report.restarted = state.restarted.has(report.pod);
       }
       if (seen?.split("/")[0] !== pod.metadata?.uid) state.positions.delete(report.pod);
-      state.incarnations.set(report.pod, incarnation(pod));
+      state.incarnations.set(report.pod, run);
       if (report.ok && report.position !== undefined) state.positions.set(report.pod, report.position);
     }
     for (const name of [...state.positions.keys()]) {
@@ -468,7 +497,7 @@ export class HaController {
       state.restarted.delete(component.status.ha.primary);
     const ha = component.status?.ha;
     const roleEnv = this.roleEnv(env, ha);
-    if (decision.promote && this.mayAttempt(state, decision.promote)) {
+    if (decision.promote && this.mayAttempt(state, `promote/${decision.promote}`)) {
       await this.runRoleAction(component, compDef, pods, "promote", decision.promote, roleEnv, async () => {
         await this.writeHa(component, { ...ha!, promotePending: false });
         // The lost primary's label went before the promotion; the service need not wait a round for a probe.
@@ -485,9 +514,10 @@ export class HaController {
         await this.follow(component, compDef, pods, others, env);
       });
     }
+    // A stale claimant gets no acknowledgement any more: its demotion must not hold up the next rounds.
     for (const pod of decision.demote) {
-      if (!this.mayAttempt(state, pod)) continue;
-      await this.runRoleAction(component, compDef, pods, "demote", pod, roleEnv, async () => undefined);
+      if (!this.mayAttempt(state, `demote/${pod}`)) continue;
+      void this.runRoleAction(component, compDef, pods, "demote", pod, roleEnv, async () => undefined);
     }
     const follow = decision.follow.filter((pod) => this.mayAttempt(state, `follow/${pod}`));
     if (follow.length > 0) await this.follow(component, compDef, pods, follow, env);
@@ -543,7 +573,7 @@ export class HaController {
     env: ComponentEnv,
   ): void {
     const pod = decision.fence;
-    if (!pod || !this.mayAttempt(this.stateOf(objectKey(component)), pod)) return;
+    if (!pod || !this.mayAttempt(this.stateOf(objectKey(component)), `demote/${pod}`)) return;
     void this.runRoleAction(
       component,
       compDef,
@@ -622,10 +652,11 @@ export class HaController {
     );
   }
 
-  private mayAttempt(state: ComponentState, pod: string): boolean {
-    const last = state.lastAttempt.get(pod) ?? 0;
+  /** At most one attempt of an action (`action/pod`) every ACTION_RETRY_MS. */
+  private mayAttempt(state: ComponentState, attempt: string): boolean {
+    const last = state.lastAttempt.get(attempt) ?? 0;
     if (Date.now() - last < ACTION_RETRY_MS) return false;
-    state.lastAttempt.set(pod, Date.now());
+    state.lastAttempt.set(attempt, Date.now());
     return true;
   }
 
