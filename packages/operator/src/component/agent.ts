@@ -86,7 +86,7 @@ req="$dir/requests/$$"
 rm -f "$req".*
 head -c "\${CONTENT_LENGTH:-0}" >"$req.sh"
 echo "$seconds" >"$req.timeout"
-if ! timeout 1 sh -c 'echo "$1" >"$2"' tessera-agent "$$" "$dir/actions"; then
+if ! timeout 5 sh -c 'echo "$1" >"$2"' tessera-agent "$$" "$dir/actions"; then
   rm -f "$req".*
   answer "503 Service Unavailable" ""
   echo "the instance's container takes no actions now (starting, stopped or frozen)"

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { V1Pod, V1Secret } from "@kubernetes/client-node";
-import { API_VERSION, labels, names, type Component } from "@tessera/api";
+import { labels, names, type Component } from "@tessera/api";
 import { waitFor } from "@tessera/kube";
 import { testRoot } from "@tessera/testing";
 import { TestPlatform } from "../../../../test/support/platform.js";
@@ -35,13 +35,8 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-async function component(): Promise<Component> {
-  return platform.client.get<Component>({
-    apiVersion: API_VERSION,
-    kind: "Component",
-    namespace: ns,
-    name: KV,
-  });
+function component(): Promise<Component> {
+  return platform.component(ns, KV);
 }
 
 async function roles(): Promise<Map<string, string | undefined>> {

@@ -44,13 +44,8 @@ async function apply(options: Parameters<typeof manifest>[0] = {}) {
   await platform.apply(manifest(options));
 }
 
-async function component(): Promise<Component> {
-  return platform.client.get<Component>({
-    apiVersion: API_VERSION,
-    kind: "Component",
-    namespace: ns,
-    name: KV,
-  });
+function component(): Promise<Component> {
+  return platform.component(ns, KV);
 }
 
 async function pods(): Promise<V1Pod[]> {

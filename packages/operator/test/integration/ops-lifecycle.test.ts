@@ -49,13 +49,8 @@ async function run(type: string, extra = "", phase: "Succeed" | "Running" = "Suc
   return waitForOps(platform.client, ns, name, phase, 240_000);
 }
 
-async function component(): Promise<Component> {
-  return platform.client.get<Component>({
-    apiVersion: API_VERSION,
-    kind: "Component",
-    namespace: ns,
-    name: KV,
-  });
+function component(): Promise<Component> {
+  return platform.component(ns, KV);
 }
 
 async function clusterSpec() {
