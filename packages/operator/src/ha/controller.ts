@@ -320,7 +320,7 @@ export class HaController {
     const agent = state && (state.freshUntil.get(name) ?? 0) < Date.now() ? agentAt : undefined;
     if (state && agent) {
       // The sidecar keeps serving the last report while the probed container is down or restarting.
-      const container = action.exec?.container ?? pod.spec?.containers[0]?.name;
+      const container = probedContainer(compDef, pod);
       const status = pod.status?.containerStatuses?.find((c) => c.name === container);
       if (!status?.state?.running)
         return { ...base, ok: false, error: `container ${container} is not running` };
