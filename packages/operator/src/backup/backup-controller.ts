@@ -187,6 +187,24 @@ export class BackupController {
     return this.pods.get(`${backup.metadata.namespace}/${backupPodName(backup.metadata.name!, purpose)}`);
   }
 
+  /**
+   * The pod as the apiserver has it: the status write that follows a pod's creation can start the next
+   * reconcile before the pod's own watch event has reached the cache.
+   */
+  private async livePod(backup: Backup, purpose: PodPurpose): Promise<V1Pod | undefined> {
+    try {
+      return await this.ctx.client.get<V1Pod>({
+        apiVersion: "v1",
+        kind: "Pod",
+        namespace: backup.metadata.namespace!,
+        name: backupPodName(backup.metadata.name!, purpose),
+      });
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
   private async reconcile(key: string): Promise<ReconcileResult | void> {
     const backup = this.backups.get(key);
     if (!backup) return;
@@ -336,7 +354,7 @@ export class BackupController {
   }
 
   private async follow(backup: Backup): Promise<ReconcileResult | void> {
-    const pod = this.pod(backup, "backup");
+    const pod = this.pod(backup, "backup") ?? (await this.livePod(backup, "backup"));
     const started = Date.parse(backup.status?.startTime ?? "");
     const timeout = (backup.spec.timeoutSeconds ?? DEFAULT_BACKUP_TIMEOUT_SECONDS) * 1000;
     if (!pod)
