@@ -158,7 +158,7 @@ export const backupMethod = z.object({
         .array(z.string())
         .min(1)
         .describe(
-          "Run before the engine starts in a new instance, with the instance's volumes: turns the backup in TESSERA_RESTORE_DIR/backup (and archived logs in TESSERA_RESTORE_DIR/logs) into the engine's data. TESSERA_RESTORE_TIME is the point in time to recover to, when asked.",
+          "Run before the engine starts in a new instance, with the instance's volumes: turns the backup in TESSERA_RESTORE_DIR/backup (see unpack; and archived logs in TESSERA_RESTORE_DIR/logs) into the engine's data. TESSERA_RESTORE_TIME is the point in time to recover to, when asked.",
         ),
       scope: restoreScope
         .default("FirstInstance")
@@ -166,6 +166,12 @@ export const backupMethod = z.object({
           "FirstInstance (default): only the first instance restores, the others copy from it as new replicas do; AllInstances: every instance restores (engines whose members each need the data).",
         ),
       volume: z.string().min(1).describe("The data volume the restored data goes to."),
+      unpack: z
+        .enum(["tar"])
+        .optional()
+        .describe(
+          "tar: the backup is one tar archive, unpacked while it downloads: TESSERA_RESTORE_DIR/backup is then a directory on the data volume holding its files, which the restore command moves into place. Unset: TESSERA_RESTORE_DIR/backup is the backup as one file.",
+        ),
     })
     .describe("How a new cluster is made from this method's backups."),
   pointInTime: z

@@ -31,19 +31,24 @@ export class Tally extends Transform {
   }
 }
 
-/** A zstd process; `exited` settles with its exit status, rejecting with its stderr when it failed. */
-interface Zstd {
+/** A helper process (zstd, tar); `exited` settles with its exit status, rejecting with its stderr when it failed. */
+interface Tool {
   child: ChildProcess;
-  /** What zstd wrote to stderr (with -vv, a summary of the sizes it read and wrote). */
+  /** What it wrote to stderr (zstd with -vv: a summary of the sizes it read and wrote). */
   exited: Promise<string>;
 }
 
 /**
- * Runs zstd with the given standard input and output: an open file descriptor hands the data
- * straight to zstd (the bytes never pass through this process), "pipe" gives a stream here.
+ * Runs a tool with the given standard input and output: an open file descriptor hands the data
+ * straight to it (the bytes never pass through this process), "pipe" gives a stream here.
  */
-function runZstd(args: string[], input: number | "pipe", output: number | "pipe"): Zstd {
-  const child = spawn("zstd", ["-c", ...args], { stdio: [input, output, "pipe"] });
+function runTool(
+  command: string,
+  args: string[],
+  input: number | "pipe",
+  output: number | "pipe" | "ignore",
+): Tool {
+  const child = spawn(command, args, { stdio: [input, output, "pipe"] });
   const stderr: Buffer[] = [];
   child.stderr!.on("data", (chunk: Buffer) => stderr.push(chunk));
   const exited = new Promise<string>((resolve, reject) => {
@@ -51,7 +56,7 @@ function runZstd(args: string[], input: number | "pipe", output: number | "pipe"
     child.on("close", (code) => {
       const text = Buffer.concat(stderr).toString().trim();
       if (code === 0) resolve(text);
-      else reject(new Error(`zstd failed (exit status ${code}): ${text.slice(-1000)}`));
+      else reject(new Error(`${command} failed (exit status ${code}): ${text.slice(-1000)}`));
     });
   });
   return { child, exited };
@@ -93,9 +98,9 @@ export async function encode(source: FileHandle | undefined, compression: Compre
     read.pipe(count);
     return { output: count, sourceBytes: async () => count.bytes };
   }
-  let zstd: Zstd;
+  let zstd: Tool;
   try {
-    zstd = runZstd(["-vv", "--no-progress", "-1", "-T0"], source?.fd ?? 0, "pipe");
+    zstd = runTool("zstd", ["-c", "-vv", "--no-progress", "-1", "-T0"], source?.fd ?? 0, "pipe");
   } finally {
     // zstd holds its own copy of the descriptor.
     await source?.close();
@@ -208,6 +213,14 @@ export interface Decoding {
   written: Promise<void>;
 }
 
+/** What stored bytes go through first: the checksum, then the cipher. */
+function storedChecks(compression: Compression, expectedSha256?: string, encryptionKey?: string): Writable[] {
+  return [
+    new Verify(expectedSha256),
+    ...(encryptionKey ? [new Decrypt(keyFrom(encryptionKey), compression)] : []),
+  ];
+}
+
 /**
  * What turns stored bytes back into the original stream, written to the output (standard output
  * when none; the handle is closed here): the checksum verified, deciphered, then zstd writes
@@ -219,21 +232,43 @@ export async function decode(
   expectedSha256: string | undefined,
   encryptionKey?: string,
 ): Promise<Decoding> {
-  const checks = [
-    new Verify(expectedSha256),
-    ...(encryptionKey ? [new Decrypt(keyFrom(encryptionKey), compression)] : []),
-  ];
+  const checks = storedChecks(compression, expectedSha256, encryptionKey);
   if (compression === "none") {
     const sink = output ? output.createWriteStream({ highWaterMark: CHUNK_BYTES }) : process.stdout;
     return { streams: [...checks, sink], written: Promise.resolve() };
   }
-  let zstd: Zstd;
+  let zstd: Tool;
   try {
-    zstd = runZstd(["-q", "-d"], "pipe", output?.fd ?? 1);
+    zstd = runTool("zstd", ["-c", "-q", "-d"], "pipe", output?.fd ?? 1);
   } finally {
     await output?.close();
   }
   const written = zstd.exited.then(() => undefined);
   written.catch(() => undefined);
   return { streams: [...checks, zstd.child.stdin!], written };
+}
+
+/**
+ * Like decode, for a stream that is one tar archive: tar (with zstd for a compressed one) unpacks
+ * it into the directory as it arrives, so the original is never written out whole. The checksum
+ * is known only at the end: a caller must discard what was unpacked when the streams fail.
+ */
+export function decodeIntoDirectory(
+  dir: string,
+  compression: Compression,
+  expectedSha256: string | undefined,
+  encryptionKey?: string,
+): Decoding {
+  const tar = runTool(
+    "tar",
+    ["-x", "--no-same-owner", "-f", "-", "-C", dir, ...(compression === "zstd" ? ["--zstd"] : [])],
+    "pipe",
+    "ignore",
+  );
+  const written = tar.exited.then(() => undefined);
+  written.catch(() => undefined);
+  return {
+    streams: [...storedChecks(compression, expectedSha256, encryptionKey), tar.child.stdin!],
+    written,
+  };
 }

@@ -5,7 +5,7 @@ import { Command, Option } from "commander";
 import { COMPRESSIONS, type Compression } from "./codec.js";
 import { Archiver, serveStatus } from "./archive.js";
 import { ENV, repoConfigFromEnv } from "./config.js";
-import { fetchForRestore } from "./restore.js";
+import { fetchForRestore, UNPACKS, type Unpack } from "./restore.js";
 import { openStore } from "./store.js";
 import { getStream, putStream, readMeta, writeTerminationMessage } from "./transfer.js";
 
@@ -142,6 +142,12 @@ program
   .requiredOption("--out <dir>", "directory to fill: backup, logs/")
   .option("--sha256 <hex>", "the backup's recorded checksum")
   .addOption(compressionOption("how the backup was compressed when stored"))
+  .addOption(
+    new Option(
+      "--unpack <format>",
+      "the backup is one archive of this format: unpack it into <out>/backup/",
+    ).choices(UNPACKS),
+  )
   .option("--logs <prefix>", "key prefix of the archived logs")
   .option("--logs-from <time>", "ignore logs archived before this time (RFC 3339)")
   .option(
@@ -157,6 +163,7 @@ program
       out: string;
       sha256?: string;
       compression: Compression;
+      unpack?: Unpack;
       logs?: string;
       logsFrom?: string;
       until?: string;
@@ -181,6 +188,7 @@ program
         backupKey: options.backup,
         sha256: options.sha256,
         compression: options.compression,
+        ...(options.unpack ? { unpack: options.unpack } : {}),
         logsPrefix: options.logs,
         logsFrom: options.logsFrom ? new Date(options.logsFrom) : undefined,
         until: options.until ? new Date(options.until) : undefined,

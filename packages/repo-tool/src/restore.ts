@@ -3,7 +3,7 @@ import { join } from "node:path";
 import type { Compression } from "./codec.js";
 import { joinKey } from "./config.js";
 import type { ObjectStore, StoredObject } from "./store.js";
-import { getStream } from "./transfer.js";
+import { getStream, getUnpacked } from "./transfer.js";
 
 export interface FetchOptions {
   store: ObjectStore;
@@ -11,6 +11,8 @@ export interface FetchOptions {
   sha256?: string;
   /** How the backup is compressed (archived logs always are with zstd). */
   compression?: Compression;
+  /** tar: the backup is one tar archive, unpacked into `out/backup/` as it downloads. */
+  unpack?: Unpack;
   /** Where archived logs are, and the window of them a recovery needs. */
   logsPrefix?: string;
   logsFrom?: Date;
@@ -45,15 +47,33 @@ export function logsToFetch(
   return firstAfter < 0 ? ordered : ordered.slice(0, firstAfter + 1);
 }
 
-/** Downloads a backup (verified, decoded) to `out/backup` and the logs a recovery needs to `out/logs/`. */
+export const UNPACKS = ["tar"] as const;
+export type Unpack = (typeof UNPACKS)[number];
+
+/**
+ * Downloads a backup (verified, decoded) to `out/backup` (a file, or the directory it unpacks
+ * to) and the logs a recovery needs to `out/logs/`. Nothing is left in `out` when it fails.
+ */
 export async function fetchForRestore(options: FetchOptions): Promise<{ logs: number }> {
+  try {
+    return await fetchInto(options);
+  } catch (error) {
+    await rm(options.out, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+async function fetchInto(options: FetchOptions): Promise<{ logs: number }> {
   await rm(options.out, { recursive: true, force: true });
   await mkdir(join(options.out, "logs"), { recursive: true });
-  await getStream(options.store, options.backupKey, join(options.out, "backup"), {
+  const backup = join(options.out, "backup");
+  const how = {
     compression: options.compression,
     sha256: options.sha256,
     encryptionKey: options.encryptionKey,
-  });
+  };
+  if (options.unpack === "tar") await getUnpacked(options.store, options.backupKey, backup, how);
+  else await getStream(options.store, options.backupKey, backup, how);
   const logs = options.logsPrefix
     ? logsToFetch(await options.store.list(options.logsPrefix), options.logsFrom, options.until)
     : [];

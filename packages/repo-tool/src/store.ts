@@ -3,8 +3,7 @@ import { mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
-import { Upload } from "@aws-sdk/lib-storage";
+import type { S3Client } from "@aws-sdk/client-s3";
 import { joinKey, type RepoConfig } from "./config.js";
 
 export interface StoredObject {
@@ -88,19 +87,32 @@ class DirectoryStore implements ObjectStore {
 /** Parts of a multipart upload: large enough for throughput, small enough to bound memory. */
 const PART_SIZE = 16 * 1024 * 1024;
 
-class BucketStore implements ObjectStore {
-  private readonly client: S3Client;
+/**
+ * The S3 client library, loaded by the first bucket operation: it takes longer to load than a
+ * directory backup of a small database takes to run.
+ */
+const s3 = () => import("@aws-sdk/client-s3");
 
-  constructor(private readonly config: Extract<RepoConfig, { kind: "s3" }>) {
-    this.client = new S3Client({
-      endpoint: config.endpoint,
-      region: config.region,
-      forcePathStyle: config.forcePathStyle,
-      credentials: { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey },
-      // Many S3-compatible servers predate the flexible checksums the SDK sends by default.
-      requestChecksumCalculation: "WHEN_REQUIRED",
-      responseChecksumValidation: "WHEN_REQUIRED",
-    });
+class BucketStore implements ObjectStore {
+  private clientLoaded: Promise<S3Client> | undefined;
+
+  constructor(private readonly config: Extract<RepoConfig, { kind: "s3" }>) {}
+
+  private client(): Promise<S3Client> {
+    const config = this.config;
+    this.clientLoaded ??= s3().then(
+      ({ S3Client }) =>
+        new S3Client({
+          endpoint: config.endpoint,
+          region: config.region,
+          forcePathStyle: config.forcePathStyle,
+          credentials: { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey },
+          // Many S3-compatible servers predate the flexible checksums the SDK sends by default.
+          requestChecksumCalculation: "WHEN_REQUIRED",
+          responseChecksumValidation: "WHEN_REQUIRED",
+        }),
+    );
+    return this.clientLoaded;
   }
 
   private fullKey(key: string): string {
@@ -108,8 +120,9 @@ class BucketStore implements ObjectStore {
   }
 
   async put(key: string, body: Readable): Promise<void> {
+    const { Upload } = await import("@aws-sdk/lib-storage");
     const upload = new Upload({
-      client: this.client,
+      client: await this.client(),
       params: { Bucket: this.config.bucket, Key: this.fullKey(key), Body: body },
       partSize: PART_SIZE,
       queueSize: 2,
@@ -119,19 +132,22 @@ class BucketStore implements ObjectStore {
   }
 
   async get(key: string): Promise<Readable> {
-    const result = await this.client.send(
-      new GetObjectCommand({ Bucket: this.config.bucket, Key: this.fullKey(key) }),
-    );
+    const { GetObjectCommand } = await s3();
+    const result = await (
+      await this.client()
+    ).send(new GetObjectCommand({ Bucket: this.config.bucket, Key: this.fullKey(key) }));
     return result.Body as Readable;
   }
 
   /** Objects under prefix/ (and, asked so, the object named prefix itself). */
   async list(prefix: string, withPrefixObject = false): Promise<StoredObject[]> {
+    const { ListObjectsV2Command } = await s3();
+    const client = await this.client();
     const base = this.fullKey("");
     const objects: StoredObject[] = [];
     let token: string | undefined;
     do {
-      const page = await this.client.send(
+      const page = await client.send(
         new ListObjectsV2Command({
           Bucket: this.config.bucket,
           Prefix: withPrefixObject ? this.fullKey(prefix) : `${this.fullKey(prefix)}/`,
@@ -154,9 +170,11 @@ class BucketStore implements ObjectStore {
 
   async deletePrefix(prefix: string): Promise<number> {
     // One request per object: multi-object delete needs a checksum header not every server accepts.
+    const { DeleteObjectCommand } = await s3();
+    const client = await this.client();
     const objects = await this.list(prefix, true);
     for (const object of objects) {
-      await this.client.send(
+      await client.send(
         new DeleteObjectCommand({ Bucket: this.config.bucket, Key: this.fullKey(object.key) }),
       );
     }

@@ -1,7 +1,15 @@
-import { open, readFile, writeFile, type FileHandle } from "node:fs/promises";
+import { mkdir, open, readFile, writeFile, type FileHandle } from "node:fs/promises";
 import { PassThrough, type Duplex, type Readable, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { decode, encode, encrypt, Tally, type Compression } from "./codec.js";
+import {
+  decode,
+  decodeIntoDirectory,
+  encode,
+  encrypt,
+  Tally,
+  type Compression,
+  type Decoding,
+} from "./codec.js";
 import type { ObjectStore } from "./store.js";
 
 export interface PutResult {
@@ -60,7 +68,7 @@ export async function getStream(
   store: ObjectStore,
   key: string,
   output: string | undefined,
-  options: { compression?: Compression; sha256?: string; encryptionKey?: string } = {},
+  options: GetOptions = {},
 ): Promise<void> {
   const decoding = await decode(
     await openFile(output, "w"),
@@ -68,8 +76,31 @@ export async function getStream(
     options.sha256,
     options.encryptionKey,
   );
-  await pipeline([await store.get(key), ...decoding.streams]);
-  await decoding.written;
+  await drain(store, key, decoding);
+}
+
+export type GetOptions = { compression?: Compression; sha256?: string; encryptionKey?: string };
+
+/**
+ * Streams key, a tar archive, out of the store into the directory `dir`, unpacked as it arrives;
+ * failing at the end when the checksum differs (what was unpacked is then the caller's to discard).
+ */
+export async function getUnpacked(
+  store: ObjectStore,
+  key: string,
+  dir: string,
+  options: GetOptions = {},
+): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await drain(
+    store,
+    key,
+    decodeIntoDirectory(dir, options.compression ?? "zstd", options.sha256, options.encryptionKey),
+  );
+}
+
+async function drain(store: ObjectStore, key: string, decoding: Decoding): Promise<void> {
+  await Promise.all([pipeline([await store.get(key), ...decoding.streams]), decoding.written]);
 }
 
 /** Key=value lines a backup command wrote about itself (positions, versions); empty when none. */

@@ -1,6 +1,6 @@
 #!/bin/sh
-# Restore of method "basebackup" (init container of a new instance): unpacks the base backup
-# fetched into TESSERA_RESTORE_DIR as this instance's data directory. With a point in time,
+# Restore of method "basebackup" (init container of a new instance): makes the base backup,
+# unpacked into TESSERA_RESTORE_DIR/backup as it was fetched, this instance's data directory. With a point in time,
 # archive recovery replays the archived WAL fetched next to it up to that moment, then promotes.
 set -eu
 . /scripts/common.sh
@@ -22,17 +22,17 @@ last_transaction_end() {
     sort | tail -n 1
 }
 # Nothing fetched: an instance that copies from the restored one, or one restored already.
-[ -f "$dir/backup" ] || exit 0
+[ -d "$dir/backup" ] || exit 0
 if [ -s "$PGDATA/PG_VERSION" ]; then
   rm -rf "$dir"
   exit 0
 fi
-log restore "unpacking the base backup of ${TESSERA_RESTORE_BACKUP:-a backup}"
+log restore "the base backup of ${TESSERA_RESTORE_BACKUP:-a backup} becomes the data directory"
 rm -rf "$PGDATA" "$UPSTREAM_CONF" "$REJOIN_MARKER"
-mkdir -p "$PGDATA"
+# On the same volume: a rename, whatever the size.
+mv "$dir/backup" "$PGDATA"
 chmod 0700 "$PGDATA"
-tar -x -f "$dir/backup" -C "$PGDATA"
-rm -f "$dir/backup" "$PGDATA/standby.signal" "$PGDATA/recovery.signal" "$PGDATA/postmaster.pid"
+rm -f "$PGDATA/standby.signal" "$PGDATA/recovery.signal" "$PGDATA/postmaster.pid"
 rm -rf "${PGDATA:?}"/pg_replslot/*
 if [ -n "${TESSERA_RESTORE_TIME:-}" ]; then
   # The server reads the target before it knows time zone abbreviations: "Z" must be an offset.

@@ -52,6 +52,7 @@ function withRestore(spec: V1PodSpec, restore: NonNullable<InstanceDataProtectio
       `${DATA_MOUNT}/${RESTORED}`,
       ...(r.sha256 ? ["--sha256", r.sha256] : []),
       ...(r.compression ? ["--compression", r.compression] : []),
+      ...(method.restore.unpack ? ["--unpack", method.restore.unpack] : []),
       ...(r.pointInTime && r.logsPath ? ["--logs", r.logsPath, "--until", r.pointInTime] : []),
       ...(r.pointInTime && r.logsFrom ? ["--logs-from", r.logsFrom] : []),
       ...(method.restore.scope === "FirstInstance" ? ["--first-instance-only"] : []),

@@ -141,6 +141,61 @@ for (const [kind, envOf] of [
     assert.equal(listed.stdout.trim(), "");
   });
 
+  test(`${kind}: fetch --unpack tar unpacks an archive as it downloads; a checksum mismatch leaves nothing`, async () => {
+    const env = { ...envOf(), TESSERA_REPO_ENCRYPTION_KEY: "k3y" };
+    const work = mkdtempSync(join(testRoot(), "work-"));
+    const source = join(work, "source");
+    mkdirSync(join(source, "base"), { recursive: true });
+    const files = { PG_VERSION: Buffer.from("15\n"), "base/1": randomBytes(3 << 20) };
+    for (const [name, content] of Object.entries(files)) writeFileSync(join(source, name), content);
+    const archived = await runCommand("tar", ["-c", "-f", join(work, "data.tar"), "-C", source, "."]);
+    assert.equal(archived.code, 0, archived.stderr);
+    const key = "ns/db/uid/backups/b4/db";
+    for (const compression of ["zstd", "none"]) {
+      const put = await repo(env, [
+        "put",
+        key,
+        "--input",
+        join(work, "data.tar"),
+        "--compression",
+        compression,
+        "--termination-log",
+        join(work, "termination"),
+      ]);
+      assert.equal(put.code, 0, put.stderr);
+      const { sha256 } = JSON.parse(readFileSync(join(work, "termination"), "utf8")) as { sha256: string };
+      const out = join(work, `out-${compression}`);
+      const fetch = (checksum: string) =>
+        repo(env, [
+          "fetch",
+          "--backup",
+          key,
+          "--out",
+          out,
+          "--unpack",
+          "tar",
+          "--compression",
+          compression,
+          "--sha256",
+          checksum,
+        ]);
+      const fetched = await fetch(sha256);
+      assert.equal(fetched.code, 0, fetched.stderr);
+      for (const [name, content] of Object.entries(files)) {
+        assert.ok(
+          readFileSync(join(out, "backup", name)).equals(content),
+          `${compression}: ${name} unpacked identical`,
+        );
+      }
+      const tampered = await fetch("0".repeat(64));
+      assert.notEqual(tampered.code, 0);
+      assert.match(tampered.stderr, /checksum mismatch/);
+      assert.ok(!existsSync(out), `${compression}: nothing is left of a fetch that failed`);
+    }
+    assert.equal((await repo(env, ["delete", key])).code, 0);
+    rmSync(work, { recursive: true, force: true });
+  });
+
   test(`${kind}: a writer that failed leaves nothing stored and fails the put`, async () => {
     const work = mkdtempSync(join(testRoot(), "work-"));
     writeFileSync(join(work, "data"), "partial");

@@ -157,7 +157,7 @@ export const variables = {
       {
         name: "TESSERA_RESTORE_DIR",
         meaning:
-          "where the backup was fetched on the data volume: `backup` (the data), `logs/` (archived logs); absent for instances that copy from a restored one",
+          "where the backup was fetched on the data volume: `backup` (the data: one file, or with `restore.unpack` the directory the archive was unpacked to), `logs/` (archived logs); absent for instances that copy from a restored one",
       },
       { name: "TESSERA_RESTORE_BACKUP", meaning: "the Backup restored" },
       {
