@@ -45,7 +45,7 @@ interface Tool {
 function runTool(
   command: string,
   args: string[],
-  input: number | "pipe",
+  input: number | "pipe" | Readable,
   output: number | "pipe" | "ignore",
 ): Tool {
   const child = spawn(command, args, { stdio: [input, output, "pipe"] });
@@ -259,16 +259,20 @@ export function decodeIntoDirectory(
   expectedSha256: string | undefined,
   encryptionKey?: string,
 ): Decoding {
+  // zstd in front of tar rather than tar's own --zstd, which reads it in small records: over twice as slow.
+  const zstd = compression === "zstd" ? runTool("zstd", ["-c", "-q", "-d"], "pipe", "pipe") : undefined;
   const tar = runTool(
     "tar",
-    ["-x", "--no-same-owner", "-f", "-", "-C", dir, ...(compression === "zstd" ? ["--zstd"] : [])],
-    "pipe",
+    ["-x", "--no-same-owner", "-f", "-", "-C", dir],
+    zstd?.child.stdout ?? "pipe",
     "ignore",
   );
-  const written = tar.exited.then(() => undefined);
+  // tar has its own copy of zstd's output: this one would only compete for the bytes.
+  zstd?.child.stdout!.destroy();
+  const written = Promise.all([zstd?.exited, tar.exited]).then(() => undefined);
   written.catch(() => undefined);
   return {
-    streams: [...storedChecks(compression, expectedSha256, encryptionKey), tar.child.stdin!],
+    streams: [...storedChecks(compression, expectedSha256, encryptionKey), (zstd ?? tar).child.stdin!],
     written,
   };
 }

@@ -183,6 +183,7 @@ program
         console.log("not the first instance: it copies its data from the restored one");
         return;
       }
+      const began = Date.now();
       const fetched = await fetchForRestore({
         store: store(),
         backupKey: options.backup,
@@ -196,7 +197,9 @@ program
         encryptionKey: encryptionKey(),
         ...(options.owner ? { owner: parseOwner(options.owner) } : {}),
       });
-      console.log(`fetched the backup and ${fetched.logs} log file(s) into ${options.out}`);
+      console.log(
+        `fetched the backup and ${fetched.logs} log file(s) into ${options.out} in ${((Date.now() - began) / 1000).toFixed(1)} s`,
+      );
     },
   );
 
