@@ -259,24 +259,12 @@ spec: { kind: filesystem, filesystem: { path: ${repoDir} } }
       { description: "the replica replayed the load", timeoutMs: 1_800_000, intervalMs: 1000 },
     );
 
-    await settleDisk();
-    const start = Date.now();
-    const backupStages = trackPod(platform, ns, "full-backup", start, [
-      ["pod created", () => true],
-      ["backup command started", started("backup")],
-      ["stored", ended("upload")],
-    ]);
-    await platform.apply(`apiVersion: tessera.dev/v1alpha1
-kind: Backup
-metadata: { name: full, namespace: ${ns} }
-spec: { clusterName: src }
-`);
-    const backup = await backupCompleted(platform, ns, "full");
-    const tesseraBackupMs = Date.now() - start;
-    console.log(`tessera backup: ${tesseraBackupMs} ms, ${backup.status?.sizeBytes} bytes stored`);
-    console.log(`  stages: ${await backupStages()}, Completed ${(tesseraBackupMs / 1000).toFixed(1)} s`);
-
-    const replica = await podTarget(platform.client, ns, "src", backup.status!.targetPod!);
+    // The replica a Backup reads (preferSecondary) is the one every baseline reads.
+    const secondaries = await platform.client.list<V1Pod>("v1", "Pod", {
+      namespace: ns,
+      labelSelector: `${labels.role}=secondary`,
+    });
+    const replica = await podTarget(platform.client, ns, "src", secondaries.items[0]!.metadata!.name!);
     const replicationPassword = Buffer.from(
       (
         await platform.client.get<V1Secret>({
@@ -309,6 +297,7 @@ spec: { clusterName: src }
       return ms;
     };
     const basebackup = `${BIN}/pg_basebackup ${connect.join(" ")} -Ft -D -`;
+    // The stages come first: whichever backup reads the replica first pays for its restartpoint.
     await timed("stage: pg_basebackup to /dev/null", ["bash", "-c", `${basebackup} >/dev/null`]);
     await timed("stage: pg_basebackup | zstd -1 -T0 to /dev/null", [
       "bash",
@@ -317,6 +306,23 @@ spec: { clusterName: src }
       "-c",
       `${basebackup} | zstd -q -1 -T0 >/dev/null`,
     ]);
+    await settleDisk();
+    const start = Date.now();
+    const backupStages = trackPod(platform, ns, "full-backup", start, [
+      ["pod created", () => true],
+      ["backup command started", started("backup")],
+      ["stored", ended("upload")],
+    ]);
+    await platform.apply(`apiVersion: tessera.dev/v1alpha1
+kind: Backup
+metadata: { name: full, namespace: ${ns} }
+spec: { clusterName: src }
+`);
+    const backup = await backupCompleted(platform, ns, "full");
+    const tesseraBackupMs = Date.now() - start;
+    console.log(`tessera backup: ${tesseraBackupMs} ms, ${backup.status?.sizeBytes} bytes stored`);
+    console.log(`  stages: ${await backupStages()}, Completed ${(tesseraBackupMs / 1000).toFixed(1)} s`);
+
     // pg_basebackup into a directory syncs what it wrote, as the repository does.
     const plainFile = join(plainDir, "plain", "base.tar");
     const plainBackupMs = await timed("plain pg_basebackup", [

@@ -545,6 +545,11 @@ export class HaController {
     }
     if (decision.ha) await this.writeHa(component, decision.ha, decision.blocked);
     for (const event of decision.events) {
+      // Role changes and failovers are what an operator's log is read for afterwards.
+      this.ctx.logger[event.type === "Warning" ? "warn" : "info"](
+        { component: objectKey(component), reason: event.reason },
+        event.message,
+      );
       await this.ctx.recorder.record(component, event.type, event.reason, event.message);
     }
     await this.applyLabels(

@@ -325,9 +325,13 @@ export function decide(input: DecideInput): Decision {
       // A restarted primary counts as lost at once: its replicas hold every acknowledged write. One
       // whose pod is missing is counted like any failed round: after a stop, or while its pod is
       // recreated, it is expected back.
+      // A round in which no other instance answered either says nothing about the primary: the
+      // operator, or the whole node, is too starved or cut off to tell, and no replica could take
+      // over. Counting it would turn a burst of load into a failover once one replica answers.
+      const conclusive = input.reports.some((r) => r.pod !== primary && r.ok);
       decision.primaryFailures = current?.restarted
         ? input.failureThreshold
-        : input.primaryFailures + (input.countsFailure === false ? 0 : 1);
+        : input.primaryFailures + (input.countsFailure === false || !conclusive ? 0 : 1);
       if (decision.primaryFailures >= input.failureThreshold) {
         const why = current?.restarted
           ? "restarted"

@@ -68,6 +68,18 @@ test("primary loss below the threshold waits; at the threshold the most advanced
   assert.equal(failover.events[0]?.reason, "Failover");
 });
 
+test("a round in which no instance answers does not count against the primary", () => {
+  const silent = [report("pg-0"), report("pg-1"), report("pg-2")];
+  const d = decide(input({ primaryFailures: 2, reports: silent }));
+  assert.equal(d.primaryFailures, 2, "held: the operator cannot tell a lost primary from its own starvation");
+  assert.equal(d.promote, undefined);
+  assert.equal(d.fence, undefined);
+  const next = decide(
+    input({ primaryFailures: d.primaryFailures, reports: [report("pg-0"), report("pg-1", "secondary", 7)] }),
+  );
+  assert.equal(next.promote, "pg-1", "once a replica answers, the primary's silence counts again");
+});
+
 test("a restarted primary that serves again is fenced first, and a replica promoted in the next round", () => {
   const d = decide(
     input({ reports: [report("pg-0", "primary", 9, { restarted: true }), report("pg-1", "secondary", 9)] }),
@@ -344,7 +356,7 @@ test("a primary whose pod is missing is counted like a failed round, then failed
 
 test("with no replica able to take over, a primary is not fenced, and a fenced one that serves again keeps its role", () => {
   const starting = [report("pg-0"), report("pg-1"), report("pg-2")];
-  const blocked = decide(input({ primaryFailures: 2, reports: starting, canDetach: true }));
+  const blocked = decide(input({ primaryFailures: 3, reports: starting, canDetach: true }));
   assert.equal(blocked.ha?.fencing, undefined);
   assert.equal(blocked.fence, undefined, "nobody stops a primary nobody can replace");
   assert.deepEqual(blocked.detach, []);
