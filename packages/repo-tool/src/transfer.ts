@@ -99,8 +99,14 @@ export async function getUnpacked(
   );
 }
 
+/** Ends once the tools have exited too, failed or not: nothing is still writing when it returns. */
 async function drain(store: ObjectStore, key: string, decoding: Decoding): Promise<void> {
-  await Promise.all([pipeline([await store.get(key), ...decoding.streams]), decoding.written]);
+  const ended = await Promise.allSettled([
+    pipeline([await store.get(key), ...decoding.streams]),
+    decoding.written,
+  ]);
+  const failed = ended.find((result) => result.status === "rejected");
+  if (failed) throw failed.reason;
 }
 
 /** Key=value lines a backup command wrote about itself (positions, versions); empty when none. */
