@@ -1,24 +1,30 @@
 import type { V1Container, V1Pod, V1PodSpec } from "@kubernetes/client-node";
 import { names, shellQuote, type ProbeAction } from "@tessera/api";
 
-/** The sidecar that serves the agent over the pod network. */
-export const AGENT_CONTAINER = "tessera-agent";
-/** Its port, named after it; the HA loop and the action runner find the agent by this port name. */
+/** The init container that installs the agent's HTTP server into the pod. */
+export const AGENT_INSTALLER = "tessera-agent-install";
+/** The agent's port, on the database container; the HA loop and the action runner find the agent by its name. */
 export const AGENT_PORT_NAME = "tessera-agent";
 export const AGENT_PORT = 9901;
-/** Any image with busybox's httpd; on the hostlet it maps to the host's busybox. */
+/** Any image with busybox (for its httpd); on the hostlet it maps to the host's busybox. */
 export const AGENT_IMAGE = "busybox:1.36";
 /** The key of the component's agent Secret that holds the token actions must present. */
 export const AGENT_TOKEN_KEY = "token";
 /** The path of the action endpoint; the body is the shell script to run, the answer its output. */
 export const AGENT_ACTION_PATH = "/cgi-bin/action";
 const AGENT_DIR = "/tessera/agent";
+const AGENT_BUSYBOX = `${AGENT_DIR}/bin/busybox`;
 const VOLUME = "tessera-agent";
 const TOKEN_ENV = "TESSERA_AGENT_TOKEN";
 
 /**
  * Runs before the container's own command, in its shell, then the container's command takes over
- * the process. Two loops stay behind:
+ * the process. Three processes stay behind, all in the database container so that they get its
+ * share of the CPU: a sidecar with a sidecar's small CPU request answers in seconds, not
+ * milliseconds, once the database keeps the pod's CPU busy, and a late answer is a failed probe.
+ * - the server, the installed busybox httpd, serves the report and the action endpoint, and is
+ *   started again should it exit (each loop is a shell of its own: the database's process, which
+ *   takes over this one, never sees one of them end);
  * - the report loop runs the role probe every period inside the container (its tools, its
  *   sockets, its environment) and replaces the report file atomically with
  *   `<sequence> <exit code> <first line of output>`; the sequence shows the loop still runs;
@@ -57,13 +63,23 @@ serve_actions() {
     done <"${AGENT_DIR}/actions"
   done
 }
+serve() {
+  mkdir -p "${AGENT_DIR}/www/cgi-bin"
+  printf '%s' "$TESSERA_AGENT_CGI" >"${AGENT_DIR}/www/cgi-bin/action"
+  chmod 755 "${AGENT_DIR}/www/cgi-bin/action"
+  while :; do
+    "${AGENT_BUSYBOX}" httpd -f -p "$TESSERA_POD_IP:${AGENT_PORT}" -h "${AGENT_DIR}/www"
+    sleep 1
+  done
+}
+serve &
 report &
 serve_actions &
 exec "$@"
 `;
 
 /**
- * The action endpoint, a CGI script of the sidecar's httpd. It checks the token, stores the
+ * The action endpoint, a CGI script of the agent's httpd. It checks the token, stores the
  * script, hands its id to the container's action loop and waits for the exit code. A container
  * that is not running its loop (starting, restarted, frozen) is answered 503 or 504 rather than
  * waited for.
@@ -109,8 +125,8 @@ cat "$req.out" "$req.err"
 rm -f "$req".*
 `;
 
-/** Serves only `www` (the report and the endpoint): requests and their output stay beside it. */
-const SERVE = `mkdir -p "$0/www/cgi-bin" && printf '%s' "$TESSERA_AGENT_CGI" >"$0/www/cgi-bin/action" && chmod 755 "$0/www/cgi-bin/action" && exec busybox httpd -f -p "$TESSERA_POD_IP:${AGENT_PORT}" -h "$0/www"`;
+/** Copies busybox where the database container finds it: its image need not have an HTTP server. */
+const INSTALL = `mkdir -p "$0/bin" && cp "$(command -v busybox)" "$0/bin/busybox"`;
 
 /** Kubernetes expands `$(NAME)` and turns `$$` into `$` in commands and env values: scripts stay as written. */
 function literal(script: string): string {
@@ -146,28 +162,27 @@ export function withAgent(spec: V1PodSpec, probe: ProbeAction | undefined, compo
             ...(container.env ?? []),
             { name: "TESSERA_ROLE_PROBE", value: literal(probeCommand) },
             { name: "TESSERA_ROLE_PROBE_PERIOD", value: String(probe.periodSeconds ?? 1) },
+            { name: "TESSERA_POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
+            { name: "TESSERA_AGENT_CGI", value: literal(ACTION_CGI) },
+            {
+              name: TOKEN_ENV,
+              valueFrom: { secretKeyRef: { name: names.agentSecret(component), key: AGENT_TOKEN_KEY } },
+            },
           ],
+          ports: [...(container.ports ?? []), { name: AGENT_PORT_NAME, containerPort: AGENT_PORT }],
           volumeMounts: [...(container.volumeMounts ?? []), mount],
         };
-  const server: V1Container = {
-    name: AGENT_CONTAINER,
+  const installer: V1Container = {
+    name: AGENT_INSTALLER,
     image: AGENT_IMAGE,
-    command: ["sh", "-c", literal(SERVE), AGENT_DIR],
-    env: [
-      { name: "TESSERA_POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
-      { name: "TESSERA_AGENT_CGI", value: literal(ACTION_CGI) },
-      {
-        name: TOKEN_ENV,
-        valueFrom: { secretKeyRef: { name: names.agentSecret(component), key: AGENT_TOKEN_KEY } },
-      },
-    ],
-    ports: [{ name: AGENT_PORT_NAME, containerPort: AGENT_PORT }],
+    command: ["sh", "-c", literal(INSTALL), AGENT_DIR],
     resources: { requests: { cpu: "5m", memory: "8Mi" }, limits: { memory: "32Mi" } },
     volumeMounts: [mount],
   };
   return {
     ...spec,
-    containers: [...spec.containers.map(wrapped), server],
+    initContainers: [...(spec.initContainers ?? []), installer],
+    containers: spec.containers.map(wrapped),
     volumes: [...(spec.volumes ?? []), { name: VOLUME, emptyDir: {} }],
   };
 }

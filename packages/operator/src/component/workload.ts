@@ -181,6 +181,7 @@ export function buildInstanceSet(input: WorkloadInput): InstanceSet {
     ? withAgent(runtime, compDef.spec.lifecycleActions?.roleProbe, component.metadata.name!)
     : runtime;
   runtime.containers = agented.containers;
+  runtime.initContainers = agented.initContainers;
   const declared = new Set((runtime.volumes ?? []).map((v) => v.name));
   runtime.volumes = [
     ...(agented.volumes ?? []),

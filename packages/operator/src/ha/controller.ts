@@ -319,7 +319,7 @@ export class HaController {
     const agentAt = agentPort(pod);
     const agent = state && (state.freshUntil.get(name) ?? 0) < Date.now() ? agentAt : undefined;
     if (state && agent) {
-      // The sidecar keeps serving the last report while the probed container is down or restarting.
+      // A container restarting keeps its last report on the volume; the server it runs is gone with it.
       const container = probedContainer(compDef, pod);
       const status = pod.status?.containerStatuses?.find((c) => c.name === container);
       if (!status?.state?.running)

@@ -71,7 +71,7 @@ test("the agent's Secret holds a token and every instance carries the agent", as
   });
   for (const pod of pods.items)
     assert.ok(
-      pod.spec?.containers.some((c) => c.name === "tessera-agent"),
+      pod.spec?.containers.some((c) => c.ports?.some((p) => p.name === "tessera-agent")),
       pod.metadata?.name,
     );
 });

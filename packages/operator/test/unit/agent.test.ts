@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { V1PodSpec } from "@kubernetes/client-node";
 import {
-  AGENT_CONTAINER,
+  AGENT_INSTALLER,
   AGENT_PORT_NAME,
   agentEndpoint,
   parseAgentReport,
@@ -24,7 +24,7 @@ const probe = {
   failureThreshold: 3,
 };
 
-test("the probed container runs its command behind the report loop, and a sidecar serves the report", () => {
+test("the probed container runs its command behind the agent, and an init container installs the agent's server", () => {
   const out = withAgent(spec(), probe, "demo-db");
   const db = out.containers.find((c) => c.name === "db")!;
   assert.deepEqual(db.command?.slice(0, 2), ["sh", "-c"]);
@@ -32,13 +32,21 @@ test("the probed container runs its command behind the report loop, and a sideca
   const env = Object.fromEntries((db.env ?? []).map((e) => [e.name, e.value]));
   assert.equal(env.TESSERA_ROLE_PROBE, `env 'MODE=x y' sh '/scripts/role probe.sh'`);
   assert.equal(env.TESSERA_ROLE_PROBE_PERIOD, "2");
-  const server = out.containers.find((c) => c.name === AGENT_CONTAINER)!;
-  assert.equal(server.ports?.[0]?.name, AGENT_PORT_NAME);
-  const token = server.env?.find((e) => e.name === "TESSERA_AGENT_TOKEN")?.valueFrom?.secretKeyRef;
+  assert.equal(db.ports?.[0]?.name, AGENT_PORT_NAME, "the database container serves the agent");
+  const token = db.env?.find((e) => e.name === "TESSERA_AGENT_TOKEN")?.valueFrom?.secretKeyRef;
   assert.deepEqual(
     token,
     { name: "demo-db-agent", key: "token" },
     "the token comes from the component's Secret",
+  );
+  assert.deepEqual(
+    out.containers.map((c) => c.name),
+    ["db", "exporter"],
+    "no sidecar: the server shares the database's CPU",
+  );
+  assert.deepEqual(
+    out.initContainers?.map((c) => c.name),
+    [AGENT_INSTALLER],
   );
   assert.equal(out.containers.find((c) => c.name === "exporter")?.command, undefined, "others are untouched");
   assert.equal(out.volumes?.length, 2);

@@ -49,7 +49,8 @@ export const lifecycleContract: { readonly [A in LifecycleActionName]: ActionCon
       "Every running instance, each on its own (`targetPodSelector` does not apply). When its `exec` " +
       "container has a `command` of its own, the probe runs inside the instance: a loop started before " +
       "that command runs it every period with the container's environment, and the operator reads the " +
-      "latest answer over the pod network from the `tessera-agent` sidecar; otherwise through " +
+      "latest answer over the pod network from the agent's server on port 9901 of that container " +
+      "(`tessera-agent`); otherwise through " +
       "`pods/exec`, with the variables below.",
     env: [],
     output: roleProbeOutput,
