@@ -64,14 +64,20 @@ interface ComponentState {
   freshUntil: Map<string, number>;
   /** Instances whose restart was seen and not yet dealt with (the primary's, until failover replaced it). */
   restarted: Set<string>;
-  /** A probe still running past its round, by pod UID: the next round waits on it instead of piling up execs. */
-  inflight: Map<string, Promise<ProbeReport>>;
+  /** A probe still running past its round, by pod UID, and when it began: the next round waits on it instead of piling up execs. */
+  inflight: Map<string, { report: Promise<ProbeReport>; startedAt: number }>;
+  /** Pods (by UID) whose probe went unanswered in the previous round: the next one gives them a period, not a timeout. */
+  unanswered: Set<string>;
   /** The agent's last report sequence per pod UID, and when it last moved (this process's clock). */
   agentSequences: Map<string, { sequence: number; changedAt: number }>;
 }
 
 function probePeriodMs(compDef: ComponentDefinition): number {
   return (compDef.spec.lifecycleActions?.roleProbe?.periodSeconds ?? 1) * 1000;
+}
+
+function probeTimeoutMs(compDef: ComponentDefinition): number {
+  return (compDef.spec.lifecycleActions?.roleProbe?.timeoutSeconds ?? 2) * 1000;
 }
 
 /** The port of the pod's agent, if it has one. */
@@ -98,6 +104,13 @@ function httpGet(url: string, timeoutMs: number): Promise<string> {
     request.on("timeout", () => request.destroy(new Error(`no answer within ${timeoutMs} ms`)));
     request.on("error", reject);
   });
+}
+
+/** What the loop keeps per pod UID goes with the pod. */
+function forgetGone(state: ComponentState, pods: V1Pod[]): void {
+  const live = new Set(pods.map((p) => p.metadata?.uid));
+  for (const uid of state.unanswered) if (!live.has(uid)) state.unanswered.delete(uid);
+  for (const uid of state.agentSequences.keys()) if (!live.has(uid)) state.agentSequences.delete(uid);
 }
 
 /** The epoch a replica follows; NaN once detached (it follows no one), undefined if never recorded. */
@@ -206,6 +219,7 @@ export class HaController {
         incarnations: new Map(),
         positions: new Map(),
         inflight: new Map(),
+        unanswered: new Set(),
         agentSequences: new Map(),
         restarted: new Set(),
         failureCountedAt: 0,
@@ -251,17 +265,22 @@ export class HaController {
       set,
     );
     const state = this.stateOf(key);
+    forgetGone(state, pods);
+    const startedAt = Date.now();
     const reports = await Promise.all(
-      pods.map((pod) => this.probeWithin(state, component, compDef, pod, env.base, periodMs)),
+      pods.map((pod) => this.probeWithin(state, component, compDef, pod, env.base)),
     );
     await this.act(component, compDef, set, pods, reports, env);
-    return { requeueAfterMs: periodMs };
+    // Rounds begin once a period, however long one waited on a silent instance.
+    return { requeueAfterMs: Math.max(0, periodMs - (Date.now() - startedAt)) };
   }
 
   /**
-   * A probe bounded by the round's period: an instance that does not answer in time (frozen,
-   * cut off) counts as failed for this round, so failed rounds measure time whatever the
-   * action's own timeout. The unanswered probe keeps running and the next round waits on it.
+   * A probe bounded by the probe's timeout: an instance that does not answer within it (frozen,
+   * cut off) counts as failed for this round; one that answers late but within it (a loaded node)
+   * does not. Once it went unanswered, the next rounds give it a period each, so failed rounds
+   * come once a period. An unanswered probe keeps running and the next round waits on it instead
+   * of starting another.
    */
   private async probeWithin(
     state: ComponentState,
@@ -269,31 +288,37 @@ export class HaController {
     compDef: ComponentDefinition,
     pod: V1Pod,
     env: ActionEnv,
-    periodMs: number,
   ): Promise<ProbeReport> {
     const uid = pod.metadata!.uid!;
     let probe = state.inflight.get(uid);
     if (!probe) {
-      probe = probeLimit(() => this.probe(component, compDef, pod, env, state));
+      const report = probeLimit(() => this.probe(component, compDef, pod, env, state));
+      probe = { report, startedAt: Date.now() };
       state.inflight.set(uid, probe);
-      void probe.finally(() => state.inflight.delete(uid));
+      void report.finally(() => state.inflight.delete(uid));
     }
+    const silent = state.unanswered.has(uid);
+    const timeoutMs = silent ? probePeriodMs(compDef) : probeTimeoutMs(compDef);
+    const waitMs = silent ? timeoutMs : Math.max(0, probe.startedAt + timeoutMs - Date.now());
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<ProbeReport>((resolve) => {
-      timer = setTimeout(
-        () =>
-          resolve({
-            pod: pod.metadata!.name!,
-            ordinal: ordinalOf(pod.metadata!.name!),
-            ready: podIsReady(pod),
-            ok: false,
-            error: `no answer within ${periodMs} ms`,
-          }),
-        periodMs,
-      );
+      timer = setTimeout(() => {
+        state.unanswered.add(uid);
+        resolve({
+          pod: pod.metadata!.name!,
+          ordinal: ordinalOf(pod.metadata!.name!),
+          ready: podIsReady(pod),
+          ok: false,
+          error: `no answer within ${timeoutMs} ms`,
+        });
+      }, waitMs);
+    });
+    const answered = probe.report.then((report) => {
+      state.unanswered.delete(uid);
+      return report;
     });
     try {
-      return await Promise.race([probe, late]);
+      return await Promise.race([answered, late]);
     } finally {
       clearTimeout(timer);
     }
@@ -381,10 +406,12 @@ export class HaController {
     const seen = state.agentSequences.get(uid);
     const changedAt = seen?.sequence === report.sequence ? seen.changedAt : Date.now();
     state.agentSequences.set(uid, { sequence: report.sequence, changedAt });
-    // The agent reports once a period; rounds may come more often. Two periods and a second
-    // without a new report mean its loop is stuck (a frozen or hung container).
+    // One turn of the report loop takes up to the probe's timeout and a period. Its server answering
+    // proves the container is not frozen (it runs there); a probe that hangs reports a failure
+    // once its timeout ends. Silence for three turns is left: a loop that is stuck. A loaded node
+    // slows every turn down, and must not look like a lost instance.
     const silentMs = Date.now() - changedAt;
-    if (silentMs > 2 * periodMs + 1000)
+    if (silentMs > 3 * (periodMs + probeTimeoutMs(compDef)))
       return { ok: false, error: `the agent has not reported for ${Math.round(silentMs / 1000)} s` };
     if (report.code !== 0) return { ok: false, error: `roleProbe exited with code ${report.code}` };
     return parseRoleProbeOutput(report.output, compDef.spec.roles ?? []);
