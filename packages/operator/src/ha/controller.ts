@@ -276,11 +276,11 @@ export class HaController {
   }
 
   /**
-   * A probe bounded by the probe's timeout: an instance that does not answer within it (frozen,
-   * cut off) counts as failed for this round; one that answers late but within it (a loaded node)
-   * does not. Once it went unanswered, the next rounds give it a period each, so failed rounds
-   * come once a period. An unanswered probe keeps running and the next round waits on it instead
-   * of starting another.
+   * A probe bounded by the probe's timeout: one that answers late but within it (a loaded node)
+   * is taken as it is; one that does not (frozen, cut off) stands for every period of silence its
+   * timeout spanned, so detection takes no longer than with a timeout of one period. Once it went
+   * unanswered, the next rounds give it a period each. An unanswered probe keeps running and the
+   * next round waits on it instead of starting another.
    */
   private async probeWithin(
     state: ComponentState,
@@ -310,6 +310,7 @@ export class HaController {
           ready: podIsReady(pod),
           ok: false,
           error: `no answer within ${timeoutMs} ms`,
+          missedRounds: silent ? 1 : Math.max(1, Math.floor(timeoutMs / probePeriodMs(compDef))),
         });
       }, waitMs);
     });
@@ -446,7 +447,8 @@ export class HaController {
     const state = this.stateOf(key);
     const actions = compDef.spec.lifecycleActions;
     for (const report of reports) {
-      state.podFailures.set(report.pod, report.ok ? 0 : (state.podFailures.get(report.pod) ?? 0) + 1);
+      const failures = (state.podFailures.get(report.pod) ?? 0) + (report.missedRounds ?? 1);
+      state.podFailures.set(report.pod, report.ok ? 0 : failures);
       const pod = pods.find((p) => p.metadata?.name === report.pod)!;
       const seen = state.incarnations.get(report.pod);
       const run = incarnation(pod, probedContainer(compDef, pod));

@@ -14,6 +14,11 @@ export interface ProbeReport {
   error?: string;
   /** The pod's main container restarted since the previous probe round. */
   restarted?: boolean;
+  /**
+   * Failed rounds this report stands for (default 1): a probe unanswered for its whole timeout
+   * was silent for every period that timeout spans.
+   */
+  missedRounds?: number;
 }
 
 export interface DecideInput {
@@ -331,7 +336,8 @@ export function decide(input: DecideInput): Decision {
       const conclusive = input.reports.some((r) => r.pod !== primary && r.ok);
       decision.primaryFailures = current?.restarted
         ? input.failureThreshold
-        : input.primaryFailures + (input.countsFailure === false || !conclusive ? 0 : 1);
+        : input.primaryFailures +
+          (input.countsFailure === false || !conclusive ? 0 : (current?.missedRounds ?? 1));
       if (decision.primaryFailures >= input.failureThreshold) {
         const why = current?.restarted
           ? "restarted"

@@ -396,3 +396,17 @@ test("after a failover, the deposed primary still claiming the role is demoted, 
   assert.deepEqual(d.demote, ["pg-0"]);
   assert.equal(d.labels.get("pg-0"), undefined);
 });
+
+test("a primary silent for a whole probe timeout spanning several periods counts each of them", () => {
+  const silentFor = (rounds: number) => ({ ...report("pg-0"), missedRounds: rounds });
+  const replicas = [report("pg-1", "secondary", 100), report("pg-2", "secondary", 250)];
+  const first = decide(
+    input({ failureThreshold: 2, primaryFailures: 0, reports: [silentFor(2), ...replicas] }),
+  );
+  assert.equal(first.promote, "pg-2", "one silent timeout of two periods reaches a threshold of two");
+  const once = decide(
+    input({ failureThreshold: 2, primaryFailures: 0, reports: [silentFor(1), ...replicas] }),
+  );
+  assert.equal(once.primaryFailures, 1);
+  assert.equal(once.promote, undefined);
+});
