@@ -26,8 +26,7 @@ const TOKEN_ENV = "TESSERA_AGENT_TOKEN";
  *   started again should it exit (each loop is a shell of its own: the database's process, which
  *   takes over this one, never sees one of them end);
  * - the report loop runs the role probe every period inside the container (its tools, its
- *   sockets, its environment), each run bounded by the probe's timeout (a probe that hangs
- *   reports exit code 124), and replaces the report file atomically with
+ *   sockets, its environment) and replaces the report file atomically with
  *   `<sequence> <exit code> <first line of output>`; the sequence shows the loop still runs;
  * - the action loop reads request ids from a FIFO and runs each request's script in the
  *   background under its timeout, leaving stdout, stderr and then the exit code next to it.
@@ -39,7 +38,7 @@ report() {
   seq=0
   while :; do
     seq=$((seq + 1))
-    out=$(timeout "$TESSERA_ROLE_PROBE_TIMEOUT" sh -c "$TESSERA_ROLE_PROBE" 2>/dev/null)
+    out=$(sh -c "$TESSERA_ROLE_PROBE" 2>/dev/null)
     code=$?
     out=$(printf '%s\\n' "$out" | head -n 1)
     printf '%s %s %s\\n' "$seq" "$code" "$out" >"${AGENT_DIR}/www/report.tmp"
@@ -163,7 +162,6 @@ export function withAgent(spec: V1PodSpec, probe: ProbeAction | undefined, compo
             ...(container.env ?? []),
             { name: "TESSERA_ROLE_PROBE", value: literal(probeCommand) },
             { name: "TESSERA_ROLE_PROBE_PERIOD", value: String(probe.periodSeconds ?? 1) },
-            { name: "TESSERA_ROLE_PROBE_TIMEOUT", value: String(probe.timeoutSeconds ?? 2) },
             { name: "TESSERA_POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
             { name: "TESSERA_AGENT_CGI", value: literal(ACTION_CGI) },
             {

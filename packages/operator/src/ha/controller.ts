@@ -407,10 +407,10 @@ export class HaController {
     const seen = state.agentSequences.get(uid);
     const changedAt = seen?.sequence === report.sequence ? seen.changedAt : Date.now();
     state.agentSequences.set(uid, { sequence: report.sequence, changedAt });
-    // One turn of the report loop takes up to the probe's timeout and a period. Its server answering
-    // proves the container is not frozen (it runs there); a probe that hangs reports a failure
-    // once its timeout ends. Silence for three turns is left: a loop that is stuck. A loaded node
-    // slows every turn down, and must not look like a lost instance.
+    // One turn of the report loop takes a period and the probe's run, which a loaded node slows
+    // down (a run is not cut short there: a slow answer is no failure). Its server answering
+    // proves the container is not frozen (it runs there). Silence for three turns, each allowed a
+    // period and the probe's timeout, is left: a probe or loop that hangs.
     const silentMs = Date.now() - changedAt;
     if (silentMs > 3 * (periodMs + probeTimeoutMs(compDef)))
       return { ok: false, error: `the agent has not reported for ${Math.round(silentMs / 1000)} s` };

@@ -32,7 +32,6 @@ test("the probed container runs its command behind the agent, and an init contai
   const env = Object.fromEntries((db.env ?? []).map((e) => [e.name, e.value]));
   assert.equal(env.TESSERA_ROLE_PROBE, `env 'MODE=x y' sh '/scripts/role probe.sh'`);
   assert.equal(env.TESSERA_ROLE_PROBE_PERIOD, "2");
-  assert.equal(env.TESSERA_ROLE_PROBE_TIMEOUT, "2");
   assert.equal(db.ports?.[0]?.name, AGENT_PORT_NAME, "the database container serves the agent");
   const token = db.env?.find((e) => e.name === "TESSERA_AGENT_TOKEN")?.valueFrom?.secretKeyRef;
   assert.deepEqual(
