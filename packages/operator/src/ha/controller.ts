@@ -106,6 +106,16 @@ function httpGet(url: string, timeoutMs: number): Promise<string> {
   });
 }
 
+/**
+ * The failed rounds a probe silent for its whole timeout stands for: every period it spanned, but
+ * one short of the failure threshold, so that failover always waits for a second, later silence. A
+ * single one can be the operator's own stall on a loaded node (its timers fire late, all at once).
+ */
+function spannedRounds(compDef: ComponentDefinition, timeoutMs: number): number {
+  const threshold = compDef.spec.lifecycleActions?.roleProbe?.failureThreshold ?? 3;
+  return Math.max(1, Math.min(Math.floor(timeoutMs / probePeriodMs(compDef)), threshold - 1));
+}
+
 /** What the loop keeps per pod UID goes with the pod. */
 function forgetGone(state: ComponentState, pods: V1Pod[]): void {
   const live = new Set(pods.map((p) => p.metadata?.uid));
@@ -277,8 +287,8 @@ export class HaController {
 
   /**
    * A probe bounded by the probe's timeout: one that answers late but within it (a loaded node)
-   * is taken as it is; one that does not (frozen, cut off) stands for every period of silence its
-   * timeout spanned, so detection takes no longer than with a timeout of one period. Once it went
+   * is taken as it is; one that does not (frozen, cut off) stands for the periods of silence its
+   * timeout spanned (see spannedRounds). Once it went
    * unanswered, the next rounds give it a period each. An unanswered probe keeps running and the
    * next round waits on it instead of starting another.
    */
@@ -310,7 +320,7 @@ export class HaController {
           ready: podIsReady(pod),
           ok: false,
           error: `no answer within ${timeoutMs} ms`,
-          missedRounds: silent ? 1 : Math.max(1, Math.floor(timeoutMs / probePeriodMs(compDef))),
+          missedRounds: silent ? 1 : spannedRounds(compDef, timeoutMs),
         });
       }, waitMs);
     });

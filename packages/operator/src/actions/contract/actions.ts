@@ -58,8 +58,8 @@ export const lifecycleContract: { readonly [A in LifecycleActionName]: ActionCon
       success: "The role (and position) are taken.",
       failure:
         "The probe failed this round; so does no answer within `timeoutSeconds` (which counts as " +
-        "a failed round for each period it spans; then no answer within `periodSeconds` for each " +
-        "further round while it stays silent), an agent that " +
+        "a failed round for each period it spans, at most one short of `failureThreshold`; then no " +
+        "answer within `periodSeconds` for each further round while it stays silent), an agent that " +
         "cannot be read over the pod network or whose report stopped advancing, or (probed through " +
         "`pods/exec`) an instance whose first declared container port refuses the operator's TCP " +
         "connection (cut off from the network). " +
