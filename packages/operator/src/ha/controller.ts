@@ -64,10 +64,12 @@ interface ComponentState {
   freshUntil: Map<string, number>;
   /** Instances whose restart was seen and not yet dealt with (the primary's, until failover replaced it). */
   restarted: Set<string>;
-  /** A probe still running past its round, by pod UID, and when it began: the next round waits on it instead of piling up execs. */
-  inflight: Map<string, { report: Promise<ProbeReport>; startedAt: number }>;
-  /** Pods (by UID) whose probe went unanswered in the previous round: the next one gives them a period, not a timeout. */
-  unanswered: Set<string>;
+  /**
+   * A probe still running past its round, by pod UID: the next round waits on it instead of piling
+   * up execs. When it began, and whether a round already gave up on it (the next gives it a period,
+   * not a timeout).
+   */
+  inflight: Map<string, { report: Promise<ProbeReport>; startedAt: number; silent: boolean }>;
   /** The agent's last report sequence per pod UID, and when it last moved (this process's clock). */
   agentSequences: Map<string, { sequence: number; changedAt: number }>;
 }
@@ -116,10 +118,9 @@ function spannedRounds(compDef: ComponentDefinition, timeoutMs: number): number 
   return Math.max(1, Math.min(Math.floor(timeoutMs / probePeriodMs(compDef)), threshold - 1));
 }
 
-/** What the loop keeps per pod UID goes with the pod. */
+/** The agent sequences kept per pod UID go with the pod. */
 function forgetGone(state: ComponentState, pods: V1Pod[]): void {
   const live = new Set(pods.map((p) => p.metadata?.uid));
-  for (const uid of state.unanswered) if (!live.has(uid)) state.unanswered.delete(uid);
   for (const uid of state.agentSequences.keys()) if (!live.has(uid)) state.agentSequences.delete(uid);
 }
 
@@ -229,7 +230,6 @@ export class HaController {
         incarnations: new Map(),
         positions: new Map(),
         inflight: new Map(),
-        unanswered: new Set(),
         agentSequences: new Map(),
         restarted: new Set(),
         failureCountedAt: 0,
@@ -288,9 +288,8 @@ export class HaController {
   /**
    * A probe bounded by the probe's timeout: one that answers late but within it (a loaded node)
    * is taken as it is; one that does not (frozen, cut off) stands for the periods of silence its
-   * timeout spanned (see spannedRounds). Once it went
-   * unanswered, the next rounds give it a period each. An unanswered probe keeps running and the
-   * next round waits on it instead of starting another.
+   * timeout spanned (see spannedRounds). An unanswered probe keeps running; the next rounds wait
+   * on it instead of starting another, a period each.
    */
   private async probeWithin(
     state: ComponentState,
@@ -303,17 +302,17 @@ export class HaController {
     let probe = state.inflight.get(uid);
     if (!probe) {
       const report = probeLimit(() => this.probe(component, compDef, pod, env, state));
-      probe = { report, startedAt: Date.now() };
+      probe = { report, startedAt: Date.now(), silent: false };
       state.inflight.set(uid, probe);
       void report.finally(() => state.inflight.delete(uid));
     }
-    const silent = state.unanswered.has(uid);
+    const { silent } = probe;
     const timeoutMs = silent ? probePeriodMs(compDef) : probeTimeoutMs(compDef);
     const waitMs = silent ? timeoutMs : Math.max(0, probe.startedAt + timeoutMs - Date.now());
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<ProbeReport>((resolve) => {
       timer = setTimeout(() => {
-        state.unanswered.add(uid);
+        probe.silent = true;
         resolve({
           pod: pod.metadata!.name!,
           ordinal: ordinalOf(pod.metadata!.name!),
@@ -324,12 +323,8 @@ export class HaController {
         });
       }, waitMs);
     });
-    const answered = probe.report.then((report) => {
-      state.unanswered.delete(uid);
-      return report;
-    });
     try {
-      return await Promise.race([answered, late]);
+      return await Promise.race([probe.report, late]);
     } finally {
       clearTimeout(timer);
     }
