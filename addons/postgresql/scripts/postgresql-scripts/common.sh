@@ -67,25 +67,41 @@ $$;
 SQL
 }
 
-# Makes the local primary's slots follow the membership, in one session: one
-# per other member, and none for instances that left or for this one (e.g.
-# kept from an earlier term), since an unused slot pins WAL until the disk
-# fills. A slot in use is never dropped. Arguments name further instances
-# whose slots are kept.
-sync_slots() {
+# The slots the local instance should hold, comma-separated: one per other
+# member, plus one per instance named in the arguments.
+member_slots() {
   keep=""
   for pod in $(echo "$TESSERA_POD_NAME_LIST" | tr ',' ' ') "$@"; do
     [ "$pod" = "$TESSERA_POD_NAME" ] || keep="$keep${keep:+,}$(slot_name "$pod")"
   done
-  {
-    ensure_slots_sql
-    cat <<'SQL'
+  echo "$keep"
+}
+
+# SQL making the local slots those named in the psql variable "slots": none
+# for instances that left or for this one (e.g. kept from an earlier term),
+# since an unused slot pins WAL until the disk fills. A slot in use is never
+# dropped.
+sync_slots_sql() {
+  ensure_slots_sql
+  cat <<'SQL'
 select pg_drop_replication_slot(slot_name) from pg_replication_slots
 where slot_type = 'physical' and not active and slot_name like 'tessera\_%'
-  and slot_name <> all (string_to_array(:'slots', ','));
+  and slot_name <> all (string_to_array(:'slots', ',')) \g /dev/null
 SQL
-  } | psql_local -v slots="$keep" >/dev/null
 }
+
+# Makes the local primary's slots follow the membership, in one session.
+# Arguments name further instances whose slots are kept.
+sync_slots() {
+  sync_slots_sql | psql_local -v slots="$(member_slots "$@")" >/dev/null
+}
+
+# "<role> <position>": position is the WAL byte offset this instance has
+# (primary: written; standby: received and flushed), so failover can pick the
+# most advanced standby.
+ROLE_SQL="select case when pg_is_in_recovery()
+  then 'secondary ' || coalesce(pg_wal_lsn_diff(pg_last_wal_receive_lsn(), '0/0'), pg_wal_lsn_diff(pg_last_wal_replay_lsn(), '0/0'), 0)::bigint
+  else 'primary ' || pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint end"
 
 write_passfile() {
   umask 077

@@ -9,7 +9,8 @@ if [ -z "${TESSERA_PRIMARY_POD_FQDN:-}" ]; then
   exit 1
 fi
 write_upstream "$TESSERA_PRIMARY_POD_FQDN"
-if local_running && [ "$(psql_local -c 'select pg_is_in_recovery()')" = "t" ]; then
-  psql_local -c 'select pg_reload_conf()' >/dev/null
+# A stopped instance reads its upstream when it starts.
+if ! psql_local -c 'select pg_reload_conf() where pg_is_in_recovery()' >/dev/null && local_running; then
+  exit 1
 fi
 log follow "$TESSERA_POD_NAME follows $TESSERA_PRIMARY_POD_NAME (epoch ${TESSERA_EPOCH:-?})"

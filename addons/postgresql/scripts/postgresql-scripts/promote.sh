@@ -1,11 +1,13 @@
 #!/bin/sh
-# Promotes this standby (idempotent), then gives every other member a
-# replication slot here so they can stream from the new primary, and drops
-# slots that stand for no member.
+# Promotes this standby (idempotent) in one session with giving every other
+# member a replication slot here and dropping slots that stand for no member.
+# The slots come first: members pointed here find theirs the moment it is
+# writable.
 set -e
 . /scripts/common.sh
-if [ "$(psql_local -c 'select pg_is_in_recovery()')" = "t" ]; then
-  log promote "promoting $TESSERA_POD_NAME (epoch ${TESSERA_EPOCH:-?})"
-  [ "$(psql_local -c 'select pg_promote(true, 60)')" = "t" ]
-fi
-sync_slots
+log promote "promoting $TESSERA_POD_NAME (epoch ${TESSERA_EPOCH:-?})"
+promoted=$({
+  sync_slots_sql
+  echo "select pg_promote(true, 60) where pg_is_in_recovery();"
+} | psql_local -v slots="$(member_slots)")
+[ "$promoted" != "f" ]

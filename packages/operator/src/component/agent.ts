@@ -19,18 +19,16 @@ const TOKEN_ENV = "TESSERA_AGENT_TOKEN";
 
 /**
  * Runs before the container's own command, in its shell, then the container's command takes over
- * the process. Three processes stay behind, all in the database container so that they get its
+ * the process. Two processes stay behind, both in the database container so that they get its
  * share of the CPU: a sidecar with a sidecar's small CPU request answers in seconds, not
  * milliseconds, once the database keeps the pod's CPU busy, and a late answer is a failed probe.
- * - the server, the installed busybox httpd, serves the report and the action endpoint, and is
+ * - the server, the installed busybox httpd, serves the report and the action endpoint (whose
+ *   scripts therefore run in the container, with its tools, sockets and environment), and is
  *   started again should it exit (each loop is a shell of its own: the database's process, which
  *   takes over this one, never sees one of them end);
- * - the report loop runs the role probe every period inside the container (its tools, its
- *   sockets, its environment) and replaces the report file atomically with
- *   `<sequence> <exit code> <first line of output>`; the sequence shows the loop still runs;
- * - the action loop reads request ids from a FIFO and runs each request's script in the
- *   background under its timeout, leaving stdout, stderr and then the exit code next to it.
- *   Blocking on the FIFO costs nothing while no action comes.
+ * - the report loop runs the role probe every period inside the container and replaces the
+ *   report file atomically with `<sequence> <exit code> <first line of output>`; the sequence
+ *   shows the loop still runs.
  */
 const WRAPPER = `
 report() {
@@ -46,23 +44,6 @@ report() {
     sleep "$TESSERA_ROLE_PROBE_PERIOD"
   done
 }
-run_action() {
-  read -r seconds <"$1.timeout"
-  timeout "$seconds" sh "$1.sh" >"$1.out" 2>"$1.err" </dev/null
-  echo $? >"$1.code.tmp"
-  mv -f "$1.code.tmp" "$1.code"
-}
-serve_actions() {
-  mkdir -p -m 777 "${AGENT_DIR}/requests"
-  rm -f "${AGENT_DIR}/actions"
-  mkfifo -m 622 "${AGENT_DIR}/actions" || return
-  while :; do
-    while IFS= read -r id; do
-      case "$id" in ''|*[!0-9]*) continue ;; esac
-      run_action "${AGENT_DIR}/requests/$id" &
-    done <"${AGENT_DIR}/actions"
-  done
-}
 serve() {
   mkdir -p "${AGENT_DIR}/www/cgi-bin"
   printf '%s' "$TESSERA_AGENT_CGI" >"${AGENT_DIR}/www/cgi-bin/action"
@@ -74,18 +55,16 @@ serve() {
 }
 serve &
 report &
-serve_actions &
 exec "$@"
 `;
 
 /**
- * The action endpoint, a CGI script of the agent's httpd. It checks the token, stores the
- * script, hands its id to the container's action loop and waits for the exit code. A container
- * that is not running its loop (starting, restarted, frozen) is answered 503 or 504 rather than
- * waited for.
+ * The action endpoint, a CGI script of the agent's httpd. It checks the token and runs the
+ * script under its timeout right there, in the database container: no hand-over to another
+ * process and no polling for its end, which a failover pays for on every step it takes.
  */
 const ACTION_CGI = `#!/bin/sh
-dir=${AGENT_DIR}
+dir=${AGENT_DIR}/requests
 answer() { printf 'HTTP/1.0 %s\\r\\nContent-Type: text/plain\\r\\n%b\\r\\n' "$1" "$2"; }
 if [ "$REQUEST_METHOD" != POST ]; then answer "405 Method Not Allowed" ""; exit 0; fi
 if [ -z "$${TOKEN_ENV}" ] || [ "$HTTP_X_TESSERA_TOKEN" != "$${TOKEN_ENV}" ]; then
@@ -93,35 +72,19 @@ if [ -z "$${TOKEN_ENV}" ] || [ "$HTTP_X_TESSERA_TOKEN" != "$${TOKEN_ENV}" ]; the
 fi
 seconds=\${HTTP_X_TESSERA_TIMEOUT:-30}
 case "$seconds" in ''|*[!0-9]*) seconds=30 ;; esac
-if [ ! -p "$dir/actions" ]; then
-  answer "503 Service Unavailable" ""
-  echo "the instance's container has not started its agent"
-  exit 0
-fi
-req="$dir/requests/$$"
-rm -f "$req".*
+mkdir -p "$dir"
+req="$dir/$$"
 head -c "\${CONTENT_LENGTH:-0}" >"$req.sh"
-echo "$seconds" >"$req.timeout"
-if ! timeout 5 sh -c 'echo "$1" >"$2"' tessera-agent "$$" "$dir/actions"; then
-  rm -f "$req".*
-  answer "503 Service Unavailable" ""
-  echo "the instance's container takes no actions now (starting, stopped or frozen)"
-  exit 0
+timeout "$seconds" sh "$req.sh" >"$req.out" 2>"$req.err" </dev/null
+code=$?
+if [ "$code" = 124 ]; then
+  answer "504 Gateway Timeout" ""
+  echo "the action did not end within $seconds s"
+else
+  bytes=$(wc -c <"$req.out")
+  answer "200 OK" "X-Tessera-Exit-Code: $code\\r\\nX-Tessera-Stdout-Bytes: $((bytes))\\r\\n"
+  cat "$req.out" "$req.err"
 fi
-ticks=$(( (seconds + 5) * 20 ))
-while [ ! -e "$req.code" ]; do
-  ticks=$((ticks - 1))
-  if [ "$ticks" -le 0 ]; then
-    answer "504 Gateway Timeout" ""
-    echo "the action did not end within $seconds s"
-    exit 0
-  fi
-  sleep 0.05
-done
-read -r code <"$req.code"
-bytes=$(wc -c <"$req.out")
-answer "200 OK" "X-Tessera-Exit-Code: $code\\r\\nX-Tessera-Stdout-Bytes: $((bytes))\\r\\n"
-cat "$req.out" "$req.err"
 rm -f "$req".*
 `;
 

@@ -503,10 +503,16 @@ export class HaController {
       const detached = await this.detach(component, compDef, pods, decision.detach, env);
       if (detached.size === decision.detach.length) {
         // Positions after the detach are final: no replica receives anything from the lost primary now.
+        // A detach that printed the role probe's answer already said where it stopped.
         const fresh = await Promise.all(
           pods
             .filter((p) => detached.has(p.metadata!.name!))
-            .map((pod) => this.probe(component, compDef, pod, env.base)),
+            .map(async (pod) => {
+              const name = pod.metadata!.name!;
+              const answer = parseRoleProbeOutput(detached.get(name)!, compDef.spec.roles ?? []);
+              if (!answer.ok) return this.probe(component, compDef, pod, env.base);
+              return { pod: name, ordinal: ordinalOf(name), ready: podIsReady(pod), ...answer };
+            }),
         );
         for (const report of fresh) {
           const before = reports.find((r) => r.pod === report.pod);
@@ -519,7 +525,7 @@ export class HaController {
           ha: component.status?.ha ?? { epoch: 0 },
           reports,
           primaryFailures: decision.primaryFailures,
-          detached,
+          detached: new Set(detached.keys()),
         });
         await this.record(component, compDef, pods, decision);
       }
@@ -532,6 +538,11 @@ export class HaController {
     const ha = component.status?.ha;
     const roleEnv = this.roleEnv(env, ha);
     if (decision.promote && this.mayAttempt(state, `promote/${decision.promote}`)) {
+      // The new primary's synchronous commits wait for replicas: they are pointed at it while it is
+      // promoted, not after (it is the most advanced of them, so following it loses nothing even
+      // should the promotion fail).
+      const others = reports.filter((r) => r.ok && r.pod !== decision.promote).map((r) => r.pod);
+      const following = this.follow(component, compDef, pods, others, env);
       await this.runRoleAction(component, compDef, pods, "promote", decision.promote, roleEnv, async () => {
         await this.writeHa(component, { ...ha!, promotePending: false });
         // The lost primary's label went before the promotion; the service need not wait a round for a probe.
@@ -543,10 +554,8 @@ export class HaController {
           ha!.epoch,
           writable,
         );
-        // The new primary's synchronous commits wait for replicas: point them at it now, not a round later.
-        const others = reports.filter((r) => r.ok && r.pod !== decision.promote).map((r) => r.pod);
-        await this.follow(component, compDef, pods, others, env);
       });
+      await following;
     }
     // A stale claimant gets no acknowledgement any more: its demotion must not hold up the next rounds.
     for (const pod of decision.demote) {
@@ -624,27 +633,27 @@ export class HaController {
     );
   }
 
-  /** Runs detach on the given replicas side by side; returns those where it succeeded. */
+  /** Runs detach on the given replicas side by side; returns those where it succeeded, with what it printed. */
   private async detach(
     component: Component,
     compDef: ComponentDefinition,
     pods: V1Pod[],
     replicas: string[],
     env: ComponentEnv,
-  ): Promise<Set<string>> {
+  ): Promise<Map<string, string>> {
     const roleEnv = this.roleEnv(env, component.status?.ha);
-    const done = new Set<string>();
+    const done = new Map<string, string>();
     await Promise.all(
       replicas.map(async (pod) => {
         try {
-          await this.ctx.actions.run("detach", compDef.spec.lifecycleActions!.detach!, {
+          const [outcome] = await this.ctx.actions.run("detach", compDef.spec.lifecycleActions!.detach!, {
             namespace: component.metadata.namespace!,
             pods,
             pod,
             env: roleEnv,
           });
           await this.markFollowing(component, pod, DETACHED);
-          done.add(pod);
+          done.set(pod, outcome!.result.stdout);
         } catch (error) {
           await this.ctx.recorder.record(component, "Warning", "detachFailed", errorMessage(error));
         }

@@ -155,11 +155,18 @@ export const lifecycleContract: { readonly [A in LifecycleActionName]: ActionCon
       "until it succeeded on all of them.",
     target: "Each answering replica.",
     env: [{ group: "failover" }],
-    output: ignoredOutput,
+    output: {
+      format: "[<role> [<position>]]",
+      description:
+        "Optional: the role probe's answer once the replica stopped replicating (same format). Failover " +
+        "takes it as the replica's final position instead of probing it again, which saves a step before " +
+        "the promotion. Anything else (nothing, a role the definition does not declare) makes failover " +
+        "probe the replica. On failure, the last lines of stderr (of stdout when stderr is empty) are reported.",
+    },
     exitCodes: {
       success:
-        "The replica no longer replicates; once every answering replica is detached they are probed again " +
-        "and the most advanced one is promoted.",
+        "The replica no longer replicates; once every answering replica is detached, the most advanced one " +
+        "(by what detach printed, else by a fresh probe) is promoted.",
       failure: "A `detachFailed` Event; failover waits and retries in the next round.",
     },
   },
@@ -167,8 +174,9 @@ export const lifecycleContract: { readonly [A in LifecycleActionName]: ActionCon
     purpose: "Makes a replica replicate from the recorded primary. Must be idempotent.",
     runs:
       "With `operator` HA mode, on every replica whose `tessera.dev/follows-epoch` annotation differs from " +
-      "the recorded epoch, once the recorded primary reports the writable role: after a failover, after a " +
-      "switchover, and once on each new or recreated replica.",
+      "the recorded epoch: on failover, alongside the new primary's promotion (it is the most advanced " +
+      "replica: a replica may stream from it before it is writable); otherwise once the recorded primary reports the writable role: after a switchover, and " +
+      "once on each new or recreated replica.",
     target: "Each such replica.",
     env: [{ group: "failover" }],
     output: ignoredOutput,
