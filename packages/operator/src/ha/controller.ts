@@ -313,6 +313,7 @@ export class HaController {
     const late = new Promise<ProbeReport>((resolve) => {
       timer = setTimeout(() => {
         probe.silent = true;
+        this.ctx.logger.debug({ pod: pod.metadata!.name, ms: timeoutMs }, "probe unanswered");
         resolve({
           pod: pod.metadata!.name!,
           ordinal: ordinalOf(pod.metadata!.name!),
@@ -400,10 +401,16 @@ export class HaController {
     compDef: ComponentDefinition,
   ): Promise<Omit<ProbeReport, "pod" | "ordinal" | "ready">> {
     const uid = pod.metadata!.uid!;
-    const periodMs = probePeriodMs(compDef);
+    // One turn of the report loop takes a period and the probe's run, which a loaded node slows
+    // down (a run is not cut short there: a slow answer is no failure). Its server answering
+    // proves the container is not frozen (it runs there). Silence for three turns, each allowed a
+    // period and the probe's timeout, is left: a probe or loop that hangs.
+    const staleAfterMs = 3 * (probePeriodMs(compDef) + probeTimeoutMs(compDef));
     let text: string;
     try {
-      text = await httpGet(`http://${pod.status!.podIP}:${port}/report`, REACHABILITY_TIMEOUT_MS);
+      // Waiting on a silent server is the rounds' business (a period each after the first
+      // timeout); this bound only keeps a request from outliving any use.
+      text = await httpGet(`http://${pod.status!.podIP}:${port}/report`, staleAfterMs);
     } catch (error) {
       return { ok: false, error: `agent: ${errorMessage(error)}` };
     }
@@ -412,12 +419,8 @@ export class HaController {
     const seen = state.agentSequences.get(uid);
     const changedAt = seen?.sequence === report.sequence ? seen.changedAt : Date.now();
     state.agentSequences.set(uid, { sequence: report.sequence, changedAt });
-    // One turn of the report loop takes a period and the probe's run, which a loaded node slows
-    // down (a run is not cut short there: a slow answer is no failure). Its server answering
-    // proves the container is not frozen (it runs there). Silence for three turns, each allowed a
-    // period and the probe's timeout, is left: a probe or loop that hangs.
     const silentMs = Date.now() - changedAt;
-    if (silentMs > 3 * (periodMs + probeTimeoutMs(compDef)))
+    if (silentMs > staleAfterMs)
       return { ok: false, error: `the agent has not reported for ${Math.round(silentMs / 1000)} s` };
     if (report.code !== 0) return { ok: false, error: `roleProbe exited with code ${report.code}` };
     return parseRoleProbeOutput(report.output, compDef.spec.roles ?? []);
