@@ -67,14 +67,21 @@ $$;
 SQL
 }
 
-# The slots the local instance should hold, comma-separated: one per other
-# member, plus one per instance named in the arguments.
-member_slots() {
-  keep=""
-  for pod in $(echo "$TESSERA_POD_NAME_LIST" | tr ',' ' ') "$@"; do
-    [ "$pod" = "$TESSERA_POD_NAME" ] || keep="$keep${keep:+,}$(slot_name "$pod")"
-  done
-  echo "$keep"
+# SQL setting the psql variable "slots" to the slots the local instance should
+# hold, comma-separated: one per member but itself. psql variables: "members"
+# (the members, comma-separated), "self" (this instance). Computed by the
+# server, not by forking a tool per member: failover waits on these scripts.
+member_slots_sql() {
+  cat <<'SQL'
+select coalesce(string_agg('tessera_' || translate(m, '-.', '__'), ','), '') as slots
+from unnest(string_to_array(:'members', ',')) m where m <> '' and m <> :'self' \gset
+SQL
+}
+
+# psql_local for the member_slots_sql variables; an argument names a further
+# instance whose slot is kept.
+psql_members() {
+  psql_local -v members="$TESSERA_POD_NAME_LIST${1:+,$1}" -v self="$TESSERA_POD_NAME"
 }
 
 # SQL making the local slots those named in the psql variable "slots": none
@@ -91,9 +98,9 @@ SQL
 }
 
 # Makes the local primary's slots follow the membership, in one session.
-# Arguments name further instances whose slots are kept.
+# An argument names a further instance whose slot is kept.
 sync_slots() {
-  sync_slots_sql | psql_local -v slots="$(member_slots "$@")" >/dev/null
+  { member_slots_sql; sync_slots_sql; } | psql_members "$@" >/dev/null
 }
 
 # "<role> <position>": position is the WAL byte offset this instance has

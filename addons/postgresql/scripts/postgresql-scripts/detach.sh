@@ -11,7 +11,8 @@
 set -e
 . /scripts/common.sh
 write_upstream ""
-if ! answer=$(psql_local -v slots="$(member_slots)" <<SQL
+if ! answer=$(psql_members <<SQL
+$(member_slots_sql)
 $(ensure_slots_sql)
 do \$\$
 declare

@@ -7,7 +7,8 @@ set -e
 . /scripts/common.sh
 log promote "promoting $TESSERA_POD_NAME (epoch ${TESSERA_EPOCH:-?})"
 promoted=$({
+  member_slots_sql
   sync_slots_sql
   echo "select pg_promote(true, 60) where pg_is_in_recovery();"
-} | psql_local -v slots="$(member_slots)")
+} | psql_members)
 [ "$promoted" != "f" ]
