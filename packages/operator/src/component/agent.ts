@@ -45,7 +45,7 @@ report() {
   done
 }
 serve() {
-  mkdir -p "${AGENT_DIR}/www/cgi-bin"
+  mkdir -p "${AGENT_DIR}/www/cgi-bin" "${AGENT_DIR}/requests"
   printf '%s' "$TESSERA_AGENT_CGI" >"${AGENT_DIR}/www/cgi-bin/action"
   chmod 755 "${AGENT_DIR}/www/cgi-bin/action"
   while :; do
@@ -72,7 +72,6 @@ if [ -z "$${TOKEN_ENV}" ] || [ "$HTTP_X_TESSERA_TOKEN" != "$${TOKEN_ENV}" ]; the
 fi
 seconds=\${HTTP_X_TESSERA_TIMEOUT:-30}
 case "$seconds" in ''|*[!0-9]*) seconds=30 ;; esac
-mkdir -p "$dir"
 req="$dir/$$"
 head -c "\${CONTENT_LENGTH:-0}" >"$req.sh"
 timeout "$seconds" sh "$req.sh" >"$req.out" 2>"$req.err" </dev/null

@@ -547,16 +547,12 @@ export class HaController {
       const others = reports.filter((r) => r.ok && r.pod !== decision.promote).map((r) => r.pod);
       const following = this.follow(component, compDef, pods, others, env);
       await this.runRoleAction(component, compDef, pods, "promote", decision.promote, roleEnv, async () => {
-        await this.writeHa(component, { ...ha!, promotePending: false });
         // The lost primary's label went before the promotion; the service need not wait a round for a probe.
         const writable = compDef.spec.roles?.find((r) => r.writable)?.name;
-        await this.applyLabels(
-          pods,
-          new Map([[decision.promote!, writable]]),
-          ha!.primary,
-          ha!.epoch,
-          writable,
-        );
+        await Promise.all([
+          this.writeHa(component, { ...ha!, promotePending: false }),
+          this.applyLabels(pods, new Map([[decision.promote!, writable]]), ha!.primary, ha!.epoch, writable),
+        ]);
       });
       await following;
     }
@@ -596,7 +592,8 @@ export class HaController {
         { component: objectKey(component), reason: event.reason },
         event.message,
       );
-      await this.ctx.recorder.record(component, event.type, event.reason, event.message);
+      // Best effort, and not worth a round trip on failover's path.
+      void this.ctx.recorder.record(component, event.type, event.reason, event.message);
     }
     await this.applyLabels(
       pods,
@@ -734,13 +731,13 @@ export class HaController {
     }
     try {
       await this.ctx.actions.run(name, action, { namespace: component.metadata.namespace!, pods, pod, env });
+      await onSuccess();
       await this.ctx.recorder.record(
         component,
         "Normal",
         name === "promote" ? "Promoted" : "Demoted",
         `${name} of ${pod} succeeded`,
       );
-      await onSuccess();
     } catch (error) {
       await this.ctx.recorder.record(component, "Warning", `${name}Failed`, errorMessage(error));
     }
