@@ -66,8 +66,8 @@ interface ComponentState {
   restarted: Set<string>;
   /**
    * A probe still running past its round, by pod UID: the next round waits on it instead of piling
-   * up execs. When it began, and whether a round already gave up on it (the next gives it a period,
-   * not a timeout).
+   * up execs. When it began, and whether a round already gave up on it (the next waits a whole
+   * timeout on it, counted as one round).
    */
   inflight: Map<string, { report: Promise<ProbeReport>; startedAt: number; silent: boolean }>;
   /** The agent's last report sequence per pod UID, and when it last moved (this process's clock). */
@@ -289,7 +289,9 @@ export class HaController {
    * A probe bounded by the probe's timeout: one that answers late but within it (a loaded node)
    * is taken as it is; one that does not (frozen, cut off) stands for the periods of silence its
    * timeout spanned (see spannedRounds). An unanswered probe keeps running; the next rounds wait
-   * on it instead of starting another, a period each.
+   * on it instead of starting another, each for the timeout again and counting one round: on a
+   * node loaded enough that a busy instance answers in seconds, a second silence as long as the
+   * first is what tells a frozen one apart.
    */
   private async probeWithin(
     state: ComponentState,
@@ -307,7 +309,7 @@ export class HaController {
       void report.finally(() => state.inflight.delete(uid));
     }
     const { silent } = probe;
-    const timeoutMs = silent ? probePeriodMs(compDef) : probeTimeoutMs(compDef);
+    const timeoutMs = probeTimeoutMs(compDef);
     const waitMs = silent ? timeoutMs : Math.max(0, probe.startedAt + timeoutMs - Date.now());
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<ProbeReport>((resolve) => {
@@ -408,8 +410,8 @@ export class HaController {
     const staleAfterMs = 3 * (probePeriodMs(compDef) + probeTimeoutMs(compDef));
     let text: string;
     try {
-      // Waiting on a silent server is the rounds' business (a period each after the first
-      // timeout); this bound only keeps a request from outliving any use.
+      // Waiting on a silent server is the rounds' business (a timeout each); this bound only keeps
+      // a request from outliving any use.
       text = await httpGet(`http://${pod.status!.podIP}:${port}/report`, staleAfterMs);
     } catch (error) {
       return { ok: false, error: `agent: ${errorMessage(error)}` };
