@@ -404,10 +404,11 @@ export class HaController {
   ): Promise<Omit<ProbeReport, "pod" | "ordinal" | "ready">> {
     const uid = pod.metadata!.uid!;
     // One turn of the report loop takes a period and the probe's run, which a loaded node slows
-    // down (a run is not cut short there: a slow answer is no failure). Its server answering
-    // proves the container is not frozen (it runs there). Silence for three turns, each allowed a
-    // period and the probe's timeout, is left: a probe or loop that hangs.
-    const staleAfterMs = 3 * (probePeriodMs(compDef) + probeTimeoutMs(compDef));
+    // down (a run is not cut short there: a slow answer is no failure; a full CI run here saw a
+    // loop take 11 s for three turns at a load of 35 on 2 cores). Its server answering proves the
+    // container is not frozen (it runs there). Silence for ten turns, each allowed a period and
+    // the probe's timeout, is left: a probe or loop that hangs.
+    const staleAfterMs = 10 * (probePeriodMs(compDef) + probeTimeoutMs(compDef));
     let text: string;
     try {
       // Waiting on a silent server is the rounds' business (a timeout each); this bound only keeps
