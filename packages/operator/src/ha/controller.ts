@@ -60,8 +60,13 @@ interface ComponentState {
   primaryStartingSince?: number;
   /** When a failed round of the primary was last counted. */
   failureCountedAt: number;
-  /** Until when an instance is probed through exec: its agent's report may predate a role action on it. */
-  freshUntil: Map<string, number>;
+  /**
+   * Instances, by pod name, whose agent report may predate a role action on them: they are probed
+   * through the action path until their report loop has run a whole probe after the action ended,
+   * however slowly it turns on a loaded node. `sequence` is the first report read after the end
+   * (the probe running then may have begun before it).
+   */
+  actedOn: Map<string, { ended: boolean; sequence?: number }>;
   /** Instances whose restart was seen and not yet dealt with (the primary's, until failover replaced it). */
   restarted: Set<string>;
   /**
@@ -116,6 +121,22 @@ function httpGet(url: string, timeoutMs: number): Promise<string> {
 function spannedRounds(compDef: ComponentDefinition, timeoutMs: number): number {
   const threshold = compDef.spec.lifecycleActions?.roleProbe?.failureThreshold ?? 3;
   return Math.max(1, Math.min(Math.floor(timeoutMs / probePeriodMs(compDef)), threshold - 1));
+}
+
+/**
+ * Whether a report of this sequence can be taken for the instance: none of its role actions ended
+ * after the probe behind it began. The report loop numbers its turns, so the second turn to finish
+ * after the first report read since the action ended began after that end. A loop that started
+ * again (a lower number) began after it too.
+ */
+function reportPostdatesActions(state: ComponentState, pod: string, sequence: number | undefined): boolean {
+  const acted = state.actedOn.get(pod);
+  if (!acted) return true;
+  if (!acted.ended || sequence === undefined) return false;
+  acted.sequence ??= sequence;
+  if (sequence >= acted.sequence && sequence < acted.sequence + 2) return false;
+  state.actedOn.delete(pod);
+  return true;
 }
 
 /** The agent sequences kept per pod UID go with the pod. */
@@ -233,7 +254,7 @@ export class HaController {
         agentSequences: new Map(),
         restarted: new Set(),
         failureCountedAt: 0,
-        freshUntil: new Map(),
+        actedOn: new Map(),
       };
       this.state.set(key, state);
     }
@@ -351,14 +372,14 @@ export class HaController {
     const action = compDef.spec.lifecycleActions!.roleProbe!;
     // Reading the agent's report crosses the pod network: it proves reachability as well.
     const agentAt = agentPort(pod);
-    const agent = state && (state.freshUntil.get(name) ?? 0) < Date.now() ? agentAt : undefined;
-    if (state && agent) {
+    if (state && agentAt) {
       // A container restarting keeps its last report on the volume; the server it runs is gone with it.
       const container = probedContainer(compDef, pod);
       const status = pod.status?.containerStatuses?.find((c) => c.name === container);
       if (!status?.state?.running)
         return { ...base, ok: false, error: `container ${container} is not running` };
-      return { ...base, ...(await this.agentReport(pod, agent, state, compDef)) };
+      const { sequence, ...report } = await this.agentReport(pod, agentAt, state, compDef);
+      if (reportPostdatesActions(state, name, sequence)) return { ...base, ...report };
     }
     // An instance with an agent proves its reachability through the agent in other rounds.
     const reachable = agentAt ? Promise.resolve(undefined) : this.reachable(pod, action.exec?.container);
@@ -401,7 +422,7 @@ export class HaController {
     port: number,
     state: ComponentState,
     compDef: ComponentDefinition,
-  ): Promise<Omit<ProbeReport, "pod" | "ordinal" | "ready">> {
+  ): Promise<Omit<ProbeReport, "pod" | "ordinal" | "ready"> & { sequence?: number }> {
     const uid = pod.metadata!.uid!;
     // One turn of the report loop takes a period and the probe's run, which a loaded node slows
     // down (a run is not cut short there: a slow answer is no failure; a full CI run here saw a
@@ -423,10 +444,15 @@ export class HaController {
     const changedAt = seen?.sequence === report.sequence ? seen.changedAt : Date.now();
     state.agentSequences.set(uid, { sequence: report.sequence, changedAt });
     const silentMs = Date.now() - changedAt;
+    const { sequence } = report;
     if (silentMs > staleAfterMs)
-      return { ok: false, error: `the agent has not reported for ${Math.round(silentMs / 1000)} s` };
-    if (report.code !== 0) return { ok: false, error: `roleProbe exited with code ${report.code}` };
-    return parseRoleProbeOutput(report.output, compDef.spec.roles ?? []);
+      return {
+        sequence,
+        ok: false,
+        error: `the agent has not reported for ${Math.round(silentMs / 1000)} s`,
+      };
+    if (report.code !== 0) return { sequence, ok: false, error: `roleProbe exited with code ${report.code}` };
+    return { sequence, ...parseRoleProbeOutput(report.output, compDef.spec.roles ?? []) };
   }
 
   /**
@@ -722,7 +748,8 @@ export class HaController {
   ): Promise<void> {
     const action = compDef.spec.lifecycleActions?.[name];
     // Until its agent has probed again after this action, its report may show the role it had before.
-    this.stateOf(objectKey(component)).freshUntil.set(pod, Date.now() + 2 * probePeriodMs(compDef) + 1000);
+    const acted = { ended: false };
+    this.stateOf(objectKey(component)).actedOn.set(pod, acted);
     if (!action) {
       await this.ctx.recorder.record(
         component,
@@ -733,7 +760,9 @@ export class HaController {
       return;
     }
     try {
-      await this.ctx.actions.run(name, action, { namespace: component.metadata.namespace!, pods, pod, env });
+      await this.ctx.actions
+        .run(name, action, { namespace: component.metadata.namespace!, pods, pod, env })
+        .finally(() => (acted.ended = true));
       await onSuccess();
       await this.ctx.recorder.record(
         component,
