@@ -139,10 +139,12 @@ function reportPostdatesActions(state: ComponentState, pod: string, sequence: nu
   return true;
 }
 
-/** The agent sequences kept per pod UID go with the pod. */
+/** What is kept per pod (agent sequences by UID, role actions by name) goes with the pod. */
 function forgetGone(state: ComponentState, pods: V1Pod[]): void {
   const live = new Set(pods.map((p) => p.metadata?.uid));
   for (const uid of state.agentSequences.keys()) if (!live.has(uid)) state.agentSequences.delete(uid);
+  const names = new Set(pods.map((p) => p.metadata?.name));
+  for (const name of state.actedOn.keys()) if (!names.has(name)) state.actedOn.delete(name);
 }
 
 /** The epoch a replica follows; NaN once detached (it follows no one), undefined if never recorded. */
@@ -747,9 +749,6 @@ export class HaController {
     onSuccess: () => Promise<void>,
   ): Promise<void> {
     const action = compDef.spec.lifecycleActions?.[name];
-    // Until its agent has probed again after this action, its report may show the role it had before.
-    const acted = { ended: false };
-    this.stateOf(objectKey(component)).actedOn.set(pod, acted);
     if (!action) {
       await this.ctx.recorder.record(
         component,
@@ -759,6 +758,9 @@ export class HaController {
       );
       return;
     }
+    // Until its agent has probed again after this action, its report may show the role it had before.
+    const acted = { ended: false };
+    this.stateOf(objectKey(component)).actedOn.set(pod, acted);
     try {
       await this.ctx.actions
         .run(name, action, { namespace: component.metadata.namespace!, pods, pod, env })
