@@ -40,8 +40,14 @@ const probeLimit = pLimit(32);
 /** Minimum gap between two promote/demote attempts on the same pod. */
 const ACTION_RETRY_MS = 5_000;
 const SWITCHOVER_GRACE_MS = 90_000;
-/** How long a recorded primary without a running pod is waited for before its silence counts. */
-const PRIMARY_START_GRACE_MS = 10_000;
+/**
+ * How long a recorded primary still starting is waited for before its silence counts: after a
+ * start, every pod is created at once and a loaded node launches them one after the other (a full
+ * CI run saw the primary's come more than 10 s after the others').
+ */
+const PRIMARY_START_GRACE_MS = 60_000;
+/** How long after its container started a primary not ready yet counts as starting. */
+const JUST_STARTED_MS = 10_000;
 /** The follows-epoch of a detached replica: it follows no one until `follow` runs on it. */
 const DETACHED = "detached";
 /** How long a connection to an instance may take before it counts as unreachable. */
@@ -129,10 +135,10 @@ function spannedRounds(compDef: ComponentDefinition, timeoutMs: number): number 
  * after the first report read since the action ended began after that end. A loop that started
  * again (a lower number) began after it too.
  */
-function reportPostdatesActions(state: ComponentState, pod: string, sequence: number | undefined): boolean {
+function reportPostdatesActions(state: ComponentState, pod: string, sequence: number): boolean {
   const acted = state.actedOn.get(pod);
   if (!acted) return true;
-  if (!acted.ended || sequence === undefined) return false;
+  if (!acted.ended) return false;
   acted.sequence ??= sequence;
   if (sequence >= acted.sequence && sequence < acted.sequence + 2) return false;
   state.actedOn.delete(pod);
@@ -160,7 +166,7 @@ function justStarted(pod: V1Pod): boolean {
   const started = (pod.status?.containerStatuses ?? []).map((c) =>
     new Date(c.state?.running?.startedAt ?? Number.NaN).getTime(),
   );
-  return started.some((at) => Number.isNaN(at) || Date.now() - at < PRIMARY_START_GRACE_MS);
+  return started.some((at) => Number.isNaN(at) || Date.now() - at < JUST_STARTED_MS);
 }
 
 /** The container whose role the probe reports: the database's. */
@@ -381,7 +387,13 @@ export class HaController {
       if (!status?.state?.running)
         return { ...base, ok: false, error: `container ${container} is not running` };
       const { sequence, ...report } = await this.agentReport(pod, agentAt, state, compDef);
-      if (reportPostdatesActions(state, name, sequence)) return { ...base, ...report };
+      if (sequence === undefined || reportPostdatesActions(state, name, sequence))
+        return { ...base, ...report };
+      // A report begun before a role action ended may show the role from before it. Asking the
+      // instance instead would be one more process on a node the action may have found loaded, and
+      // its silence would count: the report loop's next turns say it soon enough, and a loop that
+      // stops turning is caught as stale.
+      return { ...base, ok: false, error: "no report taken since its last role action yet", missedRounds: 0 };
     }
     // An instance with an agent proves its reachability through the agent in other rounds.
     const reachable = agentAt ? Promise.resolve(undefined) : this.reachable(pod, action.exec?.container);
@@ -401,16 +413,18 @@ export class HaController {
   }
 
   /**
-   * The recorded primary is still starting (a start after a stop, a pod being recreated): no
-   * running pod yet, or one whose container started moments ago and has not been ready since. It
-   * is expected back, so for a grace period its silence is not counted. A primary that was
-   * running and stopped answering gets no grace, and a restarted one fails over at once all the
-   * same.
+   * The recorded primary is still starting (a start after a stop, a pod being recreated): its pod
+   * missing or not launched yet, or its container started moments ago and not ready since. It is
+   * expected back, so for a grace period its silence is not counted. A primary that was running
+   * and stopped answering gets no grace, and a restarted one fails over at once all the same.
    */
   private primaryStarting(state: ComponentState, component: Component, pods: V1Pod[]): boolean {
     const primary = component.status?.ha?.primary;
     const pod = pods.find((p) => p.metadata?.name === primary);
-    if (!primary || (pod?.status?.phase === "Running" && !justStarted(pod))) {
+    const phase = pod?.status?.phase;
+    const starting =
+      !pod || phase === undefined || phase === "Pending" || (phase === "Running" && justStarted(pod));
+    if (!primary || !starting) {
       state.primaryStartingSince = undefined;
       return false;
     }
@@ -418,7 +432,10 @@ export class HaController {
     return Date.now() - state.primaryStartingSince < PRIMARY_START_GRACE_MS;
   }
 
-  /** Reads what the pod's agent last reported; a report that stopped advancing counts as failed. */
+  /**
+   * Reads what the pod's agent last reported; a report that stopped advancing counts as failed.
+   * The report's sequence comes with a fresh report only.
+   */
   private async agentReport(
     pod: V1Pod,
     port: number,
@@ -449,7 +466,6 @@ export class HaController {
     const { sequence } = report;
     if (silentMs > staleAfterMs)
       return {
-        sequence,
         ok: false,
         error: `the agent has not reported for ${Math.round(silentMs / 1000)} s`,
       };
