@@ -28,17 +28,20 @@ const TOKEN_ENV = "TESSERA_AGENT_TOKEN";
  *   takes over this one, never sees one of them end);
  * - the report loop runs the role probe every period inside the container and replaces the
  *   report file atomically with `<sequence> <exit code> <first line of output>`; the sequence
- *   shows the loop still runs.
+ *   shows the loop still runs. It runs on every instance all the time, so it starts no process
+ *   the shell can do without (a loaded node pays for each).
  */
 const WRAPPER = `
 report() {
   mkdir -p "${AGENT_DIR}/www"
   seq=0
+  newline='
+'
   while :; do
     seq=$((seq + 1))
-    out=$(sh -c "$TESSERA_ROLE_PROBE" 2>/dev/null)
+    out=$(eval "$TESSERA_ROLE_PROBE" 2>/dev/null)
     code=$?
-    out=$(printf '%s\\n' "$out" | head -n 1)
+    out=\${out%%"$newline"*}
     printf '%s %s %s\\n' "$seq" "$code" "$out" >"${AGENT_DIR}/www/report.tmp"
     mv -f "${AGENT_DIR}/www/report.tmp" "${AGENT_DIR}/www/report"
     sleep "$TESSERA_ROLE_PROBE_PERIOD"

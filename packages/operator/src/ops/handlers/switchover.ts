@@ -1,5 +1,5 @@
 import type { V1Pod } from "@kubernetes/client-node";
-import { labels, type ComponentDefinition, type OpsStep } from "@tessera/api";
+import { annotations, labels, type ComponentDefinition, type OpsStep } from "@tessera/api";
 import { errorMessage } from "@tessera/kube";
 import { componentEnv, parseRoleProbeOutput } from "../../actions/contract/index.js";
 import { podIsReady } from "../../actions/runner.js";
@@ -77,6 +77,20 @@ async function bestCandidate(
   return replicas[best]?.metadata?.name;
 }
 
+/**
+ * Whether every ready replica follows the primary of the current epoch. Until then the HA loop has
+ * yet to point the demoted primary at its successor, which may restart it: a switchover is not
+ * over while the component is about to become Abnormal again.
+ */
+function replicasFollow(view: ClusterView, component: string): boolean {
+  if (!definitionOf(view, component)?.spec.lifecycleActions?.follow) return true;
+  const ha = view.component(component)?.status?.ha;
+  return view
+    .pods(component)
+    .filter((p) => serving(p) && p.metadata!.name !== ha?.primary)
+    .every((p) => p.metadata?.annotations?.[annotations.followsEpoch] === String(ha?.epoch));
+}
+
 function reports(step: OpsStep, component: string, phase: InstanceReport["phase"]): InstanceReport[] {
   return [
     { name: step.from!, component, action: "Switchover", phase, message: "hands over the writable role" },
@@ -89,8 +103,8 @@ function reports(step: OpsStep, component: string, phase: InstanceReport["phase"
  * recorded primary to the named candidate (or the most advanced ready
  * replica) through the InstanceSet's switchover (see `runSwitchover`): the HA
  * loop holds off failover meanwhile and adopts the candidate. Done once the
- * candidate is the recorded primary with the writable label and the component
- * is Running; the action runs at most three times.
+ * candidate is the recorded primary with the writable label, every replica
+ * follows it and the component is Running; the action runs at most three times.
  */
 export const switchover: OpsHandler = {
   type: "Switchover",
@@ -193,7 +207,12 @@ export const switchover: OpsHandler = {
         message: `${step.candidate} already holds the writable role`,
         instances: reports(step, name, "Succeed"),
       };
-    if (holds && !set.status?.switchover && componentSettled(view, name, "Running"))
+    if (
+      holds &&
+      !set.status?.switchover &&
+      componentSettled(view, name, "Running") &&
+      replicasFollow(view, name)
+    )
       return {
         state: "done",
         message: `${step.candidate} holds the writable role of ${name}`,
