@@ -2,7 +2,7 @@ import { execFile } from "node:child_process";
 import { setTimeout as delay } from "node:timers/promises";
 import type { V1Pod, V1Secret, V1Service } from "@kubernetes/client-node";
 import { labels, type TerminationPolicy } from "@tessera/api";
-import type { KubeClient } from "@tessera/kube";
+import { waitFor, type KubeClient } from "@tessera/kube";
 import type { TestPlatform } from "../support/platform.js";
 
 /**
@@ -288,7 +288,14 @@ export class Writer {
 
   /** Acknowledged keys the engine no longer has. */
   async lost(keys: string[]): Promise<string[]> {
-    const present = new Set(await this.db.keys(`${this.prefix}/`));
+    // The verdict is worth a wait: a loaded node may take longer than a client's connect timeout.
+    const present = new Set(
+      await waitFor(() => this.db.keys(`${this.prefix}/`), {
+        description: `the keys under ${this.prefix}/`,
+        timeoutMs: 60_000,
+        intervalMs: 1_000,
+      }),
+    );
     return keys.filter((k) => !present.has(k));
   }
 }

@@ -314,6 +314,8 @@ spec: { clusterName: ${MAIN}, repo: ${repo} }
         assert.ok((status.sizeBytes ?? 0) > 0, "the backup stored data");
         assert.match(status.sha256 ?? "", /^[0-9a-f]{64}$/);
         assert.ok(status.engineVersion, "the backup names the engine version");
+        // Taking the backup loads the node (a copy, an upload): the write waits for the cluster to serve again.
+        await waitRunning();
         await db.write("backup/2", "after the backup");
 
         await platform.apply(

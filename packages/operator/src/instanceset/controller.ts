@@ -589,7 +589,9 @@ export class InstanceSetController {
           set.metadata.generation,
         ),
       };
-      if (settled) s.status.currentRevision = s.status.updateRevision;
+      // A set with no instances (stopped) runs no revision, and the apiserver refuses an empty one.
+      if (revisions.size === 0) delete s.status.updateRevision;
+      else if (settled) s.status.currentRevision = s.status.updateRevision;
     });
   }
 }

@@ -1,7 +1,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import type { V1Node, V1Pod } from "@kubernetes/client-node";
-import { API_VERSION, labels, type Cluster, type Component } from "@tessera/api";
+import { API_VERSION, labels, type Cluster, type Component, type InstanceSet } from "@tessera/api";
 import { waitFor } from "@tessera/kube";
 import { TestPlatform } from "../../../../test/support/platform.js";
 import { KV_ADDON } from "../fixtures/env.js";
@@ -289,6 +289,19 @@ test("Stop keeps the volumes and Start brings every instance back with its data"
     labelSelector: `${labels.component}=${KV}`,
   });
   assert.equal(claims.items.length, 4);
+  // The set's status says so too (it runs no revision now): its write was accepted.
+  await waitFor(
+    async () => {
+      const set = await platform.client.get<InstanceSet>({
+        apiVersion: API_VERSION,
+        kind: "InstanceSet",
+        namespace: ns,
+        name: KV,
+      });
+      return set.status?.replicas === 0 && set.status.updateRevision === undefined;
+    },
+    { description: "the stopped InstanceSet's status", timeoutMs: 30_000 },
+  );
   await run("Start");
   assert.equal((await pods()).length, 4);
   assert.equal(await primary(), current, "the roles (kept in the volumes) survived");
