@@ -108,6 +108,7 @@ test("cluster restart, switchover, stop and start run to their end with --wait",
     name: `${CLUSTER}-kv`,
   });
   const candidate = (await pods()).find((p) => p !== component.status?.ha?.primary)!;
+  await platform.waitForPhase(ns, CLUSTER, "Running");
   succeeded(await tessera("cluster", "switchover", CLUSTER, "--candidate", candidate, "--wait"));
   await assertPrimary(candidate);
   succeeded(await tessera("cluster", "stop", CLUSTER, "--wait"));
@@ -139,6 +140,7 @@ test("bad requests are refused with the reason: no change to make (exit 2), or o
 });
 
 test("cluster reconfigure --set --wait applies the parameters; no --set, an unknown parameter or a value outside the schema is refused", async () => {
+  await platform.waitForPhase(ns, CLUSTER, "Running");
   const done = succeeded(
     await tessera(
       "cluster",
@@ -180,6 +182,8 @@ test("cluster run-op lists the addon's operations and runs one with --param --wa
     listed,
     /^note\s+each\s+text: string, times\?: integer, shout\?: boolean, level\?: info\|warn\s+appends a note/m,
   );
+  // An operation needs the cluster Running: the previous test's may still be settling on a loaded node.
+  await platform.waitForPhase(ns, CLUSTER, "Running");
   const run = succeeded(
     await tessera("cluster", "run-op", CLUSTER, "note", "--param", "text=from the CLI", "--wait"),
   );
