@@ -154,7 +154,7 @@ function forgetGone(state: ComponentState, pods: V1Pod[]): void {
 }
 
 /** The epoch a replica follows; NaN once detached (it follows no one), undefined if never recorded. */
-function followedEpoch(pod: V1Pod): number | undefined {
+export function followedEpoch(pod: V1Pod): number | undefined {
   const value = pod.metadata?.annotations?.[annotations.followsEpoch];
   return value === undefined ? undefined : Number(value);
 }

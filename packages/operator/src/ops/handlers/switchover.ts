@@ -1,9 +1,10 @@
 import type { V1Pod } from "@kubernetes/client-node";
-import { annotations, labels, type ComponentDefinition, type OpsStep } from "@tessera/api";
+import { labels, type ComponentDefinition, type OpsStep } from "@tessera/api";
 import { errorMessage } from "@tessera/kube";
 import { componentEnv, parseRoleProbeOutput } from "../../actions/contract/index.js";
 import { podIsReady } from "../../actions/runner.js";
 import type { OperatorContext } from "../../context.js";
+import { followedEpoch } from "../../ha/controller.js";
 import { isWritable, ordinalOf } from "../../instanceset/plan.js";
 import { runSwitchover, switchoverInProgress } from "../../instanceset/switchover.js";
 import {
@@ -88,7 +89,7 @@ function replicasFollow(view: ClusterView, component: string): boolean {
   return view
     .pods(component)
     .filter((p) => serving(p) && p.metadata!.name !== ha?.primary)
-    .every((p) => p.metadata?.annotations?.[annotations.followsEpoch] === String(ha?.epoch));
+    .every((p) => followedEpoch(p) === ha?.epoch);
 }
 
 function reports(step: OpsStep, component: string, phase: InstanceReport["phase"]): InstanceReport[] {
