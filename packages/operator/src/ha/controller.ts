@@ -33,6 +33,7 @@ import type { OperatorContext } from "../context.js";
 import type { DefinitionCatalog } from "../definitions.js";
 import { ordinalOf } from "../instanceset/plan.js";
 import { names } from "../naming.js";
+import { recordAnswer, silenceAllowance } from "./answer-times.js";
 import { decide, type Decision, type ProbeReport } from "./decide.js";
 
 /** Role probes in flight across all components; keeps a large fleet from flooding the apiserver. */
@@ -83,6 +84,8 @@ interface ComponentState {
   inflight: Map<string, { report: Promise<ProbeReport>; startedAt: number; silent: boolean }>;
   /** The agent's last report sequence per pod UID, and when it last moved (this process's clock). */
   agentSequences: Map<string, { sequence: number; changedAt: number }>;
+  /** How long each instance's recent probes took to answer, by pod UID (see silenceAllowance). */
+  answerTimes: Map<string, number[]>;
 }
 
 function probePeriodMs(compDef: ComponentDefinition): number {
@@ -149,6 +152,7 @@ function reportPostdatesActions(state: ComponentState, pod: string, sequence: nu
 function forgetGone(state: ComponentState, pods: V1Pod[]): void {
   const live = new Set(pods.map((p) => p.metadata?.uid));
   for (const uid of state.agentSequences.keys()) if (!live.has(uid)) state.agentSequences.delete(uid);
+  for (const uid of state.answerTimes.keys()) if (!live.has(uid)) state.answerTimes.delete(uid);
   const names = new Set(pods.map((p) => p.metadata?.name));
   for (const name of state.actedOn.keys()) if (!names.has(name)) state.actedOn.delete(name);
 }
@@ -260,6 +264,7 @@ export class HaController {
         positions: new Map(),
         inflight: new Map(),
         agentSequences: new Map(),
+        answerTimes: new Map(),
         restarted: new Set(),
         failureCountedAt: 0,
         actedOn: new Map(),
@@ -315,8 +320,9 @@ export class HaController {
   }
 
   /**
-   * A probe bounded by the probe's timeout: one that answers late but within it (a loaded node)
-   * is taken as it is; one that does not (frozen, cut off) stands for the periods of silence its
+   * A probe bounded by the probe's timeout, or less for an instance that has answered quickly for
+   * a while (see silenceAllowance): one that answers late but within it (a loaded node) is taken
+   * as it is; one that does not (frozen, cut off) stands for the periods of silence its
    * timeout spanned (see spannedRounds). An unanswered probe keeps running; the next rounds wait
    * on it instead of starting another, each for the timeout again and counting one round: on a
    * node loaded enough that a busy instance answers in seconds, a second silence as long as the
@@ -330,15 +336,21 @@ export class HaController {
     env: ActionEnv,
   ): Promise<ProbeReport> {
     const uid = pod.metadata!.uid!;
+    const answerTimes = state.answerTimes.get(uid) ?? [];
+    state.answerTimes.set(uid, answerTimes);
     let probe = state.inflight.get(uid);
     if (!probe) {
+      const startedAt = Date.now();
       const report = probeLimit(() => this.probe(component, compDef, pod, env, state));
-      probe = { report, startedAt: Date.now(), silent: false };
+      probe = { report, startedAt, silent: false };
       state.inflight.set(uid, probe);
-      void report.finally(() => state.inflight.delete(uid));
+      void report.finally(() => {
+        state.inflight.delete(uid);
+        recordAnswer(answerTimes, Date.now() - startedAt);
+      });
     }
     const { silent } = probe;
-    const timeoutMs = probeTimeoutMs(compDef);
+    const timeoutMs = silenceAllowance(answerTimes, probeTimeoutMs(compDef), probePeriodMs(compDef));
     const waitMs = silent ? timeoutMs : Math.max(0, probe.startedAt + timeoutMs - Date.now());
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<ProbeReport>((resolve) => {

@@ -59,7 +59,9 @@ export const lifecycleContract: { readonly [A in LifecycleActionName]: ActionCon
       failure:
         "The probe failed this round; so does no answer within `timeoutSeconds` (which counts as " +
         "a failed round for each period it spans, at most one short of `failureThreshold`; then no " +
-        "answer within `timeoutSeconds` again for each further round while it stays silent), an agent " +
+        "answer within `timeoutSeconds` again for each further round while it stays silent; an " +
+        "instance whose last 30 probes all answered within an eighth of `timeoutSeconds` is waited " +
+        "on for eight times its slowest of them instead, at least `periodSeconds`), an agent " +
         "that cannot be read over the pod network or whose report stopped advancing for ten turns of " +
         "its loop (each allowed `periodSeconds` plus `timeoutSeconds`), or (probed through " +
         "`pods/exec`) an instance whose first declared container port refuses the operator's TCP " +
