@@ -35,6 +35,7 @@ import { ordinalOf } from "../instanceset/plan.js";
 import { names } from "../naming.js";
 import { recordAnswer, silenceAllowance } from "./answer-times.js";
 import { decide, type Decision, type ProbeReport } from "./decide.js";
+import { followedEpoch } from "./follows-epoch.js";
 
 /** Role probes in flight across all components; keeps a large fleet from flooding the apiserver. */
 const probeLimit = pLimit(32);
@@ -155,12 +156,6 @@ function forgetGone(state: ComponentState, pods: V1Pod[]): void {
   for (const uid of state.answerTimes.keys()) if (!live.has(uid)) state.answerTimes.delete(uid);
   const names = new Set(pods.map((p) => p.metadata?.name));
   for (const name of state.actedOn.keys()) if (!names.has(name)) state.actedOn.delete(name);
-}
-
-/** The epoch a replica follows; NaN once detached (it follows no one), undefined if never recorded. */
-export function followedEpoch(pod: V1Pod): number | undefined {
-  const value = pod.metadata?.annotations?.[annotations.followsEpoch];
-  return value === undefined ? undefined : Number(value);
 }
 
 /** A pod whose containers started within the start grace and that has not been ready since. */
@@ -336,8 +331,8 @@ export class HaController {
     env: ActionEnv,
   ): Promise<ProbeReport> {
     const uid = pod.metadata!.uid!;
-    const answerTimes = state.answerTimes.get(uid) ?? [];
-    state.answerTimes.set(uid, answerTimes);
+    let answerTimes = state.answerTimes.get(uid);
+    if (!answerTimes) state.answerTimes.set(uid, (answerTimes = []));
     let probe = state.inflight.get(uid);
     if (!probe) {
       const startedAt = Date.now();

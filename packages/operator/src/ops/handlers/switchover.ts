@@ -4,7 +4,7 @@ import { errorMessage } from "@tessera/kube";
 import { componentEnv, parseRoleProbeOutput } from "../../actions/contract/index.js";
 import { podIsReady } from "../../actions/runner.js";
 import type { OperatorContext } from "../../context.js";
-import { followedEpoch } from "../../ha/controller.js";
+import { followedEpoch } from "../../ha/follows-epoch.js";
 import { isWritable, ordinalOf } from "../../instanceset/plan.js";
 import { runSwitchover, switchoverInProgress } from "../../instanceset/switchover.js";
 import {
