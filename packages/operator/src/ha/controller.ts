@@ -226,14 +226,25 @@ export class HaController {
         const key = objectKey({ metadata: { name: component, namespace } });
         const owner = this.components.get(key);
         const primary = owner?.status?.ha?.primary;
-        // The recorded primary's database exited: failover starts at once, not at the round's tick.
-        if (after.metadata?.name === primary && this.exitedSince(owner!, before, after)) {
+        // The recorded primary's database exited, or its pod is going: failover starts at once, not
+        // at the round's tick.
+        if (
+          after.metadata?.name === primary &&
+          (after.metadata?.deletionTimestamp || this.exitedSince(owner!, before, after))
+        ) {
           this.controller.enqueue(key);
           return;
         }
         if (podIsReady(before) || !podIsReady(after) || after.metadata?.labels?.[labels.role]) return;
         const primaryPod = primary && this.pods.get(objectKey({ metadata: { name: primary, namespace } }));
         if (!primary || (primaryPod && podIsReady(primaryPod))) this.controller.enqueue(key);
+      },
+      delete: (pod) => {
+        const component = pod.metadata?.labels?.[labels.component];
+        if (!component) return;
+        const key = objectKey({ metadata: { name: component, namespace: pod.metadata?.namespace } });
+        if (this.components.get(key)?.status?.ha?.primary === pod.metadata?.name)
+          this.controller.enqueue(key);
       },
     });
   }
@@ -530,6 +541,7 @@ export class HaController {
       if (!pods.some((p) => p.metadata?.name === name)) state.positions.delete(name);
     }
     const marker = set?.status?.switchover;
+    const primary = component.status?.ha?.primary;
     const round = {
       mode: compDef.spec.haMode,
       roles: compDef.spec.roles ?? [],
@@ -541,6 +553,9 @@ export class HaController {
       switchoverCandidate: marker?.candidate,
       currentLabels: new Map(pods.map((p) => [p.metadata!.name!, p.metadata?.labels?.[labels.role]])),
       knownPositions: state.positions,
+      primaryDeleted: Boolean(
+        primary && state.incarnations.has(primary) && !pods.some((p) => p.metadata?.name === primary),
+      ),
       canDetach: Boolean(actions?.detach),
       canFollow: Boolean(actions?.follow),
       followedEpochs: new Map(pods.map((p) => [p.metadata!.name!, followedEpoch(p)])),

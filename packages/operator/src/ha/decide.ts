@@ -43,6 +43,11 @@ export interface DecideInput {
   currentLabels?: Map<string, string | undefined>;
   /** Last position each instance reported, kept across rounds (reset when a pod is recreated). */
   knownPositions?: Map<string, number>;
+  /**
+   * The recorded primary's pod, seen running before, is gone or being deleted while the set runs:
+   * it is not expected back as the same run, so failover starts at once.
+   */
+  primaryDeleted?: boolean;
   /** The definition has a detach action: failover detaches every answering replica before promoting one. */
   canDetach?: boolean;
   /** Replicas whose detach succeeded in this round; their reports were taken after it. */
@@ -327,23 +332,26 @@ export function decide(input: DecideInput): Decision {
     } else if (ha.promotePending && current?.ok) {
       decision.promote = primary;
     } else if (!input.switchoverInProgress) {
-      // A restarted primary counts as lost at once: its replicas hold every acknowledged write. One
-      // whose pod is missing is counted like any failed round: after a stop, or while its pod is
-      // recreated, it is expected back.
+      // A restarted primary counts as lost at once: its replicas hold every acknowledged write. So
+      // does one whose running pod was deleted. One whose pod is missing otherwise (the operator
+      // never saw it run) is counted like any failed round: after a start, it is expected soon.
       // A round in which no other instance answered either says nothing about the primary: the
       // operator, or the whole node, is too starved or cut off to tell, and no replica could take
       // over. Counting it would turn a burst of load into a failover once one replica answers.
       const conclusive = input.reports.some((r) => r.pod !== primary && r.ok);
-      decision.primaryFailures = current?.restarted
-        ? input.failureThreshold
-        : input.primaryFailures +
-          (input.countsFailure === false || !conclusive ? 0 : (current?.missedRounds ?? 1));
+      decision.primaryFailures =
+        current?.restarted || input.primaryDeleted
+          ? input.failureThreshold
+          : input.primaryFailures +
+            (input.countsFailure === false || !conclusive ? 0 : (current?.missedRounds ?? 1));
       if (decision.primaryFailures >= input.failureThreshold) {
         const why = current?.restarted
           ? "restarted"
-          : current?.ok
-            ? `reports role ${current.role}`
-            : (current?.error ?? "has no pod");
+          : input.primaryDeleted
+            ? "lost its pod (deleted)"
+            : current?.ok
+              ? `reports role ${current.role}`
+              : (current?.error ?? "has no pod");
         failOver(input, decision, ha, writable, why);
       }
     }

@@ -1,5 +1,5 @@
 import type { V1PersistentVolumeClaim, V1Pod, V1Service, V1StorageClass } from "@kubernetes/client-node";
-import { API_VERSION, labels, type InstanceSet, type InstanceStatus } from "@tessera/api";
+import { API_VERSION, labels, type Component, type InstanceSet, type InstanceStatus } from "@tessera/api";
 import { parseQuantity } from "@tessera/base";
 import {
   Controller,
@@ -27,12 +27,16 @@ import {
   nextToRemove,
   nextUpdateStep,
   ordinalOf,
+  replacementHoldMs,
+  FAILOVER_HOLD_MS,
   type DesiredInstance,
   type ObservedInstance,
 } from "./plan.js";
 
 const KIND = "InstanceSet";
 const POLL_MS = 2_000;
+/** How often a held replacement looks whether failover has promoted a replica. */
+const HOLD_POLL_MS = 200;
 
 type Step = { result: ReconcileResult; message: string } | undefined;
 
@@ -72,6 +76,10 @@ export class InstanceSetController {
   private readonly claims: Informer<V1PersistentVolumeClaim>;
   private readonly services: Informer<V1Service>;
   private readonly storageClasses: Informer<V1StorageClass>;
+  /** The owning Components, for their HA status: whom a deleted pod's failover is from. */
+  private readonly components: Informer<Component>;
+  /** When each pod (namespace/name) was last seen deleted. */
+  private readonly deletedAt = new Map<string, number>();
 
   constructor(private readonly ctx: OperatorContext) {
     const managed = { labelSelector: `${labels.managedBy}=tessera` };
@@ -80,6 +88,8 @@ export class InstanceSetController {
     this.claims = ctx.informers.get<V1PersistentVolumeClaim>("v1", "PersistentVolumeClaim", managed);
     this.storageClasses = ctx.informers.get<V1StorageClass>("storage.k8s.io/v1", "StorageClass");
     this.services = ctx.informers.get<V1Service>("v1", "Service", managed);
+    this.components = ctx.informers.get<Component>(API_VERSION, "Component");
+    this.pods.addHandlers({ delete: (pod) => this.noteDeleted(pod) });
     this.controller = new Controller({
       name: "instanceset",
       reconcile: (req) => this.reconcile(req.key),
@@ -237,10 +247,18 @@ export class InstanceSetController {
     const unbound: string[] = [];
     const foreign: string[] = [];
     const going: string[] = [];
+    const held: string[] = [];
+    let holdMs = Infinity;
     for (const instance of this.desired(set)) {
       const pod = existing.get(instance.name);
       if (pod) {
         if (set.spec.podManagementPolicy === "OrderedReady" && !podIsReady(pod)) break;
+        continue;
+      }
+      const hold = this.replacementHold(set, instance.name, pods);
+      if (hold > 0) {
+        held.push(instance.name);
+        holdMs = Math.min(holdMs, hold);
         continue;
       }
       const ensured = await Promise.all(buildClaims(set, instance).map((claim) => this.ensureClaim(claim)));
@@ -265,16 +283,45 @@ export class InstanceSetController {
       }
       if (set.spec.podManagementPolicy === "OrderedReady") break;
     }
-    if (!created && !unbound.length && !foreign.length && !going.length) return undefined;
+    if (!created && !unbound.length && !foreign.length && !going.length && !held.length) return undefined;
     const messages = [
       ...(created ? [`creating ${created} instance(s)`] : []),
+      ...(held.length
+        ? [
+            `replacing deleted ${held.join(", ")} once failover has promoted a replica (within ${FAILOVER_HOLD_MS / 1000} s of the deletion)`,
+          ]
+        : []),
       ...(unbound.length ? [`waiting for claim(s) ${unbound.join(", ")} to bind`] : []),
       ...(foreign.length
         ? [`waiting for claim(s) ${foreign.join(", ")} of a deleted cluster of the same name to be removed`]
         : []),
       ...(going.length ? [`waiting for deleted claim(s) ${going.join(", ")} to go`] : []),
     ];
-    return { result: { requeueAfterMs: 1000 }, message: messages.join("; ") };
+    return {
+      result: { requeueAfterMs: held.length ? Math.min(HOLD_POLL_MS, holdMs) : 1000 },
+      message: messages.join("; "),
+    };
+  }
+
+  private noteDeleted(pod: V1Pod): void {
+    const now = Date.now();
+    for (const [key, at] of this.deletedAt) if (now - at > FAILOVER_HOLD_MS) this.deletedAt.delete(key);
+    this.deletedAt.set(objectKey(pod), now);
+  }
+
+  private replacementHold(set: InstanceSet, instance: string, pods: V1Pod[]): number {
+    return replacementHoldMs({
+      instance,
+      ha: this.components.get(objectKey(set))?.status?.ha,
+      arbitrated: Boolean(set.spec.lifecycleActions?.promote),
+      deletedAt: this.deletedAt.get(
+        objectKey({ metadata: { name: instance, namespace: set.metadata.namespace } }),
+      ),
+      othersReady: pods.some(
+        (p) => p.metadata?.name !== instance && podIsReady(p) && !p.metadata?.deletionTimestamp,
+      ),
+      now: Date.now(),
+    });
   }
 
   private async ensureClaim(

@@ -1,4 +1,4 @@
-import type { InstanceSetSpec, InstanceStatus, InstanceTemplate, Role } from "@tessera/api";
+import type { HAStatus, InstanceSetSpec, InstanceStatus, InstanceTemplate, Role } from "@tessera/api";
 
 export interface DesiredInstance {
   name: string;
@@ -128,6 +128,34 @@ export function leavingMembers(
     if (desired.has(instance.name) || !entry?.memberJoined) return [];
     return [{ ...entry, ready: instance.ready && !instance.terminating }];
   });
+}
+
+/** The longest a deleted primary's replacement waits for the failover its deletion set off. */
+export const FAILOVER_HOLD_MS = 5_000;
+
+/**
+ * How long the replacement of a deleted instance's pod should still wait, in ms (0: create it now).
+ * A primary whose running pod was deleted is failed over from at once; its replacement, started
+ * meanwhile, would compete with the replicas' detach and promotion for the node, and could only
+ * start to find itself fenced. So, where the operator arbitrates failover, it waits until a replica
+ * is promoted, as long as another instance is ready to take over, and never longer than
+ * FAILOVER_HOLD_MS after the deletion: a failover that cannot finish must not keep the instance away.
+ */
+export function replacementHoldMs(input: {
+  instance: string;
+  ha: HAStatus | undefined;
+  arbitrated: boolean;
+  deletedAt: number | undefined;
+  othersReady: boolean;
+  now: number;
+}): number {
+  const { instance, ha, deletedAt, now } = input;
+  if (!ha || !input.arbitrated || deletedAt === undefined || !input.othersReady) return 0;
+  const failingOver =
+    ha.primary === instance ||
+    ha.fencing?.from === instance ||
+    (ha.promotePending === true && ha.lastFailover?.from === instance);
+  return failingOver ? Math.max(0, deletedAt + FAILOVER_HOLD_MS - now) : 0;
 }
 
 /** Extracts the ordinal from `<prefix>-<n>`. */

@@ -354,6 +354,13 @@ test("a primary whose pod is missing is counted like a failed round, then failed
   assert.match(second.ha?.fencing?.reason ?? "", /has no pod/);
 });
 
+test("a primary whose running pod was deleted is failed over from at once", () => {
+  const reports = [report("pg-1", "secondary", 100), report("pg-2", "secondary", 250)];
+  const d = decide(input({ reports, canDetach: true, primaryDeleted: true }));
+  assert.deepEqual(d.detach.sort(), ["pg-1", "pg-2"]);
+  assert.match(d.ha?.fencing?.reason ?? "", /lost its pod \(deleted\)/);
+});
+
 test("with no replica able to take over, a primary is not fenced, and a fenced one that serves again keeps its role", () => {
   const starting = [report("pg-0"), report("pg-1"), report("pg-2")];
   const blocked = decide(input({ primaryFailures: 3, reports: starting, canDetach: true }));

@@ -5,6 +5,8 @@ import {
   leavingMembers,
   nextToRemove,
   nextUpdateStep,
+  replacementHoldMs,
+  FAILOVER_HOLD_MS,
   type ObservedInstance,
 } from "../../src/instanceset/plan.js";
 
@@ -129,4 +131,35 @@ test("a removed instance that joined keeps its status entry while its pod exists
   ]);
   // Once its pod is gone, so is the entry.
   assert.deepEqual(leavingMembers(previous, new Set(["db-0"]), present.slice(0, 1)), []);
+});
+
+test("a deleted primary's replacement waits for its failover, never past the hold, and only where it helps", () => {
+  const hold = (over: Partial<Parameters<typeof replacementHoldMs>[0]>) =>
+    replacementHoldMs({
+      instance: "pg-0",
+      ha: { primary: "pg-0", epoch: 1 },
+      arbitrated: true,
+      deletedAt: 1_000,
+      othersReady: true,
+      now: 2_000,
+      ...over,
+    });
+  assert.equal(hold({}), FAILOVER_HOLD_MS - 1_000, "failover has not promoted anyone yet");
+  const promoting = {
+    primary: "pg-1",
+    epoch: 2,
+    promotePending: true,
+    lastFailover: { from: "pg-0", to: "pg-1", at: "", reason: "" },
+  };
+  assert.equal(hold({ ha: promoting }), FAILOVER_HOLD_MS - 1_000, "the promotion is still running");
+  assert.equal(hold({ ha: { ...promoting, promotePending: false } }), 0, "a replica was promoted");
+  assert.equal(
+    hold({ now: 1_000 + FAILOVER_HOLD_MS }),
+    0,
+    "a failover that cannot finish keeps it no longer",
+  );
+  assert.equal(hold({ instance: "pg-2" }), 0, "a replica's replacement never waits");
+  assert.equal(hold({ deletedAt: undefined }), 0, "a pod not seen deleted (a start) never waits");
+  assert.equal(hold({ othersReady: false }), 0, "nobody could take over");
+  assert.equal(hold({ arbitrated: false }), 0, "the engine fails over by itself");
 });
