@@ -173,6 +173,16 @@ function probedContainer(compDef: ComponentDefinition, pod: V1Pod): string | und
   return compDef.spec.lifecycleActions?.roleProbe?.exec?.container ?? pod.spec?.containers[0]?.name;
 }
 
+/** Why the instance cannot be asked for its role now, if it cannot. */
+function whyUnaskable(compDef: ComponentDefinition, pod: V1Pod, viaAgent: boolean): string | undefined {
+  if (pod.status?.phase !== "Running") return `pod is ${pod.status?.phase ?? "pending"}`;
+  if (!viaAgent) return undefined;
+  // A container restarting keeps its last report on the volume; the server it runs is gone with it.
+  const container = probedContainer(compDef, pod);
+  const status = pod.status?.containerStatuses?.find((c) => c.name === container);
+  return status?.state?.running ? undefined : `container ${container} is not running`;
+}
+
 /**
  * Which run of the database container a pod is in. A container that exited and waits to be
  * restarted (at once, or after a crash back-off) counts as its next run already: its processes
@@ -341,6 +351,14 @@ export class HaController {
     pod: V1Pod,
     env: ActionEnv,
   ): Promise<ProbeReport> {
+    const unaskable = whyUnaskable(compDef, pod, Boolean(agentPort(pod)));
+    if (unaskable) {
+      // Said without asking the instance, so how fast says nothing of its answers; and the run that
+      // starts next has given none yet.
+      state.answerTimes.delete(pod.metadata!.uid!);
+      const name = pod.metadata!.name!;
+      return { pod: name, ordinal: ordinalOf(name), ready: podIsReady(pod), ok: false, error: unaskable };
+    }
     const uid = pod.metadata!.uid!;
     let answerTimes = state.answerTimes.get(uid);
     if (!answerTimes) state.answerTimes.set(uid, (answerTimes = []));
@@ -393,17 +411,12 @@ export class HaController {
   ): Promise<ProbeReport> {
     const name = pod.metadata!.name!;
     const base = { pod: name, ordinal: ordinalOf(name), ready: podIsReady(pod) };
-    if (pod.status?.phase !== "Running")
-      return { ...base, ok: false, error: `pod is ${pod.status?.phase ?? "pending"}` };
     const action = compDef.spec.lifecycleActions!.roleProbe!;
     // Reading the agent's report crosses the pod network: it proves reachability as well.
     const agentAt = agentPort(pod);
+    const unaskable = whyUnaskable(compDef, pod, Boolean(state && agentAt));
+    if (unaskable) return { ...base, ok: false, error: unaskable };
     if (state && agentAt) {
-      // A container restarting keeps its last report on the volume; the server it runs is gone with it.
-      const container = probedContainer(compDef, pod);
-      const status = pod.status?.containerStatuses?.find((c) => c.name === container);
-      if (!status?.state?.running)
-        return { ...base, ok: false, error: `container ${container} is not running` };
       const { sequence, ...report } = await this.agentReport(pod, agentAt, state, compDef);
       if (sequence === undefined || reportPostdatesActions(state, name, sequence))
         return { ...base, ...report };
