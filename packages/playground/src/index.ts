@@ -1,5 +1,6 @@
 export * from "./paths.js";
 export * from "./operator-process.js";
+export * from "./operator-bundle.js";
 export * from "./playground.js";
 export * from "./daemon-client.js";
 export * from "./monitoring/config.js";

@@ -4,8 +4,9 @@ import { OPERATOR_NAMESPACE } from "@tessera/api";
 import { waitFor, StopWaiting } from "@tessera/kube";
 import { ManagedProcess } from "@tessera/base";
 import { freePort } from "@tessera/base";
+import { operatorBundle } from "./operator-bundle.js";
 
-/** The repository root, where `tsx` resolves from. */
+/** The repository root: the operator's working directory. */
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 
 export interface OperatorProcessOptions {
@@ -33,16 +34,18 @@ export class OperatorProcess {
 
   static async start(options: OperatorProcessOptions): Promise<OperatorProcess> {
     const metricsPort = await freePort();
-    const operator = new OperatorProcess(OperatorProcess.spawn(options, metricsPort), metricsPort, options);
+    const operator = new OperatorProcess(
+      await OperatorProcess.spawn(options, metricsPort),
+      metricsPort,
+      options,
+    );
     await operator.waitReady();
     return operator;
   }
 
-  private static spawn(options: OperatorProcessOptions, metricsPort: number): ManagedProcess {
+  private static async spawn(options: OperatorProcessOptions, metricsPort: number): Promise<ManagedProcess> {
     const args = [
-      "--import",
-      "tsx",
-      fileURLToPath(import.meta.resolve("@tessera/operator/main")),
+      await operatorBundle(),
       "--kubeconfig",
       options.kubeconfig,
       "--namespace",
@@ -100,7 +103,7 @@ export class OperatorProcess {
   /** Starts a fresh process after a stop or kill. */
   async restart(): Promise<void> {
     if (this.process.running) await this.process.stop();
-    this.process = OperatorProcess.spawn(this.options, this.metricsPort);
+    this.process = await OperatorProcess.spawn(this.options, this.metricsPort);
     await this.waitReady();
   }
 
