@@ -142,6 +142,8 @@ export function encrypt(encryptionKey: string, compression: Compression): Transf
 /** Fails at the end of the stream when the bytes read do not hash to the expected value. */
 class Verify extends Transform {
   private readonly hash = createHash("sha256");
+  /** Set once the stream ended with bytes that hash to another value. */
+  mismatch?: Error;
 
   constructor(private readonly expected: string | undefined) {
     super();
@@ -155,11 +157,10 @@ class Verify extends Transform {
   override _flush(done: TransformCallback): void {
     const actual = this.hash.digest("hex");
     if (this.expected && actual !== this.expected) {
-      done(
-        new Error(
-          `checksum mismatch: the stored data hashes to ${actual}, the backup recorded ${this.expected}`,
-        ),
+      this.mismatch = new Error(
+        `checksum mismatch: the stored data hashes to ${actual}, the backup recorded ${this.expected}`,
       );
+      done(this.mismatch);
     } else {
       done();
     }
@@ -211,14 +212,24 @@ export interface Decoding {
   streams: Writable[];
   /** Settles once the output is all written. */
   written: Promise<void>;
+  /**
+   * Why the checksum failed, if it did. The streams and tools after it are then torn down, and
+   * whichever of them complains first (a pipe closed early) would otherwise hide the reason.
+   */
+  mismatch: () => Error | undefined;
 }
 
 /** What stored bytes go through first: the checksum, then the cipher. */
-function storedChecks(compression: Compression, expectedSha256?: string, encryptionKey?: string): Writable[] {
-  return [
-    new Verify(expectedSha256),
-    ...(encryptionKey ? [new Decrypt(keyFrom(encryptionKey), compression)] : []),
-  ];
+function storedChecks(
+  compression: Compression,
+  expectedSha256?: string,
+  encryptionKey?: string,
+): Pick<Decoding, "streams" | "mismatch"> {
+  const verify = new Verify(expectedSha256);
+  return {
+    streams: [verify, ...(encryptionKey ? [new Decrypt(keyFrom(encryptionKey), compression)] : [])],
+    mismatch: () => verify.mismatch,
+  };
 }
 
 /**
@@ -235,7 +246,7 @@ export async function decode(
   const checks = storedChecks(compression, expectedSha256, encryptionKey);
   if (compression === "none") {
     const sink = output ? output.createWriteStream({ highWaterMark: CHUNK_BYTES }) : process.stdout;
-    return { streams: [...checks, sink], written: Promise.resolve() };
+    return { ...checks, streams: [...checks.streams, sink], written: Promise.resolve() };
   }
   let zstd: Tool;
   try {
@@ -245,7 +256,7 @@ export async function decode(
   }
   const written = zstd.exited.then(() => undefined);
   written.catch(() => undefined);
-  return { streams: [...checks, zstd.child.stdin!], written };
+  return { ...checks, streams: [...checks.streams, zstd.child.stdin!], written };
 }
 
 /**
@@ -271,8 +282,6 @@ export function decodeIntoDirectory(
   zstd?.child.stdout!.destroy();
   const written = Promise.all([zstd?.exited, tar.exited]).then(() => undefined);
   written.catch(() => undefined);
-  return {
-    streams: [...storedChecks(compression, expectedSha256, encryptionKey), (zstd ?? tar).child.stdin!],
-    written,
-  };
+  const checks = storedChecks(compression, expectedSha256, encryptionKey);
+  return { ...checks, streams: [...checks.streams, (zstd ?? tar).child.stdin!], written };
 }

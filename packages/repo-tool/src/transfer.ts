@@ -105,6 +105,8 @@ async function drain(store: ObjectStore, key: string, decoding: Decoding): Promi
     pipeline([await store.get(key), ...decoding.streams]),
     decoding.written,
   ]);
+  const mismatch = decoding.mismatch();
+  if (mismatch) throw mismatch;
   const failed = ended.find((result) => result.status === "rejected");
   if (failed) throw failed.reason;
 }
