@@ -6,8 +6,8 @@ import { setTimeout as delay } from "node:timers/promises";
 import { waitFor, StopWaiting } from "@tessera/kube";
 import { daemonPid, readProgress, writeProgress, type Progress } from "./daemon-files.js";
 import type { PlaygroundNetwork } from "./playground.js";
+import { REPOSITORY_ROOT as ROOT } from "./repository-root.js";
 
-const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const DAEMON = fileURLToPath(new URL("./daemon.ts", import.meta.url));
 
 export interface UpResult {

@@ -2,12 +2,12 @@ import { readFile, rename, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build, type Plugin } from "esbuild";
+import { REPOSITORY_ROOT as ROOT } from "./repository-root.js";
 
-const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const ENTRY = fileURLToPath(import.meta.resolve("@tessera/operator/main"));
 const DIST = join(ROOT, "packages/operator/dist");
 /** The operator and the workspace packages it uses, as one ES module; npm packages load as usual. */
-export const OPERATOR_BUNDLE = join(DIST, "tessera-operator.mjs");
+const OPERATOR_BUNDLE = join(DIST, "tessera-operator.mjs");
 /** The source files the bundle was built from, to tell when it is out of date. */
 const INPUTS = `${OPERATOR_BUNDLE}.inputs.json`;
 

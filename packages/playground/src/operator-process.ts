@@ -1,13 +1,10 @@
-import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { OPERATOR_NAMESPACE } from "@tessera/api";
 import { waitFor, StopWaiting } from "@tessera/kube";
 import { ManagedProcess } from "@tessera/base";
 import { freePort } from "@tessera/base";
 import { operatorBundle } from "./operator-bundle.js";
-
-/** The repository root: the operator's working directory. */
-const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+import { REPOSITORY_ROOT as ROOT } from "./repository-root.js";
 
 export interface OperatorProcessOptions {
   kubeconfig: string;
