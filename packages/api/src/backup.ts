@@ -180,6 +180,12 @@ export const backupMethod = z.object({
     .describe(
       "true: with the archived logs (spec.backup.logArchive) a restore can stop at any moment after the backup; requires the addon's logArchive.",
     ),
+  compresses: z
+    .array(z.enum(["zstd"]))
+    .optional()
+    .describe(
+      "Compressions the command can produce itself, asked for through TESSERA_BACKUP_COMPRESSION (unset: write the data as is). The engine's own compression (e.g. on the server's threads, before the network) usually costs less than compressing its output; the stream must then be exactly what the compression's own tool writes (for zstd, zstd frames), and is stored as written.",
+    ),
 });
 export type BackupMethod = z.infer<typeof backupMethod>;
 

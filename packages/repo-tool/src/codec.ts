@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
 import type { FileHandle } from "node:fs/promises";
-import { Transform, type Readable, type TransformCallback, type Writable } from "node:stream";
+import { pipeline, Transform, type Readable, type TransformCallback, type Writable } from "node:stream";
 
 /**
  * How backups are stored: zstd (level 1 on every core: the network or the disk, not the CPU,
@@ -75,6 +75,14 @@ export function readBytes(summary: string): number | undefined {
 export const COMPRESSIONS = ["zstd", "none"] as const;
 export type Compression = (typeof COMPRESSIONS)[number];
 
+/**
+ * What every stored stream starts with once deciphered, which tells a wrong key: a zstd frame,
+ * or for uncompressed data this marker, written before the data when it is encrypted.
+ */
+const ZSTD_MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);
+const PLAIN_MARKER = Buffer.from("TSR\0", "latin1");
+const LEADING: Record<Compression, Buffer> = { zstd: ZSTD_MAGIC, none: PLAIN_MARKER };
+
 /** Chunks read and written by this process where the data passes through it. */
 const CHUNK_BYTES = 1 << 20;
 
@@ -85,18 +93,50 @@ export interface Encoded {
   sourceBytes: () => Promise<number | undefined>;
 }
 
+/** Passes a stream through, failing as soon as it does not start as the compression's output does. */
+class Leading extends Transform {
+  private seen = Buffer.alloc(0);
+
+  constructor(private readonly leading: Buffer) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    if (this.seen.length < this.leading.length) {
+      this.seen = Buffer.concat([this.seen, chunk.subarray(0, this.leading.length - this.seen.length)]);
+      if (!this.leading.subarray(0, this.seen.length).equals(this.seen)) return done(this.notCompressed());
+    }
+    done(null, chunk);
+  }
+
+  override _flush(done: TransformCallback): void {
+    done(this.seen.length === this.leading.length ? null : this.notCompressed());
+  }
+
+  private notCompressed(): Error {
+    return new Error(
+      "the backup command was asked to compress its output but did not: it does not start as a compressed stream does",
+    );
+  }
+}
+
 /**
  * Reads the source (standard input when none; the handle is closed here) compressed as asked.
  * zstd reads the source itself: only the compressed bytes, about half as many, pass through this
- * process.
+ * process. A source the engine compressed already (`compressed`) is stored as it is.
  */
-export async function encode(source: FileHandle | undefined, compression: Compression): Promise<Encoded> {
-  if (compression === "none") {
+export async function encode(
+  source: FileHandle | undefined,
+  compression: Compression,
+  compressed = false,
+): Promise<Encoded> {
+  if (compression === "none" || compressed) {
     const read = source ? source.createReadStream({ highWaterMark: CHUNK_BYTES }) : process.stdin;
     const count = new Tally(false);
-    read.on("error", (error: Error) => count.destroy(error));
-    read.pipe(count);
-    return { output: count, sourceBytes: async () => count.bytes };
+    const check = compression === "none" ? [] : [new Leading(LEADING[compression])];
+    pipeline([read, ...check, count], () => undefined);
+    // The size before compression is known only where this process compresses, or nothing does.
+    return { output: count, sourceBytes: async () => (compressed ? undefined : count.bytes) };
   }
   let zstd: Tool;
   try {
@@ -121,14 +161,6 @@ export async function encode(source: FileHandle | undefined, compression: Compre
   });
   return { output: gate, sourceBytes: () => exited.then(readBytes) };
 }
-
-/**
- * What every stored stream starts with once deciphered, which tells a wrong key: a zstd frame,
- * or for uncompressed data this marker, written before the data when it is encrypted.
- */
-const ZSTD_MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);
-const PLAIN_MARKER = Buffer.from("TSR\0", "latin1");
-const LEADING: Record<Compression, Buffer> = { zstd: ZSTD_MAGIC, none: PLAIN_MARKER };
 
 /** Encrypts with a random IV written first. */
 export function encrypt(encryptionKey: string, compression: Compression): Transform {

@@ -57,14 +57,22 @@ program
     "file where the writer puts its exit status once done; a non-zero one fails the put",
   )
   .addOption(compressionOption("how to compress the data"))
+  .option("--compressed", "the input is compressed as --compression says already: store it as it is")
   .action(
     async (
       key: string,
-      options: { input?: string; meta?: string; writerStatus?: string; compression: Compression },
+      options: {
+        input?: string;
+        meta?: string;
+        writerStatus?: string;
+        compression: Compression;
+        compressed?: boolean;
+      },
     ) => {
       const repo = store();
       const result = await putStream(repo, key, options.input, {
         compression: options.compression,
+        compressed: options.compressed,
         encryptionKey: encryptionKey(),
       });
       if (options.writerStatus) {

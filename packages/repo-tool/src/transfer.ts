@@ -27,17 +27,17 @@ async function openFile(path: string | undefined, flags: "r" | "w"): Promise<Fil
 }
 
 /**
- * Streams the file at `input` (standard input when none) into the store under key, encoded;
- * nothing is kept locally.
+ * Streams the file at `input` (standard input when none) into the store under key, encoded
+ * (`compressed`: it is compressed as asked already); nothing is kept locally.
  */
 export async function putStream(
   store: ObjectStore,
   key: string,
   input: string | undefined,
-  options: { compression?: Compression; encryptionKey?: string } = {},
+  options: { compression?: Compression; compressed?: boolean; encryptionKey?: string } = {},
 ): Promise<PutResult> {
   const compression = options.compression ?? "zstd";
-  const encoded = await encode(await openFile(input, "r"), compression);
+  const encoded = await encode(await openFile(input, "r"), compression, options.compressed);
   const stored = new Tally();
   const body = new PassThrough();
   const upload = store.put(key, body).catch((error: unknown) => {

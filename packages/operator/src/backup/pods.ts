@@ -19,11 +19,18 @@ export function backupPodName(backup: string, purpose: PodPurpose): string {
 }
 
 /**
+ * Whichever of the two containers starts first makes the FIFO (the pod's volume is new: nothing of
+ * an earlier run is in it); the other finds it there.
+ */
+const MAKE_FIFO = `mkfifo "${FIFO}" 2>/dev/null || [ -p "${FIFO}" ] || exit 1`;
+
+/**
  * Runs the addon's command with stdout on the FIFO the uploader reads, then records the command's
  * exit status, so the uploader stores the stream only for a command that succeeded. Opening the
  * FIFO blocks until the uploader has it open too.
  */
-const WRITER = `exec 3>"${FIFO}"
+const WRITER = `${MAKE_FIFO}
+exec 3>"${FIFO}"
 "$@" >&3
 code=$?
 exec 3>&-
@@ -76,7 +83,8 @@ export interface BackupPodInput {
 /**
  * A pod of two containers joined by a FIFO: the engine's image runs the addon's backup command,
  * which reads the target instance over the network, and tessera-repo streams what it writes to
- * the repository. Nothing is kept on the node.
+ * the repository. Nothing is kept on the node. Where the method compresses as asked itself, its
+ * stream is stored as written.
  */
 export function backupPod(input: BackupPodInput): V1Pod {
   const { template, method } = input;
@@ -84,6 +92,8 @@ export function backupPod(input: BackupPodInput): V1Pod {
   const volumes = portableVolumes(template, input.dataVolumes, input.access.volumes);
   const volumeNames = new Set(volumes.map((v) => v.name));
   const work = { name: WORK_VOLUME, mountPath: WORK_DIR };
+  const compression = input.compression ?? "zstd";
+  const engineCompresses = compression !== "none" && (method.compresses ?? []).includes(compression);
   const backupContainer: V1Container = {
     name: "backup",
     image: engine.image,
@@ -95,6 +105,7 @@ export function backupPod(input: BackupPodInput): V1Pod {
       { name: "TESSERA_BACKUP_TARGET_POD_FQDN", value: input.targetFQDN },
       { name: "TESSERA_BACKUP_META", value: META },
       { name: "TESSERA_BACKUP_WORK_DIR", value: WORK_DIR },
+      ...(engineCompresses ? [{ name: "TESSERA_BACKUP_COMPRESSION", value: compression }] : []),
     ],
     envFrom: engine.envFrom,
     volumeMounts: [...(engine.volumeMounts ?? []).filter((m) => volumeNames.has(m.name)), work],
@@ -103,7 +114,7 @@ export function backupPod(input: BackupPodInput): V1Pod {
   const upload: V1Container = {
     name: "upload",
     image: TOOLS_IMAGE,
-    command: ["tessera-repo"],
+    command: ["sh", "-c", `${MAKE_FIFO}\nexec tessera-repo "$@"`, "tessera-repo"],
     args: [
       "put",
       input.key,
@@ -113,7 +124,9 @@ export function backupPod(input: BackupPodInput): V1Pod {
       META,
       "--writer-status",
       STATUS,
-      ...(input.compression ? ["--compression", input.compression] : []),
+      "--compression",
+      compression,
+      ...(engineCompresses ? ["--compressed"] : []),
     ],
     env: input.access.env,
     volumeMounts: [...input.access.mounts, work],
@@ -129,14 +142,6 @@ export function backupPod(input: BackupPodInput): V1Pod {
       automountServiceAccountToken: false,
       ...(input.access.nodeName ? { nodeName: input.access.nodeName } : {}),
       ...(template.securityContext ? { securityContext: template.securityContext } : {}),
-      initContainers: [
-        {
-          name: "prepare",
-          image: engine.image,
-          command: ["sh", "-c", `rm -f "${FIFO}" "${META}" "${STATUS}" && mkfifo "${FIFO}"`],
-          volumeMounts: [work],
-        },
-      ],
       containers: [backupContainer, upload],
       volumes: [...volumes, { name: WORK_VOLUME, emptyDir: {} }, ...input.access.volumes],
     },

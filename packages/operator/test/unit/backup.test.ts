@@ -126,6 +126,39 @@ test("a backup pod joins the engine's command to the uploader by a FIFO, without
   );
 });
 
+test("a method that compresses itself is asked to, and its stream is stored as written", () => {
+  const input = {
+    backup: backup("b1", "Completed", "2026-12-03T10:00:00Z"),
+    template,
+    dataVolumes: new Set(["data"]),
+    targetPod: "db-1",
+    targetFQDN: "db-1.db-headless.ns.svc.cluster.local",
+    key: "k",
+    access: repoAccess(fsRepo),
+  };
+  const asked = (spec: V1PodSpec) => ({
+    command: spec.containers[0]?.env?.find((e) => e.name === "TESSERA_BACKUP_COMPRESSION")?.value,
+    uploader: spec.containers[1]?.args?.filter(
+      (a) => a.startsWith("--compress") || a === "zstd" || a === "none",
+    ),
+  });
+  const compressing: BackupMethod = { ...method, compresses: ["zstd"] };
+  assert.deepEqual(asked(backupPod({ ...input, method: compressing }).spec!), {
+    command: "zstd",
+    uploader: ["--compression", "zstd", "--compressed"],
+  });
+  assert.deepEqual(
+    asked(backupPod({ ...input, method: compressing, compression: "none" }).spec!),
+    { command: undefined, uploader: ["--compression", "none"] },
+    "nothing to compress: the command is not asked",
+  );
+  assert.deepEqual(
+    asked(backupPod({ ...input, method }).spec!),
+    { command: undefined, uploader: ["--compression", "zstd"] },
+    "a method that cannot compress has the uploader compress",
+  );
+});
+
 test("a restored instance fetches then restores before the engine starts; archiving adds a sidecar sharing the outbox", () => {
   const spec = withDataProtection(template, {
     restore: {

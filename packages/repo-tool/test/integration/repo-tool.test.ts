@@ -266,6 +266,52 @@ test("a directory: put stores data uncompressed when asked, encrypted; get retur
   assert.equal((await repo(env, ["delete", key])).code, 0);
 });
 
+test("a directory: put stores a stream compressed already as it is, and refuses one that is not", async () => {
+  const env = filesystemEnv(join(dir, "fs"));
+  const work = mkdtempSync(join(testRoot(), "work-"));
+  const data = Buffer.concat([randomBytes(1 << 20), Buffer.alloc(1 << 20, "b")]);
+  writeFileSync(join(work, "data"), data);
+  const zstd = await runCommand("zstd", ["-q", "-1", join(work, "data"), "-o", join(work, "data.zst")]);
+  assert.equal(zstd.code, 0, zstd.stderr);
+  const key = "ns/db/uid/backups/b4/db";
+  const put = await repo(env, [
+    "put",
+    key,
+    "--input",
+    join(work, "data.zst"),
+    "--compressed",
+    "--termination-log",
+    join(work, "termination"),
+  ]);
+  assert.equal(put.code, 0, put.stderr);
+  const summary = JSON.parse(readFileSync(join(work, "termination"), "utf8")) as {
+    size: number;
+    sourceSize?: number;
+    sha256: string;
+  };
+  assert.equal(summary.size, readFileSync(join(work, "data.zst")).length, "stored byte for byte");
+  assert.equal(summary.sourceSize, undefined, "the size before compression is not known here");
+  const got = await repo(env, ["get", key, "--sha256", summary.sha256, "--output", join(work, "back")]);
+  assert.equal(got.code, 0, got.stderr);
+  assert.ok(readFileSync(join(work, "back")).equals(data), "the data comes back identical");
+
+  const plain = await repo(env, [
+    "put",
+    "ns/db/uid/backups/b5/db",
+    "--input",
+    join(work, "data"),
+    "--compressed",
+    "--termination-log",
+    join(work, "termination"),
+  ]);
+  assert.notEqual(plain.code, 0, "data that is not compressed is refused");
+  assert.match(plain.stderr, /asked to compress its output but did not/);
+  const listed = await repo(env, ["list", "ns/db/uid/backups/b5"]);
+  assert.equal(listed.stdout.trim(), "", "nothing is left of it");
+  assert.equal((await repo(env, ["delete", key])).code, 0);
+  rmSync(work, { recursive: true, force: true });
+});
+
 test("the archiver stores each file the engine hands over and answers done; an unreachable store answers failed", async () => {
   const shared = mkdtempSync(join(testRoot(), "archive-"));
   const store = openStore({ kind: "filesystem", root: join(dir, "archive"), base: "" });

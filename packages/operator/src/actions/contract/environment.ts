@@ -149,6 +149,11 @@ export const variables = {
         name: "TESSERA_BACKUP_WORK_DIR",
         meaning: "a writable directory on the node for temporary files, emptied with the backup pod",
       },
+      {
+        name: "TESSERA_BACKUP_COMPRESSION",
+        meaning:
+          "set (e.g. `zstd`) only for a method that declares `compresses`: write the data compressed so, and it is stored as written; unset: write it as it is",
+      },
     ],
   },
   restore: {
