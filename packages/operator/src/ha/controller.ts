@@ -87,12 +87,6 @@ interface ComponentState {
   agentSequences: Map<string, { sequence: number; changedAt: number }>;
   /** How long each instance's recent probes took to answer, by pod UID (see silenceAllowance). */
   answerTimes: Map<string, number[]>;
-  /**
-   * Instances, by pod UID, that turned ready without a role: their agent's last report may be from
-   * before the database accepted connections, and its next one up to a period away. Their next
-   * probe runs through the action path, which answers now.
-   */
-  askAfresh: Set<string>;
 }
 
 function probePeriodMs(compDef: ComponentDefinition): number {
@@ -160,7 +154,6 @@ function forgetGone(state: ComponentState, pods: V1Pod[]): void {
   const live = new Set(pods.map((p) => p.metadata?.uid));
   for (const uid of state.agentSequences.keys()) if (!live.has(uid)) state.agentSequences.delete(uid);
   for (const uid of state.answerTimes.keys()) if (!live.has(uid)) state.answerTimes.delete(uid);
-  for (const uid of state.askAfresh) if (!live.has(uid)) state.askAfresh.delete(uid);
   const names = new Set(pods.map((p) => p.metadata?.name));
   for (const name of state.actedOn.keys()) if (!names.has(name)) state.actedOn.delete(name);
 }
@@ -233,8 +226,8 @@ export class HaController {
       // A switchover's progress (recorded on the InstanceSet) calls for a probe round now, not at the next tick.
       .owns(this.sets, "Component");
     // So does an instance turning ready without a role label (services and readiness wait for it),
-    // asked afresh, unless the recorded primary is not ready: then rounds keep their period, so that
-    // failover's count of failed rounds means time.
+    // unless the recorded primary is not ready: then rounds keep their period, so that failover's
+    // count of failed rounds means time.
     this.pods.addHandlers({
       update: (before, after) => {
         const component = after.metadata?.labels?.[labels.component];
@@ -254,11 +247,7 @@ export class HaController {
         }
         if (podIsReady(before) || !podIsReady(after) || after.metadata?.labels?.[labels.role]) return;
         const primaryPod = primary && this.pods.get(objectKey({ metadata: { name: primary, namespace } }));
-        if (!primary || (primaryPod && podIsReady(primaryPod))) {
-          // Never the recorded primary: a late answer through the action path would count against it.
-          if (after.metadata?.name !== primary) this.stateOf(key).askAfresh.add(after.metadata!.uid!);
-          this.controller.enqueue(key);
-        }
+        if (!primary || (primaryPod && podIsReady(primaryPod))) this.controller.enqueue(key);
       },
       delete: (pod) => {
         const component = pod.metadata?.labels?.[labels.component];
@@ -292,7 +281,6 @@ export class HaController {
         inflight: new Map(),
         agentSequences: new Map(),
         answerTimes: new Map(),
-        askAfresh: new Set(),
         restarted: new Set(),
         failureCountedAt: 0,
         actedOn: new Map(),
@@ -428,7 +416,7 @@ export class HaController {
     const agentAt = agentPort(pod);
     const unaskable = whyUnaskable(compDef, pod, Boolean(state && agentAt));
     if (unaskable) return { ...base, ok: false, error: unaskable };
-    if (state && agentAt && !state.askAfresh.delete(pod.metadata!.uid!)) {
+    if (state && agentAt) {
       const { sequence, ...report } = await this.agentReport(pod, agentAt, state, compDef);
       if (sequence === undefined || reportPostdatesActions(state, name, sequence))
         return { ...base, ...report };
