@@ -20,9 +20,10 @@ export function backupPodName(backup: string, purpose: PodPurpose): string {
 
 /**
  * Whichever of the two containers starts first makes the FIFO (the pod's volume is new: nothing of
- * an earlier run is in it); the other finds it there.
+ * an earlier run is in it); the other finds it there. They may run as different users (the
+ * uploader as root for a node's directory): both must be able to open it.
  */
-const MAKE_FIFO = `mkfifo "${FIFO}" 2>/dev/null || [ -p "${FIFO}" ] || exit 1`;
+const MAKE_FIFO = `mkfifo -m 0666 "${FIFO}" 2>/dev/null || [ -p "${FIFO}" ] || exit 1`;
 
 /**
  * Runs the addon's command with stdout on the FIFO the uploader reads, then records the command's
