@@ -1,15 +1,14 @@
 #!/bin/sh
 # Readiness probe: the server accepts connections on its local socket.
-# Kubernetes probes every periodSeconds (2 s). A server that is still
-# starting is asked again every 0.1 s for up to 1.8 s, so each probe starts
-# about when the last one gave up, and the instance turns ready (and joins
-# its services) within about 0.2 s of accepting connections instead of up to
-# a period later. A running server answers on the first try. While an
-# instance waits for a primary to clone from (it has neither a data directory
-# nor a clone under way) no server is near, and the probe fails at once
-# instead of spending its retries. Until the postmaster records that it
-# accepts connections, the wait reads its lock file instead of running
-# pg_isready (a client start-up each time).
+# Kubernetes probes at most once a second. A server that is still starting
+# is asked again every 0.1 s for up to 0.8 s, so the instance turns ready
+# (and joins its services) within about 0.1 s of accepting connections
+# instead of up to a second later. A running server answers on the first
+# try. While an instance waits for a primary to clone from (it has neither a
+# data directory nor a clone under way) no server is near, and the probe
+# fails at once instead of spending its retries. Until the postmaster
+# records that it accepts connections, the wait reads its lock file instead
+# of running pg_isready (a client start-up each time).
 . /scripts/common.sh
 
 # Line 8 of postmaster.pid is the postmaster's status; "ready" once it accepts connections.
@@ -25,7 +24,7 @@ postmaster_says_ready() {
   return 1
 }
 
-tries=18
+tries=8
 until postmaster_says_ready && local_running; do
   tries=$((tries - 1))
   [ "$tries" -gt 0 ] || exit 1
