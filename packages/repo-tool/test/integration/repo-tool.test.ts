@@ -64,6 +64,28 @@ async function repo(env: NodeJS.ProcessEnv, args: string[]) {
   return runCommand(BIN, args, { env, timeoutMs: 60_000 });
 }
 
+/** Stores the file at `input` under key; the outcome is also written to `<work>/termination`. */
+async function putFile(env: NodeJS.ProcessEnv, key: string, input: string, work: string, options: string[]) {
+  return repo(env, [
+    "put",
+    key,
+    "--input",
+    input,
+    ...options,
+    "--termination-log",
+    join(work, "termination"),
+  ]);
+}
+
+/** What a put wrote to `<work>/termination`. */
+function putSummary(work: string): { size: number; sourceSize?: number; sha256: string } {
+  return JSON.parse(readFileSync(join(work, "termination"), "utf8")) as {
+    size: number;
+    sourceSize?: number;
+    sha256: string;
+  };
+}
+
 for (const [kind, envOf] of [
   ["a directory", () => filesystemEnv(join(dir, "fs"))],
   ["an S3 bucket", s3Env],
@@ -222,22 +244,9 @@ test("a directory: put stores data uncompressed when asked, encrypted; get retur
   const data = Buffer.concat([randomBytes(1 << 20), Buffer.alloc(1 << 20, "a")]);
   writeFileSync(join(work, "data"), data);
   const key = "ns/db/uid/backups/b3/db";
-  const put = await repo(env, [
-    "put",
-    key,
-    "--input",
-    join(work, "data"),
-    "--compression",
-    "none",
-    "--termination-log",
-    join(work, "termination"),
-  ]);
+  const put = await putFile(env, key, join(work, "data"), work, ["--compression", "none"]);
   assert.equal(put.code, 0, put.stderr);
-  const summary = JSON.parse(readFileSync(join(work, "termination"), "utf8")) as {
-    size: number;
-    sourceSize: number;
-    sha256: string;
-  };
+  const summary = putSummary(work);
   assert.equal(summary.sourceSize, data.length);
   assert.ok(summary.size > data.length, `stored as is, with the IV: ${summary.size} of ${data.length} bytes`);
 
@@ -274,36 +283,16 @@ test("a directory: put stores a stream compressed already as it is, and refuses 
   const zstd = await runCommand("zstd", ["-q", "-1", join(work, "data"), "-o", join(work, "data.zst")]);
   assert.equal(zstd.code, 0, zstd.stderr);
   const key = "ns/db/uid/backups/b4/db";
-  const put = await repo(env, [
-    "put",
-    key,
-    "--input",
-    join(work, "data.zst"),
-    "--compressed",
-    "--termination-log",
-    join(work, "termination"),
-  ]);
+  const put = await putFile(env, key, join(work, "data.zst"), work, ["--compressed"]);
   assert.equal(put.code, 0, put.stderr);
-  const summary = JSON.parse(readFileSync(join(work, "termination"), "utf8")) as {
-    size: number;
-    sourceSize?: number;
-    sha256: string;
-  };
+  const summary = putSummary(work);
   assert.equal(summary.size, readFileSync(join(work, "data.zst")).length, "stored byte for byte");
   assert.equal(summary.sourceSize, undefined, "the size before compression is not known here");
   const got = await repo(env, ["get", key, "--sha256", summary.sha256, "--output", join(work, "back")]);
   assert.equal(got.code, 0, got.stderr);
   assert.ok(readFileSync(join(work, "back")).equals(data), "the data comes back identical");
 
-  const plain = await repo(env, [
-    "put",
-    "ns/db/uid/backups/b5/db",
-    "--input",
-    join(work, "data"),
-    "--compressed",
-    "--termination-log",
-    join(work, "termination"),
-  ]);
+  const plain = await putFile(env, "ns/db/uid/backups/b5/db", join(work, "data"), work, ["--compressed"]);
   assert.notEqual(plain.code, 0, "data that is not compressed is refused");
   assert.match(plain.stderr, /asked to compress its output but did not/);
   const listed = await repo(env, ["list", "ns/db/uid/backups/b5"]);
