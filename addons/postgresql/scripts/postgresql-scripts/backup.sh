@@ -7,9 +7,20 @@
 set -eu
 . /scripts/common.sh
 host=$TESSERA_BACKUP_TARGET_POD_FQDN
+# A loaded node can be slow to accept a connection (psql_remote gives up after 3 s): a backup has no
+# reason to hurry, so a failed query is tried again, up to 5 times, before the backup fails.
+psql_target() {
+  tries=1
+  until psql_remote "$host" "$@"; do
+    [ "$tries" -lt 5 ] || return 1
+    log backup "query to $host failed (attempt $tries of 5), trying again"
+    tries=$((tries + 1))
+    sleep 1
+  done
+}
 POSITION_SQL='case when pg_is_in_recovery() then pg_last_wal_replay_lsn() else pg_current_wal_lsn() end'
 # One connection for both: "<position> <version>" (the version may hold spaces).
-row=$(psql_remote "$host" -F ' ' -c "select $POSITION_SQL, current_setting('server_version')")
+row=$(psql_target -F ' ' -c "select $POSITION_SQL, current_setting('server_version')")
 start=${row%% *}
 version=${row#* }
 log backup "base backup of $host from $start"
@@ -20,4 +31,4 @@ case "${TESSERA_BACKUP_COMPRESSION:-}" in
 esac
 PGPASSWORD=$REPLICATION_PASSWORD pg_basebackup -h "$host" -p 5432 -U replicator -D - -Ft -X fetch \
   --checkpoint=fast --no-manifest $compress
-printf 'startPosition=%s\nendPosition=%s\nengineVersion=%s\n' "$start" "$(psql_remote "$host" -c "select $POSITION_SQL")" "$version" >"$TESSERA_BACKUP_META"
+printf 'startPosition=%s\nendPosition=%s\nengineVersion=%s\n' "$start" "$(psql_target -c "select $POSITION_SQL")" "$version" >"$TESSERA_BACKUP_META"
