@@ -419,6 +419,16 @@ spec: { clusterName: src }
     const tesseraRestoreMs = Date.now() - restoreStart;
     console.log(`tessera restore: ${tesseraRestoreMs} ms`);
     console.log(`  stages: ${await restoreStages()}, Running ${(tesseraRestoreMs / 1000).toFixed(1)} s`);
+    // The fetch's own account of its time, without its container's start and the polling around it.
+    const fetchLog = await platform.cluster.kubectl([
+      "logs",
+      "-n",
+      ns,
+      "restored-postgresql-0",
+      "-c",
+      "tessera-restore-fetch",
+    ]);
+    console.log(`  the fetch says: ${fetchLog.stdout.trim() || fetchLog.stderr.trim()}`);
 
     /** Unpacks with `unpack` (run in the data directory), starts a server on it, stops it; the time to accepting connections. */
     const plainRestore = async (what: string, unpack: string): Promise<number> => {
