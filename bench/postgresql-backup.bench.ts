@@ -38,6 +38,12 @@ const { values } = parseArgs({
 const sizeMb = Number(values["size-mb"]);
 const ADDON = fileURLToPath(new URL("../addons/postgresql/", import.meta.url));
 const BIN = "/usr/lib/postgresql/15/bin";
+/**
+ * Run in a restored data directory by the plain restores: the instances keep their configuration
+ * outside it, so a plain restore needs its own.
+ */
+const PLAIN_CONFIG =
+  "echo 'local all all trust' > pg_hba.conf && echo 'max_connections = 200' > postgresql.conf && rm -f standby.signal";
 /** Rows of about 1 KiB of incompressible text each. */
 const ROW_BYTES = 1024;
 
@@ -440,12 +446,7 @@ spec: { clusterName: src }
       mkdirSync(data, { mode: 0o700 });
       chownSync(data, uid, gid);
       await asPostgres(["bash", "-o", "pipefail", "-c", `cd ${data} && ${unpack}`]);
-      // The instances keep their configuration outside the data directory; a plain restore needs its own.
-      await asPostgres([
-        "sh",
-        "-c",
-        `echo 'local all all trust' > ${data}/pg_hba.conf && echo 'max_connections = 200' > ${data}/postgresql.conf && rm -f ${data}/standby.signal`,
-      ]);
+      await asPostgres(["sh", "-c", `cd ${data} && ${PLAIN_CONFIG}`]);
       try {
         await asPostgres([
           `${BIN}/pg_ctl`,
@@ -486,7 +487,7 @@ spec: { clusterName: src }
         platform,
         ns,
         name,
-        `mkdir -m 0700 /out/pod-data && cd /out/pod-data && ${unpack} && echo 'local all all trust' > pg_hba.conf && echo 'max_connections = 200' > postgresql.conf && rm -f standby.signal && pg_ctl -D /out/pod-data -w -t 3600 -o "-c listen_addresses= -k /out -c config_file=/out/pod-data/postgresql.conf" -l /out/pod-log start`,
+        `mkdir -m 0700 /out/pod-data && cd /out/pod-data && ${unpack} && ${PLAIN_CONFIG} && pg_ctl -D /out/pod-data -w -t 3600 -o "-c listen_addresses= -k /out -c config_file=/out/pod-data/postgresql.conf" -l /out/pod-log start`,
         plainDir,
         { uid, gid },
       );
@@ -516,26 +517,28 @@ spec: { clusterName: src }
     const mib = Number(size) / (1024 * 1024);
     const rate = (ms: number) => `${(mib / (ms / 1000)).toFixed(1)} MiB/s`;
     const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+    /** A row of a table: Tessera's time, each baseline's, and each ratio (plain over Tessera). */
+    const compared = (
+      what: string,
+      tessera: number,
+      plain: number,
+      zstd: number,
+      show: (ms: number) => string = seconds,
+    ): string[] => [
+      what,
+      show(tessera),
+      show(plain),
+      (plain / tessera).toFixed(2),
+      show(zstd),
+      (zstd / tessera).toFixed(2),
+    ];
+    const withRate = (ms: number) => `${seconds(ms)} (${rate(ms)})`;
     printTable(
       `PostgreSQL backup and restore of ${mib.toFixed(0)} MiB (stored ${((backup.status?.sizeBytes ?? 0) / 1048576).toFixed(0)} MiB, compression ${values.compression})`,
       [
         ["what", "tessera", "plain", "plain / tessera", "plain + zstd", "plain + zstd / tessera"],
-        [
-          "backup",
-          `${seconds(tesseraBackupMs)} (${rate(tesseraBackupMs)})`,
-          `${seconds(plainBackupMs)} (${rate(plainBackupMs)})`,
-          (plainBackupMs / tesseraBackupMs).toFixed(2),
-          `${seconds(zstdBackupMs)} (${rate(zstdBackupMs)})`,
-          (zstdBackupMs / tesseraBackupMs).toFixed(2),
-        ],
-        [
-          "restore to Running",
-          seconds(tesseraRestoreMs),
-          seconds(plainRestoreMs),
-          (plainRestoreMs / tesseraRestoreMs).toFixed(2),
-          seconds(zstdRestoreMs),
-          (zstdRestoreMs / tesseraRestoreMs).toFixed(2),
-        ],
+        compared("backup", tesseraBackupMs, plainBackupMs, zstdBackupMs, withRate),
+        compared("restore to Running", tesseraRestoreMs, plainRestoreMs, zstdRestoreMs),
         ["point-in-time restore to Running", seconds(pitrMs), "", "", "", ""],
       ],
     );
@@ -550,22 +553,8 @@ spec: { clusterName: src }
           "plain + zstd in a pod",
           "plain + zstd / tessera",
         ],
-        [
-          "backup",
-          seconds(tesseraBackupMs),
-          seconds(plainPodMs),
-          (plainPodMs / tesseraBackupMs).toFixed(2),
-          seconds(zstdPodMs),
-          (zstdPodMs / tesseraBackupMs).toFixed(2),
-        ],
-        [
-          "restore to Running",
-          seconds(tesseraRestoreMs),
-          seconds(plainRestorePodMs),
-          (plainRestorePodMs / tesseraRestoreMs).toFixed(2),
-          seconds(zstdRestorePodMs),
-          (zstdRestorePodMs / tesseraRestoreMs).toFixed(2),
-        ],
+        compared("backup", tesseraBackupMs, plainPodMs, zstdPodMs),
+        compared("restore to Running", tesseraRestoreMs, plainRestorePodMs, zstdRestorePodMs),
       ],
     );
   } finally {
