@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
 import type { FileHandle } from "node:fs/promises";
-import { pipeline, Transform, type Readable, type TransformCallback, type Writable } from "node:stream";
+import { pipeline, Transform, Writable, type Readable, type TransformCallback } from "node:stream";
+import { pipeline as pipelineAsync } from "node:stream/promises";
 
 /**
  * How backups are stored: zstd (level 1 on every core: the network or the disk, not the CPU,
@@ -162,6 +163,19 @@ export async function encode(
   return { output: gate, sourceBytes: () => exited.then(readBytes) };
 }
 
+/**
+ * Settles once every one of them has (no tool is still running then), failing with the first
+ * of them that failed. Marked handled: a caller may look at it only after something else.
+ */
+function allEnded(ends: (Promise<unknown> | undefined)[]): Promise<void> {
+  const all = Promise.allSettled(ends).then((results) => {
+    const failed = results.find((result) => result.status === "rejected");
+    if (failed) throw failed.reason;
+  });
+  all.catch(() => undefined);
+  return all;
+}
+
 /** Encrypts with a random IV written first. */
 export function encrypt(encryptionKey: string, compression: Compression): Transform {
   const iv = randomBytes(IV_BYTES);
@@ -240,7 +254,10 @@ function wrongKey(): Error {
 }
 
 export interface Decoding {
-  /** The streams the stored bytes go through, the last one writing the original to the output. */
+  /**
+   * The streams the stored bytes go through, the last one writing the original to the output;
+   * none when the tools read a local file themselves.
+   */
   streams: Writable[];
   /** Settles once the output is all written. */
   written: Promise<void>;
@@ -265,16 +282,57 @@ function storedChecks(
 }
 
 /**
+ * A stored file that zstd reads through its own copy of the descriptor, while this process
+ * hashes it at explicit offsets (which leave the shared file position alone): the bytes pass
+ * through this process once, for the checksum only, instead of also being copied on to zstd.
+ */
+export interface LocalStored {
+  file: FileHandle;
+  expectedSha256?: string;
+}
+
+/** Reads a stored file to the end through the checksum, on the side of the tool that decodes it. */
+function verifiedFile(stored: LocalStored): Pick<Decoding, "mismatch"> & { verified: Promise<void> } {
+  if (!stored.expectedSha256) return { verified: Promise.resolve(), mismatch: () => undefined };
+  const verify = new Verify(stored.expectedSha256);
+  const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
+  const read = stored.file.createReadStream({ start: 0, highWaterMark: 4 * CHUNK_BYTES, autoClose: false });
+  return { verified: pipelineAsync(read, verify, discard), mismatch: () => verify.mismatch };
+}
+
+/**
+ * The decoding of a local stored file (zstd, unencrypted): zstd reads it, its output goes to
+ * `output`, and the checksum is checked next to it. Both must succeed.
+ */
+function decodingOfFile(stored: LocalStored, zstd: Tool): Decoding {
+  const { verified, mismatch } = verifiedFile(stored);
+  // The checksum's verdict first: a changed byte can also make zstd fail, which says less.
+  const written = allEnded([verified, zstd.exited]);
+  // A checksum that differs stops the decoding: its output is discarded anyway.
+  verified.catch(() => zstd.child.kill());
+  return { streams: [], written, mismatch };
+}
+
+/**
  * What turns stored bytes back into the original stream, written to the output (standard output
  * when none; the handle is closed here): the checksum verified, deciphered, then zstd writes
- * straight to the output, without the bytes passing through this process.
+ * straight to the output, without the bytes passing through this process. With `local`, zstd
+ * reads the stored file itself.
  */
 export async function decode(
   output: FileHandle | undefined,
   compression: Compression,
   expectedSha256: string | undefined,
   encryptionKey?: string,
+  local?: LocalStored,
 ): Promise<Decoding> {
+  if (local) {
+    try {
+      return decodingOfFile(local, runTool("zstd", ["-c", "-q", "-d"], local.file.fd, output?.fd ?? 1));
+    } finally {
+      await output?.close();
+    }
+  }
   const checks = storedChecks(compression, expectedSha256, encryptionKey);
   if (compression === "none") {
     const sink = output ? output.createWriteStream({ highWaterMark: CHUNK_BYTES }) : process.stdout;
@@ -301,9 +359,13 @@ export function decodeIntoDirectory(
   compression: Compression,
   expectedSha256: string | undefined,
   encryptionKey?: string,
+  local?: LocalStored,
 ): Decoding {
   // zstd in front of tar rather than tar's own --zstd, which reads it in small records: over twice as slow.
-  const zstd = compression === "zstd" ? runTool("zstd", ["-c", "-q", "-d"], "pipe", "pipe") : undefined;
+  const zstd =
+    compression === "zstd"
+      ? runTool("zstd", ["-c", "-q", "-d"], local?.file.fd ?? "pipe", "pipe")
+      : undefined;
   const tar = runTool(
     "tar",
     ["-x", "--no-same-owner", "-f", "-", "-C", dir],
@@ -312,8 +374,11 @@ export function decodeIntoDirectory(
   );
   // tar has its own copy of zstd's output: this one would only compete for the bytes.
   zstd?.child.stdout!.destroy();
-  const written = Promise.all([zstd?.exited, tar.exited]).then(() => undefined);
-  written.catch(() => undefined);
+  if (local && zstd) {
+    const decoding = decodingOfFile(local, zstd);
+    return { ...decoding, written: allEnded([decoding.written, tar.exited]) };
+  }
+  const written = allEnded([zstd?.exited, tar.exited]);
   const checks = storedChecks(compression, expectedSha256, encryptionKey);
   return { ...checks, streams: [...checks.streams, (zstd ?? tar).child.stdin!], written };
 }

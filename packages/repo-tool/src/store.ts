@@ -22,6 +22,8 @@ export interface ObjectStore {
   list(prefix: string): Promise<StoredObject[]>;
   /** Deletes every object under prefix; returns how many. */
   deletePrefix(prefix: string): Promise<number>;
+  /** The file holding key, on a store of local files, for tools to read directly. */
+  localPath?(key: string): string;
 }
 
 export function openStore(config: RepoConfig): ObjectStore {
@@ -48,6 +50,10 @@ class DirectoryStore implements ObjectStore {
       await rm(partial, { force: true });
       throw error;
     }
+  }
+
+  localPath(key: string): string {
+    return join(this.root, key);
   }
 
   async get(key: string): Promise<Readable> {

@@ -9,6 +9,7 @@ import {
   Tally,
   type Compression,
   type Decoding,
+  type LocalStored,
 } from "./codec.js";
 import type { ObjectStore } from "./store.js";
 
@@ -70,13 +71,16 @@ export async function getStream(
   output: string | undefined,
   options: GetOptions = {},
 ): Promise<void> {
-  const decoding = await decode(
-    await openFile(output, "w"),
-    options.compression ?? "zstd",
-    options.sha256,
-    options.encryptionKey,
-  );
-  await drain(store, key, decoding);
+  await withLocalFile(store, key, options, async (local) => {
+    const decoding = await decode(
+      await openFile(output, "w"),
+      options.compression ?? "zstd",
+      options.sha256,
+      options.encryptionKey,
+      local,
+    );
+    await drain(store, key, decoding);
+  });
 }
 
 export type GetOptions = { compression?: Compression; sha256?: string; encryptionKey?: string };
@@ -92,17 +96,39 @@ export async function getUnpacked(
   options: GetOptions = {},
 ): Promise<void> {
   await mkdir(dir, { recursive: true });
-  await drain(
-    store,
-    key,
-    decodeIntoDirectory(dir, options.compression ?? "zstd", options.sha256, options.encryptionKey),
+  await withLocalFile(store, key, options, (local) =>
+    drain(
+      store,
+      key,
+      decodeIntoDirectory(dir, options.compression ?? "zstd", options.sha256, options.encryptionKey, local),
+    ),
   );
+}
+
+/**
+ * Runs `use` with the stored file open when zstd can read it itself: a store on a local file
+ * system, and data this process need not decipher. Otherwise the data is streamed through here.
+ */
+async function withLocalFile(
+  store: ObjectStore,
+  key: string,
+  options: GetOptions,
+  use: (local: LocalStored | undefined) => Promise<void>,
+): Promise<void> {
+  const path = (options.compression ?? "zstd") === "zstd" && !options.encryptionKey && store.localPath?.(key);
+  if (!path) return use(undefined);
+  const file = await open(path, "r");
+  try {
+    await use({ file, ...(options.sha256 ? { expectedSha256: options.sha256 } : {}) });
+  } finally {
+    await file.close();
+  }
 }
 
 /** Ends once the tools have exited too, failed or not: nothing is still writing when it returns. */
 async function drain(store: ObjectStore, key: string, decoding: Decoding): Promise<void> {
   const ended = await Promise.allSettled([
-    pipeline([await store.get(key), ...decoding.streams]),
+    decoding.streams.length ? pipeline([await store.get(key), ...decoding.streams]) : undefined,
     decoding.written,
   ]);
   const mismatch = decoding.mismatch();
