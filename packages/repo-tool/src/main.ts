@@ -206,7 +206,7 @@ program
         ...(options.owner ? { owner: parseOwner(options.owner) } : {}),
       });
       console.log(
-        `fetched the backup and ${fetched.logs} log file(s) into ${options.out} in ${((Date.now() - began) / 1000).toFixed(1)} s`,
+        `fetched the backup and ${fetched.logs} log file(s) into ${options.out} in ${((Date.now() - began) / 1000).toFixed(2)} s`,
       );
     },
   );
