@@ -32,6 +32,12 @@ export class Tally extends Transform {
   }
 }
 
+/** A user and group, by number. */
+export interface Owner {
+  uid: number;
+  gid: number;
+}
+
 /** A helper process (zstd, tar); `exited` settles with its exit status, rejecting with its stderr when it failed. */
 interface Tool {
   child: ChildProcess;
@@ -48,16 +54,18 @@ function runTool(
   args: string[],
   input: number | "pipe" | Readable,
   output: number | "pipe" | "ignore",
+  user?: Owner,
 ): Tool {
-  const child = spawn(command, args, { stdio: [input, output, "pipe"] });
+  const child = spawn(command, args, { stdio: [input, output, "pipe"], ...user });
   const stderr: Buffer[] = [];
   child.stderr!.on("data", (chunk: Buffer) => stderr.push(chunk));
   const exited = new Promise<string>((resolve, reject) => {
     child.on("error", reject);
-    child.on("close", (code) => {
+    child.on("close", (code, signal) => {
       const text = Buffer.concat(stderr).toString().trim();
+      const status = signal ? `ended by ${signal}` : `exit status ${code}`;
       if (code === 0) resolve(text);
-      else reject(new Error(`${command} failed (exit status ${code}): ${text.slice(-1000)}`));
+      else reject(new Error(`${command} failed (${status}): ${text.slice(-1000)}`));
     });
   });
   return { child, exited };
@@ -164,13 +172,17 @@ export async function encode(
 }
 
 /**
- * Settles once every one of them has (no tool is still running then), failing with the first
- * of them that failed. Marked handled: a caller may look at it only after something else.
+ * Settles once every one of them has (no tool is still running then), failing with what each
+ * that failed said: one tool's failure ends the others (a closed pipe), and which of them says
+ * why is not known in advance. Marked handled: a caller may look at it only after something else.
  */
 function allEnded(ends: (Promise<unknown> | undefined)[]): Promise<void> {
   const all = Promise.allSettled(ends).then((results) => {
-    const failed = results.find((result) => result.status === "rejected");
-    if (failed) throw failed.reason;
+    const failed = results.flatMap((result) =>
+      result.status === "rejected" ? [result.reason as Error] : [],
+    );
+    if (failed.length === 1) throw failed[0];
+    if (failed.length > 1) throw new Error(failed.map((error) => error.message).join("; "));
   });
   all.catch(() => undefined);
   return all;
@@ -353,6 +365,7 @@ export async function decode(
  * Like decode, for a stream that is one tar archive: tar (with zstd for a compressed one) unpacks
  * it into the directory as it arrives, so the original is never written out whole. The checksum
  * is known only at the end: a caller must discard what was unpacked when the streams fail.
+ * With `owner`, tar runs as that user, so what it unpacks is theirs already (`dir` must be).
  */
 export function decodeIntoDirectory(
   dir: string,
@@ -360,6 +373,7 @@ export function decodeIntoDirectory(
   expectedSha256: string | undefined,
   encryptionKey?: string,
   local?: LocalStored,
+  owner?: Owner,
 ): Decoding {
   // zstd in front of tar rather than tar's own --zstd, which reads it in small records: over twice as slow.
   const zstd =
@@ -371,6 +385,7 @@ export function decodeIntoDirectory(
     ["-x", "--no-same-owner", "-f", "-", "-C", dir],
     zstd?.child.stdout ?? "pipe",
     "ignore",
+    owner,
   );
   // tar has its own copy of zstd's output: this one would only compete for the bytes.
   zstd?.child.stdout!.destroy();

@@ -1,6 +1,6 @@
 import { chown, mkdir, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import type { Compression } from "./codec.js";
+import type { Compression, Owner } from "./codec.js";
 import { joinKey } from "./config.js";
 import type { ObjectStore, StoredObject } from "./store.js";
 import { getStream, getUnpacked } from "./transfer.js";
@@ -20,7 +20,7 @@ export interface FetchOptions {
   out: string;
   encryptionKey?: string;
   /** Who the fetched files should belong to. */
-  owner?: { uid: number; gid: number };
+  owner?: Owner;
 }
 
 /**
@@ -72,8 +72,11 @@ async function fetchInto(options: FetchOptions): Promise<{ logs: number }> {
     sha256: options.sha256,
     encryptionKey: options.encryptionKey,
   };
-  if (options.unpack === "tar") await getUnpacked(options.store, options.backupKey, backup, how);
-  else await getStream(options.store, options.backupKey, backup, how);
+  if (options.unpack === "tar") {
+    await getUnpacked(options.store, options.backupKey, backup, { ...how, owner: options.owner });
+  } else {
+    await getStream(options.store, options.backupKey, backup, how);
+  }
   const logs = options.logsPrefix
     ? logsToFetch(await options.store.list(options.logsPrefix), options.logsFrom, options.until)
     : [];
@@ -89,9 +92,11 @@ async function fetchInto(options: FetchOptions): Promise<{ logs: number }> {
 
 /**
  * Reading a directory on the node may need root; the engine that restores from what was fetched
- * runs as another user, whose files they become.
+ * runs as another user, whose files they become. An unpacked backup was written as that user
+ * already: only `out` itself, the backup and the logs are left to give.
  */
-async function giveTo(out: string, owner: { uid: number; gid: number }): Promise<void> {
-  const paths = [out, ...(await readdir(out, { recursive: true })).map((entry) => join(out, entry))];
+async function giveTo(out: string, owner: Owner): Promise<void> {
+  const logs = join(out, "logs");
+  const paths = [out, join(out, "backup"), logs, ...(await readdir(logs)).map((name) => join(logs, name))];
   for (const path of paths) await chown(path, owner.uid, owner.gid);
 }

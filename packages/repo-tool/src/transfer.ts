@@ -1,4 +1,4 @@
-import { mkdir, open, readFile, writeFile, type FileHandle } from "node:fs/promises";
+import { chown, mkdir, open, readFile, writeFile, type FileHandle } from "node:fs/promises";
 import { PassThrough, type Duplex, type Readable, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import {
@@ -10,6 +10,7 @@ import {
   type Compression,
   type Decoding,
   type LocalStored,
+  type Owner,
 } from "./codec.js";
 import type { ObjectStore } from "./store.js";
 
@@ -85,6 +86,9 @@ export async function getStream(
 
 export type GetOptions = { compression?: Compression; sha256?: string; encryptionKey?: string };
 
+/** How to unpack: with `owner`, the directory and everything in it belong to that user. */
+export type UnpackOptions = GetOptions & { owner?: Owner };
+
 /**
  * Streams key, a tar archive, out of the store into the directory `dir`, unpacked as it arrives;
  * failing at the end when the checksum differs (what was unpacked is then the caller's to discard).
@@ -93,14 +97,22 @@ export async function getUnpacked(
   store: ObjectStore,
   key: string,
   dir: string,
-  options: GetOptions = {},
+  options: UnpackOptions = {},
 ): Promise<void> {
   await mkdir(dir, { recursive: true });
+  if (options.owner) await chown(dir, options.owner.uid, options.owner.gid);
   await withLocalFile(store, key, options, (local) =>
     drain(
       store,
       key,
-      decodeIntoDirectory(dir, options.compression ?? "zstd", options.sha256, options.encryptionKey, local),
+      decodeIntoDirectory(
+        dir,
+        options.compression ?? "zstd",
+        options.sha256,
+        options.encryptionKey,
+        local,
+        options.owner,
+      ),
     ),
   );
 }

@@ -2,14 +2,17 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import {
+  chmodSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
   readdirSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
@@ -301,49 +304,62 @@ test("a directory: put stores a stream compressed already as it is, and refuses 
   rmSync(work, { recursive: true, force: true });
 });
 
-test("a directory: zstd reads an unencrypted backup straight from its file, and the checksum is still verified", async () => {
+test("a directory: zstd reads an unencrypted backup straight from its file, the checksum is still verified, and what is fetched belongs to --owner", async () => {
   const env = filesystemEnv(join(dir, "fs"));
-  const work = mkdtempSync(join(testRoot(), "work-"));
-  const source = join(work, "source");
-  mkdirSync(join(source, "base"), { recursive: true });
-  const files = { PG_VERSION: Buffer.from("15\n"), "base/1": randomBytes(3 << 20) };
-  for (const [name, content] of Object.entries(files)) writeFileSync(join(source, name), content);
-  const archived = await runCommand("tar", ["-c", "-f", join(work, "data.tar"), "-C", source, "."]);
-  assert.equal(archived.code, 0, archived.stderr);
-  const key = "ns/db/uid/backups/b6/db";
-  const put = await putFile(env, key, join(work, "data.tar"), work, []);
-  assert.equal(put.code, 0, put.stderr);
-  const { sha256 } = putSummary(work);
-  const out = join(work, "out");
-  const fetch = () =>
-    repo(env, ["fetch", "--backup", key, "--out", out, "--unpack", "tar", "--sha256", sha256]);
-  const get = () => repo(env, ["get", key, "--sha256", sha256, "--output", join(work, "back")]);
+  // The owner must reach the output: the test root is open to its own user only.
+  const work = mkdtempSync(join(tmpdir(), "tessera-repo-owner-"));
+  chmodSync(work, 0o755);
+  try {
+    const source = join(work, "source");
+    mkdirSync(join(source, "base"), { recursive: true });
+    const files = { PG_VERSION: Buffer.from("15\n"), "base/1": randomBytes(3 << 20) };
+    for (const [name, content] of Object.entries(files)) writeFileSync(join(source, name), content);
+    const archived = await runCommand("tar", ["-c", "-f", join(work, "data.tar"), "-C", source, "."]);
+    assert.equal(archived.code, 0, archived.stderr);
+    const key = "ns/db/uid/backups/b6/db";
+    const put = await putFile(env, key, join(work, "data.tar"), work, []);
+    assert.equal(put.code, 0, put.stderr);
+    const { sha256 } = putSummary(work);
+    const out = join(work, "out");
+    const owner = 65534;
+    const fetch = () =>
+      repo(env, [
+        ...["fetch", "--backup", key, "--out", out, "--unpack", "tar", "--sha256", sha256],
+        ...["--owner", `${owner}:${owner}`],
+      ]);
+    const get = () => repo(env, ["get", key, "--sha256", sha256, "--output", join(work, "back")]);
 
-  const fetched = await fetch();
-  assert.equal(fetched.code, 0, fetched.stderr);
-  for (const [name, content] of Object.entries(files)) {
-    assert.ok(readFileSync(join(out, "backup", name)).equals(content), `${name} unpacked identical`);
-  }
-  const got = await get();
-  assert.equal(got.code, 0, got.stderr);
-  assert.ok(readFileSync(join(work, "back")).equals(readFileSync(join(work, "data.tar"))), "got identical");
+    const fetched = await fetch();
+    assert.equal(fetched.code, 0, fetched.stderr);
+    for (const [name, content] of Object.entries(files)) {
+      assert.ok(readFileSync(join(out, "backup", name)).equals(content), `${name} unpacked identical`);
+    }
+    for (const path of ["", "logs", "backup", "backup/base", "backup/base/1", "backup/PG_VERSION"]) {
+      const info = statSync(join(out, path));
+      assert.deepEqual([info.uid, info.gid], [owner, owner], `${path || "the directory"} belongs to --owner`);
+    }
+    const got = await get();
+    assert.equal(got.code, 0, got.stderr);
+    assert.ok(readFileSync(join(work, "back")).equals(readFileSync(join(work, "data.tar"))), "got identical");
 
-  // One byte changed at the very end, past what zstd needs to decode the frames before it.
-  const stored = join(dir, "fs", key);
-  const bytes = readFileSync(stored);
-  const last = bytes.length - 1;
-  bytes.writeUInt8(bytes.readUInt8(last) ^ 0xff, last);
-  writeFileSync(stored, bytes);
-  for (const [what, result] of [
-    ["fetch", await fetch()],
-    ["get", await get()],
-  ] as const) {
-    assert.notEqual(result.code, 0, `${what} of a changed file fails`);
-    assert.match(result.stderr, /checksum mismatch/, what);
+    // One byte changed at the very end, past what zstd needs to decode the frames before it.
+    const stored = join(dir, "fs", key);
+    const bytes = readFileSync(stored);
+    const last = bytes.length - 1;
+    bytes.writeUInt8(bytes.readUInt8(last) ^ 0xff, last);
+    writeFileSync(stored, bytes);
+    for (const [what, result] of [
+      ["fetch", await fetch()],
+      ["get", await get()],
+    ] as const) {
+      assert.notEqual(result.code, 0, `${what} of a changed file fails`);
+      assert.match(result.stderr, /checksum mismatch/, what);
+    }
+    assert.ok(!existsSync(out), "nothing is left of the fetch that failed");
+    assert.equal((await repo(env, ["delete", key])).code, 0);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
   }
-  assert.ok(!existsSync(out), "nothing is left of the fetch that failed");
-  assert.equal((await repo(env, ["delete", key])).code, 0);
-  rmSync(work, { recursive: true, force: true });
 });
 
 test("the archiver stores each file the engine hands over and answers done; an unreachable store answers failed", async () => {
