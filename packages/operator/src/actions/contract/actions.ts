@@ -48,8 +48,7 @@ export const lifecycleContract: { readonly [A in LifecycleActionName]: ActionCon
     target:
       "Every running instance, each on its own (`targetPodSelector` does not apply). When its `exec` " +
       "container has a `command` of its own, the probe runs inside the instance: a loop started before " +
-      "that command runs it every period (every 0.2 s until it first succeeds, for at most 50 turns) with " +
-      "the container's environment, and the operator reads the " +
+      "that command runs it every period with the container's environment, and the operator reads the " +
       "latest answer over the pod network from the agent's server on port 9901 of that container " +
       "(`tessera-agent`); otherwise through " +
       "`pods/exec`, with the variables below.",
