@@ -29,15 +29,12 @@ const TOKEN_ENV = "TESSERA_AGENT_TOKEN";
  * - the report loop runs the role probe every period inside the container and replaces the
  *   report file atomically with `<sequence> <exit code> <first line of output>`; the sequence
  *   shows the loop still runs. It runs on every instance all the time, so it starts no process
- *   the shell can do without (a loaded node pays for each). Until the probe first succeeds (the
- *   database is starting) it runs every 0.2 s, for at most 50 turns: the report then says the
- *   role within 0.2 s of the database serving, not up to a period later.
+ *   the shell can do without (a loaded node pays for each).
  */
 const WRAPPER = `
 report() {
   mkdir -p "${AGENT_DIR}/www"
   seq=0
-  answered=""
   newline='
 '
   while :; do
@@ -47,8 +44,7 @@ report() {
     out=\${out%%"$newline"*}
     printf '%s %s %s\\n' "$seq" "$code" "$out" >"${AGENT_DIR}/www/report.tmp"
     mv -f "${AGENT_DIR}/www/report.tmp" "${AGENT_DIR}/www/report"
-    [ "$code" = 0 ] && answered=1
-    if [ -n "$answered" ] || [ "$seq" -ge 50 ]; then sleep "$TESSERA_ROLE_PROBE_PERIOD"; else sleep 0.2; fi
+    sleep "$TESSERA_ROLE_PROBE_PERIOD"
   done
 }
 serve() {
