@@ -316,9 +316,16 @@ spec: { clusterName: ${MAIN}, repo: ${repo} }
         assert.ok((status.sizeBytes ?? 0) > 0, "the backup stored data");
         assert.match(status.sha256 ?? "", /^[0-9a-f]{64}$/);
         assert.ok(status.engineVersion, "the backup names the engine version");
-        // Taking the backup loads the node (a copy, an upload): the write waits for the cluster to serve again.
+        // Taking the backup loads the node (a copy, an upload): the write waits for the cluster to serve
+        // again, and a client that timed out connecting on the busy node asks again (the write is idempotent).
         await waitRunning();
-        await db.write("backup/2", "after the backup");
+        await waitFor(
+          async () => {
+            await db.write("backup/2", "after the backup");
+            return true;
+          },
+          { description: "the write after the backup", timeoutMs: 60_000 },
+        );
 
         await platform.apply(
           withRestore(manifest("Delete", RESTORED, engine.replicas.initial), "round-trip"),
@@ -364,7 +371,12 @@ spec: { clusterName: ${MAIN}, repo: ${repo} }
    */
   async function rollsUnderWrites(what: string, type: string, section = "", scope?: string): Promise<void> {
     const before = await cluster.pods(scope);
-    const writableBefore = (await instances()).find((i) => i.role === engine.writableRole)!;
+    // A busy node may leave the writable instance's label off for a moment (a late probe): as
+    // automation would, the operation starts once one instance is labelled writable.
+    const writableBefore = await waitFor(
+      async () => (await instances()).find((i) => i.role === engine.writableRole),
+      { description: `an instance labelled ${engine.writableRole}`, timeoutMs: 60_000 },
+    );
     const watch = watchDeletions(platform.client, ns, cluster.component(engine.component));
     const writer = new Writer(db, type.toLowerCase()).start();
     let acknowledged: string[];
