@@ -89,6 +89,17 @@ function putSummary(work: string): { size: number; sourceSize?: number; sha256: 
   };
 }
 
+/** A small data directory (`<work>/source`) archived as `<work>/data.tar`; returns its files. */
+async function dataDirectoryTar(work: string): Promise<Record<string, Buffer>> {
+  const source = join(work, "source");
+  mkdirSync(join(source, "base"), { recursive: true });
+  const files = { PG_VERSION: Buffer.from("15\n"), "base/1": randomBytes(3 << 20) };
+  for (const [name, content] of Object.entries(files)) writeFileSync(join(source, name), content);
+  const archived = await runCommand("tar", ["-c", "-f", join(work, "data.tar"), "-C", source, "."]);
+  assert.equal(archived.code, 0, archived.stderr);
+  return files;
+}
+
 for (const [kind, envOf] of [
   ["a directory", () => filesystemEnv(join(dir, "fs"))],
   ["an S3 bucket", s3Env],
@@ -169,12 +180,7 @@ for (const [kind, envOf] of [
   test(`${kind}: fetch --unpack tar unpacks an archive as it downloads; a checksum mismatch leaves nothing`, async () => {
     const env = { ...envOf(), TESSERA_REPO_ENCRYPTION_KEY: "k3y" };
     const work = mkdtempSync(join(testRoot(), "work-"));
-    const source = join(work, "source");
-    mkdirSync(join(source, "base"), { recursive: true });
-    const files = { PG_VERSION: Buffer.from("15\n"), "base/1": randomBytes(3 << 20) };
-    for (const [name, content] of Object.entries(files)) writeFileSync(join(source, name), content);
-    const archived = await runCommand("tar", ["-c", "-f", join(work, "data.tar"), "-C", source, "."]);
-    assert.equal(archived.code, 0, archived.stderr);
+    const files = await dataDirectoryTar(work);
     const key = "ns/db/uid/backups/b4/db";
     for (const compression of ["zstd", "none"]) {
       const put = await repo(env, [
@@ -310,12 +316,7 @@ test("a directory: zstd reads an unencrypted backup straight from its file, the 
   const work = mkdtempSync(join(tmpdir(), "tessera-repo-owner-"));
   chmodSync(work, 0o755);
   try {
-    const source = join(work, "source");
-    mkdirSync(join(source, "base"), { recursive: true });
-    const files = { PG_VERSION: Buffer.from("15\n"), "base/1": randomBytes(3 << 20) };
-    for (const [name, content] of Object.entries(files)) writeFileSync(join(source, name), content);
-    const archived = await runCommand("tar", ["-c", "-f", join(work, "data.tar"), "-C", source, "."]);
-    assert.equal(archived.code, 0, archived.stderr);
+    const files = await dataDirectoryTar(work);
     const key = "ns/db/uid/backups/b6/db";
     const put = await putFile(env, key, join(work, "data.tar"), work, []);
     assert.equal(put.code, 0, put.stderr);
