@@ -2,7 +2,7 @@ import { fileURLToPath } from "node:url";
 import { IptablesChains } from "./network/iptables.js";
 import { CgroupLayout } from "./runtime/cgroups.js";
 
-/** The hostlet's runnable entry point (`node --import tsx <HOSTLET_MAIN> …`). */
+/** The hostlet's entry point, from which its bundle is built. */
 export const HOSTLET_MAIN = fileURLToPath(new URL("./main.ts", import.meta.url));
 
 /**

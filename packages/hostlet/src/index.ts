@@ -6,4 +6,4 @@ export { ImageCatalog, BUILTIN_CATALOG, type CatalogEntry } from "./images/catal
 export { KUBELET_BACKOFF, type RestartBackoffOptions } from "./pods/restart-backoff.js";
 export { chainNames } from "./network/iptables.js";
 export { HOSTLET_MAIN, cleanupNode } from "./cleanup.js";
-export { HostletProcess, type HostletProcessOptions } from "./process.js";
+export { HostletProcess, hostletBundle, type HostletProcessOptions } from "./process.js";

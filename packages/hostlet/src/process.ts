@@ -3,10 +3,16 @@ import type { V1Node } from "@kubernetes/client-node";
 import { waitFor, StopWaiting, type KubeClient } from "@tessera/kube";
 import { FaultClient } from "./faults/client.js";
 import { HOSTLET_MAIN, cleanupNode } from "./cleanup.js";
-import { ManagedProcess } from "@tessera/base";
+import { ManagedProcess, bundle } from "@tessera/base";
 
-/** The repository root, from which `node --import tsx` resolves. */
+/** The repository root: the hostlet's working directory. */
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+/** What a hostlet process runs: its sources as one bundle (see `bundle`), built when out of date. */
+const HOSTLET_BUNDLE = fileURLToPath(new URL("../dist/tessera-hostlet.mjs", import.meta.url));
+
+export function hostletBundle(): Promise<string> {
+  return bundle({ entry: HOSTLET_MAIN, outfile: HOSTLET_BUNDLE });
+}
 
 export interface HostletProcessOptions {
   nodeName: string;
@@ -67,11 +73,12 @@ export class HostletProcess {
   /** Starts the hostlet and waits for its Node to be Ready without the not-ready taint. */
   async start(timeoutMs = 60_000): Promise<void> {
     if (this.process?.running) return;
+    const entry = await hostletBundle();
     const started = Date.now();
     const proc = ManagedProcess.start({
       name: "hostlet",
       command: process.execPath,
-      args: ["--import", "tsx", HOSTLET_MAIN, ...this.args()],
+      args: [entry, ...this.args()],
       logFile: this.options.logFile,
       cwd: ROOT,
     });

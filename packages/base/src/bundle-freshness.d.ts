@@ -1,0 +1,2 @@
+export declare function bundleInputsFile(bundle: string): string;
+export declare function bundleIsFresh(bundle: string): boolean;
