@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { setTimeout as delay } from "node:timers/promises";
 import { waitFor, StopWaiting } from "@tessera/kube";
-import { daemonPid, readProgress, writeProgress, type Progress } from "./daemon-files.js";
+import { daemonPid, processAlive, readProgress, writeProgress, type Progress } from "./daemon-files.js";
 import type { PlaygroundNetwork } from "./playground.js";
 import { REPOSITORY_ROOT as ROOT } from "./repository-root.js";
 
@@ -93,7 +93,8 @@ export async function playgroundDown(dir: string, purge = false): Promise<boolea
   const pid = daemonPid(dir);
   if (pid) {
     process.kill(pid, "SIGTERM");
-    await waitFor(() => daemonPid(dir) === undefined, {
+    // The supervisor removes its pid file just before it exits: stopped means the process is gone.
+    await waitFor(() => !processAlive(pid), {
       description: "the playground to stop",
       timeoutMs: 120_000,
       intervalMs: 200,

@@ -27,11 +27,15 @@ export function daemonPid(dir: string): number | undefined {
   const file = join(dir, "daemon.pid");
   if (!existsSync(file)) return undefined;
   const pid = Number(readFileSync(file, "utf8"));
+  return processAlive(pid) ? pid : undefined;
+}
+
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return pid;
+    return true;
   } catch {
-    return undefined;
+    return false;
   }
 }
 
