@@ -42,8 +42,11 @@ export async function putStream(
   const encoded = await encode(await openFile(input, "r"), compression, options.compressed);
   const stored = new Tally();
   const body = new PassThrough();
+  // A failed upload stops what feeds it, and reports its own error (it rejects before the pipeline
+  // does). The body is destroyed without that error: when everything had already been written to
+  // it, nothing listens for its errors any more, and one would end the process.
   const upload = store.put(key, body).catch((error: unknown) => {
-    body.destroy(error as Error);
+    body.destroy();
     throw error;
   });
   const streams: (Readable | Duplex | Writable)[] = [

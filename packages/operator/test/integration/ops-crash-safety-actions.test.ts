@@ -253,7 +253,14 @@ async function holding(
 
 /** The operation's Events say it started at most once and ended once. */
 async function endedOnce(name: string): Promise<void> {
-  const reasons = await eventReasons(platform.client, ns, name);
+  // The operator records the Event after the status that says Succeed: it may come a moment later.
+  const reasons = await waitFor(
+    async () => {
+      const found = await eventReasons(platform.client, ns, name);
+      return found.includes("Succeed") ? found : undefined;
+    },
+    { description: `the Succeed Event of ${name}`, timeoutMs: 30_000, intervalMs: 200 },
+  );
   assert.ok(reasons.filter((r) => r === "Started").length <= 1, `started once: ${reasons.join(", ")}`);
   assert.equal(reasons.filter((r) => r === "Succeed").length, 1, `ended once: ${reasons.join(", ")}`);
 }
