@@ -4,8 +4,6 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import type { Plugin } from "esbuild";
 import { bundleInputsFile, bundleIsFresh } from "./bundle-freshness.js";
 
-export { bundleIsFresh } from "./bundle-freshness.js";
-
 /**
  * A Tessera process's entry point with everything it imports, its npm packages too, as one ES
  * module. Node then reads one file instead of resolving and compiling hundreds: a CLI command
