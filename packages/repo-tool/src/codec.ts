@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
 import type { FileHandle } from "node:fs/promises";
 import { pipeline, Transform, Writable, type Readable, type TransformCallback } from "node:stream";
-import { pipeline as pipelineAsync } from "node:stream/promises";
+import { finished, pipeline as pipelineAsync } from "node:stream/promises";
 
 /**
  * How backups are stored: zstd (level 1 on every core: the network or the disk, not the CPU,
@@ -202,6 +202,8 @@ class Verify extends Transform {
   private readonly hash = createHash("sha256");
   /** Set once the stream ended with bytes that hash to another value. */
   mismatch?: Error;
+  /** Set once every byte went through the hash. */
+  ended = false;
 
   constructor(private readonly expected: string | undefined) {
     super();
@@ -213,6 +215,7 @@ class Verify extends Transform {
   }
 
   override _flush(done: TransformCallback): void {
+    this.ended = true;
     const actual = this.hash.digest("hex");
     if (this.expected && actual !== this.expected) {
       this.mismatch = new Error(
@@ -278,6 +281,8 @@ export interface Decoding {
    * whichever of them complains first (a pipe closed early) would otherwise hide the reason.
    */
   mismatch: () => Error | undefined;
+  /** Whether every stored byte went through the checksum (always, when the tools read a local file). */
+  checked: () => boolean;
 }
 
 /** What stored bytes go through first: the checksum, then the cipher. */
@@ -285,11 +290,12 @@ function storedChecks(
   compression: Compression,
   expectedSha256?: string,
   encryptionKey?: string,
-): Pick<Decoding, "streams" | "mismatch"> {
+): Pick<Decoding, "streams" | "mismatch" | "checked"> {
   const verify = new Verify(expectedSha256);
   return {
     streams: [verify, ...(encryptionKey ? [new Decrypt(keyFrom(encryptionKey), compression)] : [])],
     mismatch: () => verify.mismatch,
+    checked: () => verify.ended,
   };
 }
 
@@ -322,7 +328,7 @@ function decodingOfFile(stored: LocalStored, zstd: Tool): Decoding {
   const written = allEnded([verified, zstd.exited]);
   // A checksum that differs stops the decoding: its output is discarded anyway.
   verified.catch(() => zstd.child.kill());
-  return { streams: [], written, mismatch };
+  return { streams: [], written, mismatch, checked: () => true };
 }
 
 /**
@@ -348,7 +354,9 @@ export async function decode(
   const checks = storedChecks(compression, expectedSha256, encryptionKey);
   if (compression === "none") {
     const sink = output ? output.createWriteStream({ highWaterMark: CHUNK_BYTES }) : process.stdout;
-    return { ...checks, streams: [...checks.streams, sink], written: Promise.resolve() };
+    const written = finished(sink);
+    written.catch(() => undefined);
+    return { ...checks, streams: [...checks.streams, sink], written };
   }
   let zstd: Tool;
   try {

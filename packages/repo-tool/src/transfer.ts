@@ -140,16 +140,26 @@ async function withLocalFile(
   }
 }
 
-/** Ends once the tools have exited too, failed or not: nothing is still writing when it returns. */
+/**
+ * Ends once the tools have exited too, failed or not: nothing is still writing when it returns.
+ * A tool that exits successfully as its input ends can have Node close its standard input before
+ * the stream there reports it finished: the pipeline then fails with a premature close although
+ * every byte was checked and the tool wrote everything. Only that combination is a success.
+ */
 async function drain(store: ObjectStore, key: string, decoding: Decoding): Promise<void> {
-  const ended = await Promise.allSettled([
+  const [piped, written] = await Promise.allSettled([
     decoding.streams.length ? pipeline([await store.get(key), ...decoding.streams]) : undefined,
     decoding.written,
   ]);
   const mismatch = decoding.mismatch();
   if (mismatch) throw mismatch;
-  const failed = ended.find((result) => result.status === "rejected");
-  if (failed) throw failed.reason;
+  const closedEarly =
+    piped.status === "rejected" &&
+    (piped.reason as NodeJS.ErrnoException).code === "ERR_STREAM_PREMATURE_CLOSE";
+  if (piped.status === "rejected" && !(closedEarly && written.status === "fulfilled" && decoding.checked())) {
+    throw piped.reason;
+  }
+  if (written.status === "rejected") throw written.reason;
 }
 
 /** Key=value lines a backup command wrote about itself (positions, versions); empty when none. */
