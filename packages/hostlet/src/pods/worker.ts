@@ -448,7 +448,7 @@ export class PodWorker {
       command,
     });
     const cgroup = this.cgroup?.container(spec.name);
-    const cgroupProcs = cgroup?.create(containerLimits(spec)) ?? [];
+    const cgroupProcs = (await cgroup?.create(containerLimits(spec))) ?? [];
     const restarting =
       record.state.kind === "terminated" ||
       (record.state.kind === "waiting" && record.state.reason === "CrashLoopBackOff");
@@ -521,10 +521,7 @@ export class PodWorker {
     // A new definition starts at once; a crash waits out the back-off.
     record.restartAt = record.replaced ? 0 : Date.now() + record.backoff.next(Date.now() - startedMs);
     this.log.info({ container: record.spec.name, exitCode: status.exitCode, reason }, "container exited");
-    if (!this.stopped) {
-      record.cgroup?.remove();
-      this.kick();
-    }
+    if (!this.stopped) this.kick();
   }
 
   private startProbes(record: ContainerRecord): void {
@@ -668,7 +665,7 @@ export class PodWorker {
     this.stopped = true;
     clearTimeout(this.timer);
     this.volumes.cleanup();
-    this.cgroup?.remove();
+    void this.cgroup?.remove();
     this.ctx.ipam.release(this.uid);
     rmSync(this.podDir, { recursive: true, force: true });
     this.ctx.networkChanged();

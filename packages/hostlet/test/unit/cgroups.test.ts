@@ -19,7 +19,7 @@ function fakeRoot(kind: "v1" | "v2"): string {
   return root;
 }
 
-test("cgroup v1: limits go to memory.limit_in_bytes and the CFS quota; freezing uses the freezer", () => {
+test("cgroup v1: limits go to memory.limit_in_bytes and the CFS quota; freezing uses the freezer", async () => {
   const root = fakeRoot("v1");
   try {
     const layout = CgroupLayout.detect("node-a", root);
@@ -31,7 +31,7 @@ test("cgroup v1: limits go to memory.limit_in_bytes and the CFS quota; freezing 
     });
     const pod = layout.pod("uid-1");
     pod.create();
-    const procs = pod
+    const procs = await pod
       .container("main")
       .create({ memoryBytes: 64 * 2 ** 20, cpuMillis: 250, cpuRequestMillis: 500 });
     assert.ok(procs.includes(join(root, "memory/tessera/node-a/uid-1/main/cgroup.procs")));
@@ -46,7 +46,7 @@ test("cgroup v1: limits go to memory.limit_in_bytes and the CFS quota; freezing 
   }
 });
 
-test("cgroup v2 alone: controllers are delegated and limits go to memory.max and cpu.max", () => {
+test("cgroup v2 alone: controllers are delegated and limits go to memory.max and cpu.max", async () => {
   const root = fakeRoot("v2");
   try {
     const layout = CgroupLayout.detect("node-b", root);
@@ -56,10 +56,29 @@ test("cgroup v2 alone: controllers are delegated and limits go to memory.max and
     const pod = layout.pod("uid-2");
     pod.create();
     assert.equal(pod.v2Path, "tessera/node-b/uid-2");
-    pod.container("main").create({ memoryBytes: 1000, cpuMillis: 1500 });
+    await pod.container("main").create({ memoryBytes: 1000, cpuMillis: 1500 });
     const dir = join(root, "tessera/node-b/uid-2/main");
     assert.equal(readFileSync(join(dir, "memory.max"), "utf8"), "1000");
     assert.equal(readFileSync(join(dir, "cpu.max"), "utf8"), "150000 100000");
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test("cgroup v1: a pod's memory cgroups are emptied before they are removed, its containers' included", async () => {
+  const root = fakeRoot("v1");
+  try {
+    const layout = CgroupLayout.detect("node-c", root);
+    const pod = layout.pod("uid-3");
+    pod.create();
+    await pod.container("main").create({ memoryBytes: 1000 });
+    const podDir = join(root, "memory/tessera/node-c/uid-3");
+    // The kernel offers force_empty in every memory cgroup below the root.
+    for (const dir of [podDir, join(podDir, "main")]) writeFileSync(join(dir, "memory.force_empty"), "");
+    await pod.remove();
+    for (const dir of [podDir, join(podDir, "main")]) {
+      assert.equal(readFileSync(join(dir, "memory.force_empty"), "utf8"), "0", dir);
+    }
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
