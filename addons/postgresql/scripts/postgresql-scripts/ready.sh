@@ -1,10 +1,11 @@
 #!/bin/sh
 # Readiness probe: the server accepts connections on its local socket.
-# Kubernetes probes at most once a second. A server that is still starting
-# is asked again every 0.1 s for up to 0.8 s, so the instance turns ready
-# (and joins its services) within about 0.1 s of accepting connections
-# instead of up to a second later. A running server answers on the first
-# try. While an instance waits for a primary to clone from (it has neither a
+# The probe runs every 2 s (its period). A server that is still starting is
+# asked again every 0.1 s for up to 1.8 s, so the instance turns ready (and
+# joins its services) within about 0.1 s of accepting connections instead
+# of up to a period later: a restored or cloned instance's server starts
+# about a second after its container. A running server answers on the
+# first try. While an instance waits for a primary to clone from (it has neither a
 # data directory nor a clone under way) no server is near, and the probe
 # fails at once instead of spending its retries. Until the postmaster
 # records that it accepts connections, the wait reads its lock file instead
@@ -24,7 +25,7 @@ postmaster_says_ready() {
   return 1
 }
 
-tries=8
+tries=18
 until postmaster_says_ready && local_running; do
   tries=$((tries - 1))
   [ "$tries" -gt 0 ] || exit 1

@@ -52,6 +52,8 @@ const PRIMARY_START_GRACE_MS = 60_000;
 const JUST_STARTED_MS = 10_000;
 /** The follows-epoch of a detached replica: it follows no one until `follow` runs on it. */
 const DETACHED = "detached";
+/** How soon a round follows one that found a ready instance whose role is not known yet. */
+const ROLE_AWAITED_MS = 200;
 /** How long a connection to an instance may take before it counts as unreachable. */
 const REACHABILITY_TIMEOUT_MS = 2_000;
 
@@ -168,6 +170,14 @@ function justStarted(pod: V1Pod): boolean {
   return started.some((at) => Number.isNaN(at) || Date.now() - at < JUST_STARTED_MS);
 }
 
+/** The pod turned ready moments ago (the instance just started). */
+function justReady(pod: V1Pod): boolean {
+  const ready = pod.status?.conditions?.find((c) => c.type === "Ready" && c.status === "True");
+  // Typed as a Date, but a timestamp string as read from the API.
+  const since = new Date(ready?.lastTransitionTime ?? Number.NaN).getTime();
+  return Date.now() - since < JUST_STARTED_MS;
+}
+
 /** The container whose role the probe reports: the database's. */
 function probedContainer(compDef: ComponentDefinition, pod: V1Pod): string | undefined {
   return compDef.spec.lifecycleActions?.roleProbe?.exec?.container ?? pod.spec?.containers[0]?.name;
@@ -246,8 +256,7 @@ export class HaController {
           return;
         }
         if (podIsReady(before) || !podIsReady(after) || after.metadata?.labels?.[labels.role]) return;
-        const primaryPod = primary && this.pods.get(objectKey({ metadata: { name: primary, namespace } }));
-        if (!primary || (primaryPod && podIsReady(primaryPod))) this.controller.enqueue(key);
+        if (this.primaryReadyOrNone(owner)) this.controller.enqueue(key);
       },
       delete: (pod) => {
         const component = pod.metadata?.labels?.[labels.component];
@@ -257,6 +266,16 @@ export class HaController {
           this.controller.enqueue(key);
       },
     });
+  }
+
+  /** No primary is recorded, or the recorded one is ready: rounds may then come sooner than a period. */
+  private primaryReadyOrNone(component: Component | undefined): boolean {
+    const primary = component?.status?.ha?.primary;
+    if (!primary) return true;
+    const pod = this.pods.get(
+      objectKey({ metadata: { name: primary, namespace: component.metadata.namespace } }),
+    );
+    return Boolean(pod && podIsReady(pod));
   }
 
   private exitedSince(component: Component, before: V1Pod, after: V1Pod): boolean {
@@ -331,6 +350,16 @@ export class HaController {
       pods.map((pod) => this.probeWithin(state, component, compDef, pod, env.base)),
     );
     await this.act(component, compDef, set, pods, reports, env);
+    // A ready instance whose role is not known yet (its server started after its agent's last
+    // report) keeps its services and the component waiting: it is asked again soon, as its agent
+    // reports quickly until the first answer. Not while the recorded primary fails to answer: then
+    // rounds keep their period, so that failover's count of failed rounds means time.
+    const roleAwaited = pods.some(
+      (pod, i) => justReady(pod) && !pod.metadata?.labels?.[labels.role] && !reports[i]!.ok,
+    );
+    const primary = component.status?.ha?.primary;
+    if (roleAwaited && (!primary || reports.some((r) => r.pod === primary && r.ok)))
+      return { requeueAfterMs: ROLE_AWAITED_MS };
     // Rounds begin once a period, however long one waited on a silent instance.
     return { requeueAfterMs: Math.max(0, periodMs - (Date.now() - startedAt)) };
   }
