@@ -1,8 +1,7 @@
-import { createReadStream, createWriteStream } from "node:fs";
-import { mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
+import { createReadStream } from "node:fs";
+import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
 import type { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { joinKey, type RepoConfig } from "./config.js";
 
@@ -24,6 +23,11 @@ export interface ObjectStore {
   deletePrefix(prefix: string): Promise<number>;
   /** The file holding key, on a store of local files, for tools to read directly. */
   localPath?(key: string): string;
+  /**
+   * On a store of local files, hands `write` the open file that becomes key once `write` is done
+   * (as put does with a stream).
+   */
+  writeLocal?(key: string, write: (file: FileHandle) => Promise<void> | void): Promise<void>;
 }
 
 export function openStore(config: RepoConfig): ObjectStore {
@@ -36,15 +40,25 @@ class DirectoryStore implements ObjectStore {
   constructor(private readonly root: string) {}
 
   async put(key: string, body: Readable): Promise<void> {
+    await this.writeLocal(key, async (file) => {
+      // writeFile, not write: it writes the whole chunk, however many writes that takes.
+      for await (const chunk of body) await file.writeFile(chunk as Buffer);
+    });
+  }
+
+  async writeLocal(key: string, write: (file: FileHandle) => Promise<void> | void): Promise<void> {
     const path = join(this.root, key);
     await mkdir(dirname(path), { recursive: true });
     const partial = `${path}.partial`;
     try {
-      await pipeline(body, createWriteStream(partial, { flags: "w" }));
-      // The object is complete only once it is on disk: a crash must not leave a short one.
-      const handle = await open(partial, "r+");
-      await handle.sync();
-      await handle.close();
+      const file = await open(partial, "w");
+      try {
+        await write(file);
+        // The object is complete only once it is on disk: a crash must not leave a short one.
+        await file.sync();
+      } finally {
+        await file.close();
+      }
       await rename(partial, path);
     } catch (error) {
       await rm(partial, { force: true });

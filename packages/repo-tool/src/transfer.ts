@@ -2,6 +2,7 @@ import { chown, mkdir, open, readFile, writeFile, type FileHandle } from "node:f
 import { PassThrough, type Duplex, type Readable, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import {
+  copyAsStored,
   decode,
   decodeIntoDirectory,
   encode,
@@ -39,6 +40,10 @@ export async function putStream(
   options: { compression?: Compression; compressed?: boolean; encryptionKey?: string } = {},
 ): Promise<PutResult> {
   const compression = options.compression ?? "zstd";
+  const asIs = options.compressed || compression === "none";
+  if (asIs && !options.encryptionKey && input !== undefined && store.writeLocal) {
+    return putAsStored(store.writeLocal.bind(store), key, input, compression, Boolean(options.compressed));
+  }
   const encoded = await encode(await openFile(input, "r"), compression, options.compressed);
   const stored = new Tally();
   const body = new PassThrough();
@@ -63,6 +68,32 @@ export async function putStream(
     ...(sourceSize !== undefined ? { sourceSize } : {}),
     sha256: stored.hash.digest("hex"),
   };
+}
+
+/** A put with nothing to encode, into a store of local files: see copyAsStored. */
+async function putAsStored(
+  writeLocal: NonNullable<ObjectStore["writeLocal"]>,
+  key: string,
+  input: string,
+  compression: Compression,
+  compressed: boolean,
+): Promise<PutResult> {
+  const source = await open(input, "r");
+  try {
+    let copied = { bytes: 0, sha256: "" };
+    await writeLocal(key, (file) => {
+      copied = copyAsStored(source.fd, file.fd, compression, compressed);
+    });
+    return {
+      key,
+      size: copied.bytes,
+      // The size before compression is known only where nothing compresses.
+      ...(compressed ? {} : { sourceSize: copied.bytes }),
+      sha256: copied.sha256,
+    };
+  } finally {
+    await source.close();
+  }
 }
 
 /**
