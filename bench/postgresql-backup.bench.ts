@@ -6,6 +6,8 @@
 // both baselines (unpack, start, accept connections): the restore of the data alone (Tessera's
 // fetch, as it reports its own time, next to each unpack) and the whole restore to Running. Also
 // the time of a point-in-time restore.
+// Each is measured --rounds times (default 3), alternating with the others, and the tables show
+// medians: on a small machine one measurement moves by a third from one moment to the next.
 // Ratios are plain time over Tessera time: 1 means as fast as the plain tools, more is faster.
 // The stages of Tessera's backup and restore are printed too, as seen by polling their pods.
 //
@@ -17,7 +19,7 @@
 // fetch from a directory still read and piped every stored byte to zstd (2 s of CPU for 523 MiB,
 // 5 s under the restore's load); zstd now reads the stored file too, hashed beside it: 1.8 s.
 //
-// Usage: npm run bench:postgresql-backup [-- --size-mb 1024] [--compression zstd|none]
+// Usage: npm run bench:postgresql-backup [-- --size-mb 1024] [--rounds 3] [--compression zstd|none]
 import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -36,10 +38,12 @@ import { printTable } from "./report.js";
 const { values } = parseArgs({
   options: {
     "size-mb": { type: "string", default: "1024" },
+    rounds: { type: "string", default: "3" },
     compression: { type: "string", default: "zstd" },
   },
 });
 const sizeMb = Number(values["size-mb"]);
+const rounds = Number(values.rounds);
 const ADDON = fileURLToPath(new URL("../addons/postgresql/", import.meta.url));
 const BIN = "/usr/lib/postgresql/15/bin";
 /**
@@ -76,6 +80,16 @@ async function asPostgres(args: string[], timeoutMs = 1_800_000): Promise<string
 }
 
 type PodCheck = [stage: string, reached: (pod: V1Pod) => boolean];
+
+/** The middle value (the mean of the middle two for an even count): one slow moment moves it little. */
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/** What each measurement is kept for: Tessera, and the baselines on the host and in a pod. */
+type Measured = "tessera" | "plain" | "zstd" | "plainPod" | "zstdPod";
 
 /** A plain restore: to accepting connections, and its unpack alone. */
 interface Timed {
@@ -155,6 +169,8 @@ async function backupCompleted(platform: TestPlatform, namespace: string, name: 
   );
 }
 
+let podRuns = 0;
+
 /**
  * Runs a script in a one-off pod on the playground's node, as a Job of the user's would: the time
  * from its creation to its end. Its processes then get the CPU share a pod gets, as the backup
@@ -170,9 +186,11 @@ async function timedPod(
 ): Promise<number> {
   await settleDisk();
   const begin = Date.now();
+  // Each run its own pod: the last one of that name may still be going.
+  const pod = `${name}-${++podRuns}`;
   await platform.apply(`apiVersion: v1
 kind: Pod
-metadata: { name: ${name}, namespace: ${namespace} }
+metadata: { name: ${pod}, namespace: ${namespace} }
 spec:
   restartPolicy: Never${user ? `\n  securityContext: { runAsUser: ${user.uid}, runAsGroup: ${user.gid} }` : ""}
   containers:
@@ -187,15 +205,17 @@ spec:
 `);
   await waitFor(
     async () => {
-      const pod = await platform.client.get<V1Pod>({ apiVersion: "v1", kind: "Pod", namespace, name });
-      if (pod.status?.phase === "Failed") throw new StopWaiting(new Error(`${name} failed`));
-      return pod.status?.phase === "Succeeded";
+      const status = (
+        await platform.client.get<V1Pod>({ apiVersion: "v1", kind: "Pod", namespace, name: pod })
+      ).status;
+      if (status?.phase === "Failed") throw new StopWaiting(new Error(`${pod} failed`));
+      return status?.phase === "Succeeded";
     },
-    { description: `pod ${name}`, timeoutMs: 3_600_000, intervalMs: 200 },
+    { description: `pod ${pod}`, timeoutMs: 3_600_000, intervalMs: 200 },
   );
   const ms = Date.now() - begin;
   console.log(`${name} (in a pod): ${ms} ms`);
-  await platform.client.delete({ apiVersion: "v1", kind: "Pod", namespace, name });
+  await platform.client.delete({ apiVersion: "v1", kind: "Pod", namespace, name: pod });
   return ms;
 }
 
@@ -366,89 +386,77 @@ spec: { kind: filesystem, filesystem: { path: ${repoDir} } }
       "-c",
       `${basebackup} | zstd -q -1 -T0 >/dev/null`,
     ]);
-    await settleDisk();
-    const start = Date.now();
-    const backupStages = trackPod(platform, ns, "full-backup", start, [
-      ["pod created", () => true],
-      ["backup command started", started("backup")],
-      ["stored", ended("upload")],
-    ]);
-    await platform.apply(`apiVersion: tessera.dev/v1alpha1
+
+    const plainFile = join(plainDir, "plain", "base.tar");
+    const zstdFile = join(plainDir, "base.tar.zst");
+    const podBasebackup = `pg_basebackup ${connect.join(" ")} -Ft`;
+    const backups: Record<Measured, number[]> = {
+      tessera: [],
+      plain: [],
+      zstd: [],
+      plainPod: [],
+      zstdPod: [],
+    };
+    let backup: Backup | undefined;
+    for (let round = 1; round <= rounds; round++) {
+      console.log(`backups, round ${round} of ${rounds}`);
+      await settleDisk();
+      const start = Date.now();
+      const name = `full-${round}`;
+      const backupStages = trackPod(platform, ns, `${name}-backup`, start, [
+        ["pod created", () => true],
+        ["backup command started", started("backup")],
+        ["stored", ended("upload")],
+      ]);
+      await platform.apply(`apiVersion: tessera.dev/v1alpha1
 kind: Backup
-metadata: { name: full, namespace: ${ns} }
+metadata: { name: ${name}, namespace: ${ns} }
 spec: { clusterName: src }
 `);
-    const backup = await backupCompleted(platform, ns, "full");
-    const tesseraBackupMs = Date.now() - start;
-    console.log(`tessera backup: ${tesseraBackupMs} ms, ${backup.status?.sizeBytes} bytes stored`);
-    console.log(`  stages: ${await backupStages()}, Completed ${(tesseraBackupMs / 1000).toFixed(1)} s`);
+      const completed = await backupCompleted(platform, ns, name);
+      backup ??= completed;
+      const ms = Date.now() - start;
+      backups.tessera.push(ms);
+      console.log(`tessera backup: ${ms} ms, ${completed.status?.sizeBytes} bytes stored`);
+      console.log(`  stages: ${await backupStages()}, Completed ${(ms / 1000).toFixed(1)} s`);
 
-    // pg_basebackup into a directory syncs what it wrote, as the repository does.
-    const plainFile = join(plainDir, "plain", "base.tar");
-    const plainBackupMs = await timed("plain pg_basebackup", [
-      `${BIN}/pg_basebackup`,
-      ...connect,
-      "-D",
-      join(plainDir, "plain"),
-      "-Ft",
-    ]);
-    chownSync(join(plainDir, "plain"), uid, gid);
-    chownSync(plainFile, uid, gid);
-    const zstdFile = join(plainDir, "base.tar.zst");
-    const zstdBackupMs = await timed("pg_basebackup | zstd -1 -T0", [
-      "bash",
-      "-o",
-      "pipefail",
-      "-c",
-      `${basebackup} | zstd -q -1 -T0 >${zstdFile} && sync ${zstdFile}`,
-    ]);
-    chownSync(zstdFile, uid, gid);
-    const podBasebackup = `pg_basebackup ${connect.join(" ")} -Ft`;
-    const plainPodMs = await timedPod(
-      platform,
-      ns,
-      "plain-basebackup",
-      `${podBasebackup} -D /out/pod`,
-      plainDir,
-    );
-    const zstdPodMs = await timedPod(
-      platform,
-      ns,
-      "zstd-basebackup",
-      `${podBasebackup} -D - | zstd -q -1 -T0 >/out/pod.tar.zst && sync /out/pod.tar.zst`,
-      plainDir,
-    );
-
-    await settleDisk();
-    const restoreStart = Date.now();
-    const restoreStages = trackPod(platform, ns, "restored-postgresql-0", restoreStart, [
-      ["pod created", () => true],
-      ["fetch started", started("tessera-restore-fetch")],
-      ["fetched", ended("tessera-restore-fetch")],
-      ["unpacked", ended("tessera-restore")],
-      [
-        "ready",
-        (pod) => Boolean(pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")),
-      ],
-    ]);
-    await platform.apply(cluster(ns, "restored", 1, "  restore: { backup: full }\n"));
-    await platform.waitForPhase(ns, "restored", "Running", 3_600_000);
-    const tesseraRestoreMs = Date.now() - restoreStart;
-    console.log(`tessera restore: ${tesseraRestoreMs} ms`);
-    console.log(`  stages: ${await restoreStages()}, Running ${(tesseraRestoreMs / 1000).toFixed(1)} s`);
-    // The fetch's own account of its time, without its container's start and the polling around it.
-    const fetchLog = await platform.cluster.kubectl([
-      "logs",
-      "-n",
-      ns,
-      "restored-postgresql-0",
-      "-c",
-      "tessera-restore-fetch",
-    ]);
-    console.log(`  the fetch says: ${fetchLog.stdout.trim() || fetchLog.stderr.trim()}`);
-    const fetchSeconds = / in ([\d.]+) s$/m.exec(fetchLog.stdout)?.[1];
-    if (!fetchSeconds) throw new Error(`the fetch did not say how long it took: ${fetchLog.stdout}`);
-    const tesseraFetchMs = Number(fetchSeconds) * 1000;
+      // pg_basebackup into a directory syncs what it wrote, as the repository does.
+      rmSync(join(plainDir, "plain"), { recursive: true, force: true });
+      backups.plain.push(
+        await timed("plain pg_basebackup", [
+          `${BIN}/pg_basebackup`,
+          ...connect,
+          "-D",
+          join(plainDir, "plain"),
+          "-Ft",
+        ]),
+      );
+      chownSync(join(plainDir, "plain"), uid, gid);
+      chownSync(plainFile, uid, gid);
+      backups.zstd.push(
+        await timed("pg_basebackup | zstd -1 -T0", [
+          "bash",
+          "-o",
+          "pipefail",
+          "-c",
+          `${basebackup} | zstd -q -1 -T0 >${zstdFile} && sync ${zstdFile}`,
+        ]),
+      );
+      chownSync(zstdFile, uid, gid);
+      rmSync(join(plainDir, "pod"), { recursive: true, force: true });
+      backups.plainPod.push(
+        await timedPod(platform, ns, "plain-basebackup", `${podBasebackup} -D /out/pod`, plainDir),
+      );
+      backups.zstdPod.push(
+        await timedPod(
+          platform,
+          ns,
+          "zstd-basebackup",
+          `${podBasebackup} -D - | zstd -q -1 -T0 >/out/pod.tar.zst && sync /out/pod.tar.zst`,
+          plainDir,
+        ),
+      );
+    }
 
     /**
      * Unpacks with `unpack` (run in the data directory), starts a server on it, stops it: the time
@@ -489,11 +497,6 @@ spec: { clusterName: src }
       rmSync(data, { recursive: true, force: true });
       return { ms, unpackMs };
     };
-    const hostPlainRestore = await plainRestore("plain restore", `tar -x -f ${plainFile}`);
-    const hostZstdRestore = await plainRestore(
-      "zstd -d | tar -x restore",
-      `zstd -q -d -c ${zstdFile} | tar -x`,
-    );
 
     /**
      * The plain restores again, in a pod on the node as the server's user: unpack, start, accepting
@@ -515,11 +518,67 @@ spec: { clusterName: src }
       rmSync(unpackFile);
       return { ms, unpackMs };
     };
-    const plainRestorePod = await plainRestoreInPod("plain-restore", "tar -x -f /out/plain/base.tar");
-    const zstdRestorePod = await plainRestoreInPod(
-      "zstd-restore",
-      "zstd -q -d -c /out/base.tar.zst | tar -x",
-    );
+
+    const restores: Record<Measured, Timed[]> = {
+      tessera: [],
+      plain: [],
+      zstd: [],
+      plainPod: [],
+      zstdPod: [],
+    };
+    for (let round = 1; round <= rounds; round++) {
+      console.log(`restores, round ${round} of ${rounds}`);
+      const name = `restored-${round}`;
+      await settleDisk();
+      const restoreStart = Date.now();
+      const restoreStages = trackPod(platform, ns, `${name}-postgresql-0`, restoreStart, [
+        ["pod created", () => true],
+        ["fetch started", started("tessera-restore-fetch")],
+        ["fetched", ended("tessera-restore-fetch")],
+        ["unpacked", ended("tessera-restore")],
+        [
+          "ready",
+          (pod) => Boolean(pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")),
+        ],
+      ]);
+      await platform.apply(cluster(ns, name, 1, "  restore: { backup: full-1 }\n"));
+      await platform.waitForPhase(ns, name, "Running", 3_600_000);
+      const ms = Date.now() - restoreStart;
+      console.log(`tessera restore: ${ms} ms`);
+      console.log(`  stages: ${await restoreStages()}, Running ${(ms / 1000).toFixed(1)} s`);
+      // The fetch's own account of its time, without its container's start and the polling around it.
+      const fetchLog = await platform.cluster.kubectl([
+        "logs",
+        "-n",
+        ns,
+        `${name}-postgresql-0`,
+        "-c",
+        "tessera-restore-fetch",
+      ]);
+      console.log(`  the fetch says: ${fetchLog.stdout.trim() || fetchLog.stderr.trim()}`);
+      const fetchSeconds = / in ([\d.]+) s$/m.exec(fetchLog.stdout)?.[1];
+      if (!fetchSeconds) throw new Error(`the fetch did not say how long it took: ${fetchLog.stdout}`);
+      restores.tessera.push({ ms, unpackMs: Number(fetchSeconds) * 1000 });
+      // Gone before the next measurement: its server would share the machine with it.
+      const deleted = await platform.cluster.kubectl([
+        "delete",
+        "clusters.tessera.dev",
+        "-n",
+        ns,
+        name,
+        "--timeout=600s",
+      ]);
+      if (deleted.code !== 0) throw new Error(`deleting ${name}: ${deleted.stderr}`);
+
+      restores.plain.push(await plainRestore("plain restore", `tar -x -f ${plainFile}`));
+      restores.zstd.push(
+        await plainRestore("zstd -d | tar -x restore", `zstd -q -d -c ${zstdFile} | tar -x`),
+      );
+      restores.plainPod.push(await plainRestoreInPod("plain-restore", "tar -x -f /out/plain/base.tar"));
+      restores.zstdPod.push(
+        await plainRestoreInPod("zstd-restore", "zstd -q -d -c /out/base.tar.zst | tar -x"),
+      );
+    }
 
     await query(rw, "insert into big values (0, 'marker')");
     const [{ t }] = (await query<{ t: string }>(
@@ -531,13 +590,15 @@ spec: { clusterName: src }
     await archiveCaughtUp(platform, ns, rw);
     await settleDisk();
     const pitrStart = Date.now();
-    await platform.apply(cluster(ns, "pitr", 1, `  restore: { backup: full, pointInTime: "${t}" }\n`));
+    await platform.apply(cluster(ns, "pitr", 1, `  restore: { backup: full-1, pointInTime: "${t}" }\n`));
     await platform.waitForPhase(ns, "pitr", "Running", 3_600_000);
     const pitrMs = Date.now() - pitrStart;
 
     const mib = Number(size) / (1024 * 1024);
     const rate = (ms: number) => `${(mib / (ms / 1000)).toFixed(1)} MiB/s`;
     const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+    const toRunning = (times: Timed[]) => median(times.map((t) => t.ms));
+    const unpacking = (times: Timed[]) => median(times.map((t) => t.unpackMs));
     /** A row of a table: Tessera's time, each baseline's, and each ratio (plain over Tessera). */
     const compared = (
       what: string,
@@ -554,24 +615,30 @@ spec: { clusterName: src }
       (zstd / tessera).toFixed(2),
     ];
     const withRate = (ms: number) => `${seconds(ms)} (${rate(ms)})`;
+    const medians = `medians of ${rounds} round${rounds === 1 ? "" : "s"}`;
     printTable(
-      `PostgreSQL backup and restore of ${mib.toFixed(0)} MiB (stored ${((backup.status?.sizeBytes ?? 0) / 1048576).toFixed(0)} MiB, compression ${values.compression})`,
+      `PostgreSQL backup and restore of ${mib.toFixed(0)} MiB (stored ${((backup?.status?.sizeBytes ?? 0) / 1048576).toFixed(0)} MiB, compression ${values.compression}), ${medians}`,
       [
         ["what", "tessera", "plain", "plain / tessera", "plain + zstd", "plain + zstd / tessera"],
-        compared("backup", tesseraBackupMs, plainBackupMs, zstdBackupMs, withRate),
+        compared("backup", median(backups.tessera), median(backups.plain), median(backups.zstd), withRate),
         compared(
           "restore: the data",
-          tesseraFetchMs,
-          hostPlainRestore.unpackMs,
-          hostZstdRestore.unpackMs,
+          unpacking(restores.tessera),
+          unpacking(restores.plain),
+          unpacking(restores.zstd),
           withRate,
         ),
-        compared("restore to Running", tesseraRestoreMs, hostPlainRestore.ms, hostZstdRestore.ms),
+        compared(
+          "restore to Running",
+          toRunning(restores.tessera),
+          toRunning(restores.plain),
+          toRunning(restores.zstd),
+        ),
         ["point-in-time restore to Running", seconds(pitrMs), "", "", "", ""],
       ],
     );
     printTable(
-      "The same backups and restores run in a pod on the node (as a Job would), with the pod's start",
+      `The same backups and restores run in a pod on the node (as a Job would), with the pod's start, ${medians}`,
       [
         [
           "what",
@@ -581,9 +648,19 @@ spec: { clusterName: src }
           "plain + zstd in a pod",
           "plain + zstd / tessera",
         ],
-        compared("backup", tesseraBackupMs, plainPodMs, zstdPodMs),
-        compared("restore: the data", tesseraFetchMs, plainRestorePod.unpackMs, zstdRestorePod.unpackMs),
-        compared("restore to Running", tesseraRestoreMs, plainRestorePod.ms, zstdRestorePod.ms),
+        compared("backup", median(backups.tessera), median(backups.plainPod), median(backups.zstdPod)),
+        compared(
+          "restore: the data",
+          unpacking(restores.tessera),
+          unpacking(restores.plainPod),
+          unpacking(restores.zstdPod),
+        ),
+        compared(
+          "restore to Running",
+          toRunning(restores.tessera),
+          toRunning(restores.plainPod),
+          toRunning(restores.zstdPod),
+        ),
       ],
     );
   } finally {
