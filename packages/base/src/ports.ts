@@ -1,7 +1,25 @@
 import { createServer, connect } from "node:net";
 
-/** Asks the kernel for a currently free TCP port on the given loopback address. */
+/**
+ * Ports this process handed out. The kernel may offer a port again as soon as the probe below
+ * released it, to another caller in this process that has not bound its own yet: two control
+ * planes started side by side once got the same one.
+ */
+const handedOut = new Set<number>();
+
+/** Asks the kernel for a currently free TCP port on the given loopback address, one not handed out here before. */
 export async function freePort(host = "127.0.0.1"): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = await unusedPort(host);
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error(`no free port on ${host} that this process had not handed out already`);
+}
+
+function unusedPort(host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync, existsSync, chmodSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync, existsSync, chmodSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { request, type RequestOptions } from "node:https";
 import { stringify } from "yaml";
@@ -7,6 +7,7 @@ import {
   issueCertificate,
   loadCertificateAuthority,
   createSigningKeyPair,
+  errorMessage,
   waitFor,
   StopWaiting,
   type CertificateAuthority,
@@ -68,22 +69,30 @@ export class ControlPlane {
   static async start(options: ControlPlaneOptions): Promise<ControlPlane> {
     for (const sub of ["pki", "logs", "etcd"]) mkdirSync(join(options.dir, sub), { recursive: true });
     const ca = await ensurePki(options.dir, options.serviceCIDR ?? SERVICE_CIDR);
-    const ports = await ensurePorts(options.dir);
-    const plane = new ControlPlane(options, ca, ports);
-    try {
-      await plane.writeKubeconfig(plane.adminKubeconfigPath, {
-        user: "tessera-admin",
-        groups: ["system:masters"],
-      });
-      await plane.startEtcd();
-      await plane.startApiserver();
-      if (options.controllerManager) await plane.startControllerManager();
-      if (options.scheduler) await plane.startScheduler();
-    } catch (error) {
-      await plane.stop();
-      throw error;
+    for (let attempt = 1; ; attempt++) {
+      const chosenNow = !existsSync(portsFile(options.dir));
+      const plane = new ControlPlane(options, ca, await ensurePorts(options.dir));
+      try {
+        await plane.writeKubeconfig(plane.adminKubeconfigPath, {
+          user: "tessera-admin",
+          groups: ["system:masters"],
+        });
+        await plane.startEtcd();
+        await plane.startApiserver();
+        if (options.controllerManager) await plane.startControllerManager();
+        if (options.scheduler) await plane.startScheduler();
+        return plane;
+      } catch (error) {
+        await plane.stop();
+        // A port found free can be taken by another process before etcd or the apiserver binds it.
+        // Ports chosen just now are nobody's yet (kubeconfigs of a restarted plane keep theirs).
+        if (!(chosenNow && attempt < 3 && /address already in use/.test(errorMessage(error)))) throw error;
+        // A new plane: its etcd member, if it started, is forgotten with its ports.
+        rmSync(portsFile(options.dir));
+        rmSync(join(options.dir, "etcd"), { recursive: true, force: true });
+        mkdirSync(join(options.dir, "etcd"));
+      }
     }
-    return plane;
   }
 
   get server(): string {
@@ -430,9 +439,13 @@ async function ensurePki(dir: string, serviceCIDR: string): Promise<CertificateA
   return ca;
 }
 
+function portsFile(dir: string): string {
+  return join(dir, "ports.json");
+}
+
 /** Ports are chosen once per state directory so kubeconfigs survive a restart. */
 async function ensurePorts(dir: string): Promise<Ports> {
-  const file = join(dir, "ports.json");
+  const file = portsFile(dir);
   if (existsSync(file)) return JSON.parse(readFileSync(file, "utf8")) as Ports;
   const ports: Ports = {
     etcdClient: await freePort(),
