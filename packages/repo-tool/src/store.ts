@@ -25,9 +25,9 @@ export interface ObjectStore {
   localPath?(key: string): string;
   /**
    * On a store of local files, hands `write` the open file that becomes key once `write` is done
-   * (as put does with a stream).
+   * (as put does with a stream); returns what `write` returned.
    */
-  writeLocal?(key: string, write: (file: FileHandle) => Promise<void> | void): Promise<void>;
+  writeLocal?<T>(key: string, write: (file: FileHandle) => Promise<T> | T): Promise<T>;
 }
 
 export function openStore(config: RepoConfig): ObjectStore {
@@ -46,20 +46,22 @@ class DirectoryStore implements ObjectStore {
     });
   }
 
-  async writeLocal(key: string, write: (file: FileHandle) => Promise<void> | void): Promise<void> {
+  async writeLocal<T>(key: string, write: (file: FileHandle) => Promise<T> | T): Promise<T> {
     const path = join(this.root, key);
     await mkdir(dirname(path), { recursive: true });
     const partial = `${path}.partial`;
     try {
       const file = await open(partial, "w");
+      let written: T;
       try {
-        await write(file);
+        written = await write(file);
         // The object is complete only once it is on disk: a crash must not leave a short one.
         await file.sync();
       } finally {
         await file.close();
       }
       await rename(partial, path);
+      return written;
     } catch (error) {
       await rm(partial, { force: true });
       throw error;

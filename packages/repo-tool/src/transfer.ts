@@ -80,10 +80,7 @@ async function putAsStored(
 ): Promise<PutResult> {
   const source = await open(input, "r");
   try {
-    let copied = { bytes: 0, sha256: "" };
-    await writeLocal(key, (file) => {
-      copied = copyAsStored(source.fd, file.fd, compression, compressed);
-    });
+    const copied = await writeLocal(key, (file) => copyAsStored(source.fd, file.fd, compression, compressed));
     return {
       key,
       size: copied.bytes,

@@ -160,22 +160,22 @@ function forgetGone(state: ComponentState, pods: V1Pod[]): void {
   for (const name of state.actedOn.keys()) if (!names.has(name)) state.actedOn.delete(name);
 }
 
+/** How long ago a time read from the API was (typed as a Date, a string in fact); NaN without one. */
+function ageMs(time: Date | string | undefined): number {
+  return Date.now() - new Date(time ?? Number.NaN).getTime();
+}
+
 /** A pod whose containers started within the start grace and that has not been ready since. */
 function justStarted(pod: V1Pod): boolean {
   if (podIsReady(pod)) return false;
-  // Typed as a Date, but a timestamp string as read from the API.
-  const started = (pod.status?.containerStatuses ?? []).map((c) =>
-    new Date(c.state?.running?.startedAt ?? Number.NaN).getTime(),
-  );
-  return started.some((at) => Number.isNaN(at) || Date.now() - at < JUST_STARTED_MS);
+  const ages = (pod.status?.containerStatuses ?? []).map((c) => ageMs(c.state?.running?.startedAt));
+  return ages.some((age) => Number.isNaN(age) || age < JUST_STARTED_MS);
 }
 
 /** The pod turned ready moments ago (the instance just started). */
 function justReady(pod: V1Pod): boolean {
   const ready = pod.status?.conditions?.find((c) => c.type === "Ready" && c.status === "True");
-  // Typed as a Date, but a timestamp string as read from the API.
-  const since = new Date(ready?.lastTransitionTime ?? Number.NaN).getTime();
-  return Date.now() - since < JUST_STARTED_MS;
+  return ageMs(ready?.lastTransitionTime) < JUST_STARTED_MS;
 }
 
 /** The container whose role the probe reports: the database's. */
